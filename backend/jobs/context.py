@@ -1,0 +1,58 @@
+"""What a job sees of the world: a way to report progress and to notice cancellation.
+
+Jobs are plain functions ``job(ctx, **params) -> dict``. They know nothing of FastAPI,
+of the store or of processes; the runner hands them a context.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class JobCancelled(Exception):
+    """Raised inside a job when the user cancelled it; the runner records ``cancelled``."""
+
+
+class JobError(Exception):
+    """An expected failure with a stable code and a zh-TW message the user will read."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class JobContext(Protocol):
+    def report(self, progress: float, message: str | None = None) -> None:
+        """Record progress (0-100, never decreasing) and the current stage in zh-TW.
+
+        Raises JobCancelled when the task was cancelled, so reporting is also a
+        cancellation point.
+        """
+
+    def check_cancelled(self) -> None:
+        """Raise JobCancelled if the task was cancelled."""
+
+    def is_cancelled(self) -> bool: ...
+
+
+class RecordingContext:
+    """A context that records reports in memory: for tests and benchmarks of job functions."""
+
+    def __init__(self, cancel_after: int | None = None) -> None:
+        self.reports: list[tuple[float, str | None]] = []
+        self._cancel_after = cancel_after
+        self._cancelled = False
+
+    def report(self, progress: float, message: str | None = None) -> None:
+        self.reports.append((progress, message))
+        if self._cancel_after is not None and len(self.reports) >= self._cancel_after:
+            self._cancelled = True
+        self.check_cancelled()
+
+    def check_cancelled(self) -> None:
+        if self._cancelled:
+            raise JobCancelled()
+
+    def is_cancelled(self) -> bool:
+        return self._cancelled
