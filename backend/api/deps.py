@@ -1,0 +1,57 @@
+"""Dependencies shared by the routes: settings, store, runner, API key, task lookup."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import APIKeyHeader
+
+from backend.config import Settings
+from backend.errors import AppError
+from backend.runner import Runner
+from backend.store.base import Task, TaskStore
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_store(request: Request) -> TaskStore:
+    return request.app.state.store
+
+
+def get_runner(request: Request) -> Runner:
+    return request.app.state.runner
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[TaskStore, Depends(get_store)]
+RunnerDep = Annotated[Runner, Depends(get_runner)]
+
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API 金鑰")
+
+
+def key_matches(expected: str, given: str | None) -> bool:
+    """Constant-time comparison; an empty expected key means authentication is off."""
+    if not expected:
+        return True
+    return given is not None and secrets.compare_digest(given.encode(), expected.encode())
+
+
+def require_api_key(
+    settings: SettingsDep, api_key: Annotated[str | None, Depends(_api_key_header)]
+) -> None:
+    if not key_matches(settings.api_key, api_key):
+        raise AppError("invalid_api_key")
+
+
+def get_task(store: StoreDep, task_id: Annotated[str, Path(description="任務 ID")]) -> Task:
+    task = store.get(task_id)
+    if task is None:
+        raise AppError("task_not_found")
+    return task
+
+
+CurrentTask = Annotated[Task, Depends(get_task)]

@@ -1,0 +1,263 @@
+"""HTTP routes: thin wrappers around the store, the runner and the upload sinks."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
+from starlette.responses import JSONResponse
+
+from backend import __version__
+from backend.api.deps import (
+    CurrentTask,
+    RunnerDep,
+    SettingsDep,
+    StoreDep,
+    require_api_key,
+)
+from backend.errors import AppError
+from backend.schemas import (
+    MAX_PROCESS_DELAY_S,
+    Health,
+    ProcessRequest,
+    Problem,
+    PublicConfig,
+    TaskList,
+    TaskPublic,
+    TaskStatus,
+    task_public,
+)
+from backend.service import cancel_task, create_task, delete_task
+from backend.store.base import COMPLETED, new_task_id
+from backend.uploads import (
+    MULTIPART_OVERHEAD,
+    UploadSink,
+    declared_length,
+    filename_from_header,
+    receive_multipart,
+    receive_stream,
+    too_large,
+    validate_filename,
+)
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": Problem, "content": {"application/problem+json": {}}} for status in statuses}
+
+
+health_router = APIRouter(tags=["健康檢查"])
+router = APIRouter(
+    prefix="/api",
+    tags=["任務"],
+    dependencies=[Depends(require_api_key)],
+    responses=_problems(401, 422),
+)
+
+
+@health_router.get("/", summary="健康檢查", response_model=Health)
+def health(request: Request, store: StoreDep) -> dict[str, Any]:
+    return {"status": "ok", "version": __version__, "store": store.name, "tasks": store.counts()}
+
+
+@router.get("/config", summary="公開設定（上傳限制等，前端據此驗證）", response_model=PublicConfig)
+def public_config(settings: SettingsDep) -> dict[str, Any]:
+    return {
+        "version": __version__,
+        "max_upload_mb": settings.max_upload_mb,
+        "max_upload_bytes": settings.max_upload_bytes,
+        "allowed_extensions": settings.allowed_extensions,
+        "max_concurrent_tasks": settings.max_concurrent_tasks,
+        "task_timeout_s": settings.task_timeout_s,
+        "task_ttl_s": settings.task_ttl_s,
+        "max_process_delay_s": MAX_PROCESS_DELAY_S,
+        "auth_required": bool(settings.api_key),
+    }
+
+
+def _accepted(task_id: str, task: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(task, status_code=202, headers={"Location": f"/api/task/{task_id}"})
+
+
+@router.post(
+    "/process",
+    summary="建立長時間處理任務（指南的分階段示範）",
+    status_code=202,
+    response_model=TaskPublic,
+)
+def start_process(
+    body: ProcessRequest, request: Request, store: StoreDep, runner: RunnerDep,
+    background_tasks: BackgroundTasks,
+) -> JSONResponse:  # fmt: skip
+    task = create_task(
+        store, "process", body.model_dump(), owner=request.app.state.owner
+    )
+    background_tasks.add_task(runner.submit, task.task_id)
+    return _accepted(task.task_id, task_public(task))
+
+
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+_STREAM_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    "parameters": [
+        {
+            "name": "X-Filename",
+            "in": "header",
+            "required": True,
+            "description": "原始檔名，URL 編碼的 UTF-8，例如 %E5%A0%B1%E5%83%B9.csv",
+            "schema": {"type": "string"},
+        }
+    ],
+}
+
+
+def _check_declared_size(request: Request, limit: int) -> None:
+    length = declared_length(request)
+    if length is not None and length > limit:
+        raise too_large(limit)
+
+
+def _start_analysis(
+    request: Request, store: StoreDep, runner: RunnerDep, background_tasks: BackgroundTasks,
+    task_id: str, filename: str, sink: UploadSink,
+) -> JSONResponse:  # fmt: skip
+    try:
+        path = sink.commit()
+    except BaseException:
+        sink.discard()
+        raise
+    task = create_task(
+        store,
+        "analyze",
+        {"path": str(path), "filename": filename},
+        owner=request.app.state.owner,
+        task_id=task_id,
+        filename=filename,
+        size_bytes=sink.size,
+        file_path=str(path),
+    )
+    background_tasks.add_task(runner.submit, task.task_id)
+    return _accepted(task.task_id, task_public(task))
+
+
+@router.post(
+    "/upload",
+    summary="上傳檔案（multipart，欄位 file）並分析",
+    status_code=202,
+    response_model=TaskPublic,
+    openapi_extra=_UPLOAD_BODY,
+    responses=_problems(400, 413, 415),
+)
+async def upload_multipart(
+    request: Request, settings: SettingsDep, store: StoreDep, runner: RunnerDep,
+    background_tasks: BackgroundTasks,
+) -> JSONResponse:  # fmt: skip
+    limit = settings.max_upload_bytes
+    _check_declared_size(request, limit + MULTIPART_OVERHEAD)
+    task_id = new_task_id()
+    filename, sink = await receive_multipart(
+        request,
+        lambda extension: UploadSink(settings.upload_dir, task_id, extension, limit),
+        settings.allowed_extensions,
+    )
+    return _start_analysis(request, store, runner, background_tasks, task_id, filename, sink)
+
+
+@router.post(
+    "/upload/stream",
+    summary="串流上傳檔案（原始內容，檔名放在 X-Filename）並分析",
+    status_code=202,
+    response_model=TaskPublic,
+    openapi_extra=_STREAM_BODY,
+    responses=_problems(400, 413, 415),
+)
+async def upload_stream(
+    request: Request, settings: SettingsDep, store: StoreDep, runner: RunnerDep,
+    background_tasks: BackgroundTasks,
+) -> JSONResponse:  # fmt: skip
+    filename = filename_from_header(request)
+    extension = validate_filename(filename, settings.allowed_extensions)
+    limit = settings.max_upload_bytes
+    _check_declared_size(request, limit)
+    task_id = new_task_id()
+    sink = UploadSink(settings.upload_dir, task_id, extension, limit)
+    try:
+        await receive_stream(request, sink)
+    except BaseException:
+        sink.discard()
+        raise
+    return _start_analysis(request, store, runner, background_tasks, task_id, filename, sink)
+
+
+@router.get(
+    "/task/{task_id}", summary="查詢任務", response_model=TaskPublic, responses=_problems(404)
+)
+def read_task(task: CurrentTask) -> dict[str, Any]:
+    return task_public(task)
+
+
+@router.get("/tasks", summary="列出任務（新到舊）", response_model=TaskList)
+def list_tasks(
+    store: StoreDep,
+    status: Annotated[TaskStatus | None, Query(description="依狀態篩選")] = None,
+    kind: Annotated[str | None, Query(description="依任務種類篩選", max_length=50)] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="每頁筆數")] = 50,
+    offset: Annotated[int, Query(ge=0, description="略過筆數")] = 0,
+) -> dict[str, Any]:
+    tasks, total = store.list(status=status, kind=kind, limit=limit, offset=offset)
+    return {"items": [task_public(task) for task in tasks], "total": total}
+
+
+@router.delete(
+    "/task/{task_id}/cancel",
+    summary="取消等待中或執行中的任務",
+    response_model=TaskPublic,
+    responses=_problems(404, 409),
+)
+def cancel(task_id: str, store: StoreDep) -> dict[str, Any]:
+    return task_public(cancel_task(store, task_id))
+
+
+@router.delete(
+    "/task/{task_id}",
+    summary="刪除已結束的任務及其檔案",
+    status_code=204,
+    responses=_problems(404, 409),
+)
+def delete(task_id: str, store: StoreDep) -> Response:
+    delete_task(store, task_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/task/{task_id}/result",
+    summary="下載已完成任務的結果（JSON 檔）",
+    responses={**_problems(404, 409), 200: {"content": {"application/json": {}}}},
+)
+def download_result(task: CurrentTask) -> Response:
+    if task.status != COMPLETED:
+        raise AppError("task_not_finished", "任務尚未完成，還沒有結果可以下載。")
+    stem = (task.filename or task.kind).rsplit(".", 1)[0]
+    download_name = f"{stem}_結果.json"
+    body = json.dumps(task.result, ensure_ascii=False, indent=2)
+    disposition = f"attachment; filename=\"result.json\"; filename*=UTF-8''{quote(download_name)}"
+    return Response(
+        body, media_type="application/json; charset=utf-8", headers={"Content-Disposition": disposition}
+    )

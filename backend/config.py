@@ -1,0 +1,66 @@
+"""All settings in one place, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    api_key: str = ""
+    cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:8501"]
+    upload_dir: Path = Path("uploads")
+    max_upload_mb: float = Field(10, gt=0)
+    allowed_extensions: Annotated[list[str], NoDecode] = [".csv", ".xlsx", ".txt", ".json"]
+    task_store: str = "memory"
+    max_concurrent_tasks: int = Field(2, ge=1, le=64)
+    task_timeout_s: float = Field(600, gt=0)
+    task_ttl_s: float = Field(24 * 3600, gt=0)
+    # How often a running process proves it is alive; three missed beats mean "interrupted".
+    heartbeat_s: float = Field(5, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("allowed_extensions", mode="before")
+    @classmethod
+    def _parse_extensions(cls, value: object) -> object:
+        value = _split_csv(value)
+        if isinstance(value, list):
+            return [ext.lower() if ext.startswith(".") else f".{ext.lower()}" for ext in value]
+        return value
+
+    @field_validator("task_store")
+    @classmethod
+    def _check_store(cls, value: str) -> str:
+        if value != "memory" and not value.startswith("sqlite:///"):
+            raise ValueError("TASK_STORE must be 'memory' or a URL like sqlite:///tasks.db")
+        return value
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def stale_after_s(self) -> float:
+        return self.heartbeat_s * 3
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,21 @@
+"""Where uploaded files live: generated names inside UPLOAD_DIR, removed with their task."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from backend.store.base import Task
+
+logger = logging.getLogger(__name__)
+
+
+def remove_task_file(task: Task) -> None:
+    if not task.file_path:
+        return
+    try:
+        os.remove(task.file_path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        logger.warning("Could not remove %s", task.file_path, exc_info=True)

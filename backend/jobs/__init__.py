@@ -1,0 +1,21 @@
+"""Job registry: a job kind is one plain function and one line here.
+
+Functions are named as "module:function" and imported inside the worker process, so the
+API process never loads the heavy analysis libraries.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+JOBS: dict[str, str] = {
+    "process": "backend.jobs.process:process_data",
+    "analyze": "backend.jobs.analyze:analyze_file",
+}
+
+
+def load_job(kind: str) -> Callable[..., dict[str, Any]]:
+    module_name, _, function_name = JOBS[kind].partition(":")
+    return getattr(importlib.import_module(module_name), function_name)

@@ -1,0 +1,115 @@
+"""The FastAPI application: `uvicorn backend.main:app`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from backend import __version__
+from backend.api import routers
+from backend.config import Settings, get_settings
+from backend.errors import install_error_handlers
+from backend.maintenance import Housekeeper
+from backend.runner import ProcessRunner
+from backend.store import make_store
+
+logger = logging.getLogger("backend")
+
+DESCRIPTION = """
+上傳資料檔（CSV、Excel、文字、JSON），在背景分析，並即時回報進度。
+
+* 所有 `/api` 路徑在設定 `API_KEY` 時需要 `X-API-Key` 標頭。
+* 錯誤一律以 RFC 9457 `application/problem+json` 回傳，`code` 為穩定的錯誤代碼，`detail` 為繁體中文說明。
+* 進度可輪詢 `GET /api/task/{task_id}`，或連線 `WS /ws/task/{task_id}` 即時接收。
+"""
+
+_SECRET_QUERY = re.compile(r"(api_key=)[^&\s\"']*", re.IGNORECASE)
+
+
+class RedactApiKey(logging.Filter):
+    """Server logs include request paths; a key passed as ?api_key= must never reach them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SECRET_QUERY.sub(r"\1***", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = _SECRET_QUERY.sub(r"\1***", record.msg)
+        return True
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logger.setLevel(level)
+    for name in ("uvicorn.access", "uvicorn.error"):
+        target = logging.getLogger(name)
+        if not any(isinstance(f, RedactApiKey) for f in target.filters):
+            target.addFilter(RedactApiKey())
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    _configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.upload_dir.mkdir(parents=True, exist_ok=True)
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        store = make_store(settings.task_store)
+        runner = ProcessRunner(
+            store,
+            owner=owner,
+            max_concurrent=settings.max_concurrent_tasks,
+            timeout_s=settings.task_timeout_s,
+        )
+        housekeeper = Housekeeper(
+            store,
+            owner=owner,
+            upload_dir=settings.upload_dir,
+            heartbeat_s=settings.heartbeat_s,
+            stale_after_s=settings.stale_after_s,
+            ttl_s=settings.task_ttl_s,
+        )
+        app.state.owner, app.state.store, app.state.runner = owner, store, runner
+        if not settings.api_key:
+            logger.warning("API_KEY is empty: authentication is OFF. Set it before exposing the API.")
+        runner.start()
+        housekeeper.start()
+        logger.info("Task service %s ready (store=%s, owner=%s)", __version__, store.name, owner)
+        try:
+            yield
+        finally:
+            housekeeper.stop()
+            runner.stop()
+            store.close()
+
+    app = FastAPI(
+        title="資料處理任務服務",
+        description=DESCRIPTION,
+        version=__version__,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "DELETE"],
+        allow_headers=["X-API-Key", "X-Filename", "Content-Type"],
+    )
+    install_error_handlers(app)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,88 @@
+"""Background upkeep: heartbeats, interrupted-task sweep, TTL expiry, stray upload files."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from backend.errors import ERRORS
+from backend.files import remove_task_file
+from backend.store.base import TaskStore
+
+logger = logging.getLogger(__name__)
+
+PARTIAL_SUFFIX = ".part"
+
+
+class Housekeeper:
+    def __init__(
+        self,
+        store: TaskStore,
+        *,
+        owner: str,
+        upload_dir: Path,
+        heartbeat_s: float,
+        stale_after_s: float,
+        ttl_s: float,
+    ) -> None:
+        self.store = store
+        self.owner = owner
+        self.upload_dir = upload_dir
+        self.heartbeat_s = heartbeat_s
+        self.stale_after_s = stale_after_s
+        self.ttl_s = ttl_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="housekeeper", daemon=True)
+        self._last_cleanup = 0.0
+
+    def start(self) -> None:
+        self.run_once()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.heartbeat_s):
+            try:
+                self.run_once()
+            except Exception:
+                logger.exception("Housekeeping failed")
+
+    def run_once(self) -> None:
+        now = time.time()
+        self.store.heartbeat(self.owner)
+        self.fail_interrupted(now)
+        if now - self._last_cleanup >= min(60.0, self.ttl_s / 4):
+            self._last_cleanup = now
+            self.remove_expired(now)
+            self.remove_stray_files(now)
+
+    def fail_interrupted(self, now: float) -> None:
+        """Active tasks whose owner stopped beating died with their process."""
+        error = {"code": "interrupted", "message": ERRORS["interrupted"].detail}
+        for task in self.store.fail_stale(now - self.stale_after_s, "任務已中斷", error):
+            logger.warning("Task %s was interrupted (owner %s stopped)", task.task_id, task.owner)
+            remove_task_file(task)
+
+    def remove_expired(self, now: float) -> None:
+        for task in self.store.expired(now - self.ttl_s):
+            if self.store.delete(task.task_id) is not None:
+                remove_task_file(task)
+
+    def remove_stray_files(self, now: float) -> None:
+        """Files no task refers to: left by a crash mid-upload or mid-delete."""
+        grace_s = max(3600.0, self.stale_after_s)
+        for path in self.upload_dir.glob("*"):
+            try:
+                if not path.is_file() or now - path.stat().st_mtime < grace_s:
+                    continue
+                task_id = path.name.split(".", 1)[0]
+                if path.name.endswith(PARTIAL_SUFFIX) or self.store.get(task_id) is None:
+                    path.unlink(missing_ok=True)
+                    logger.info("Removed stray upload file %s", path.name)
+            except OSError:
+                logger.warning("Could not inspect %s", path, exc_info=True)

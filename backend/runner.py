@@ -1,0 +1,259 @@
+"""Runs jobs in worker processes, at most `max_concurrent_tasks` at once.
+
+One supervisor thread per slot takes task ids from a queue, starts a worker process for
+each job, copies its progress into the store, and enforces cancellation and the timeout.
+Job work never runs in the API process: pure-Python parsing there would hold the GIL and
+stall every request.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import threading
+import time
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any, Protocol
+
+from backend.errors import ERRORS
+from backend.files import remove_task_file
+from backend.jobs import load_job
+from backend.jobs.context import JobCancelled, JobError
+from backend.store.base import CANCELLED, COMPLETED, FAILED, PROCESSING, TaskStore
+
+logger = logging.getLogger(__name__)
+
+POLL_S = 0.2
+# Progress messages are throttled in the worker: enough for a smooth bar, not a flood.
+MIN_REPORT_INTERVAL_S = 0.1
+
+
+class Runner(Protocol):
+    def start(self) -> None: ...
+
+    def submit(self, task_id: str) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class _WorkerContext:
+    """The JobContext a job sees inside its worker process."""
+
+    def __init__(self, conn: Connection, cancel_event: Any) -> None:
+        self._conn = conn
+        self._cancel = cancel_event
+        self._last_sent = 0.0
+        self._last_message: str | None = None
+
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def check_cancelled(self) -> None:
+        if self._cancel.is_set():
+            raise JobCancelled()
+
+    def report(self, progress: float, message: str | None = None) -> None:
+        self.check_cancelled()
+        now = time.monotonic()
+        changed_stage = message is not None and message != self._last_message
+        if changed_stage or progress >= 100 or now - self._last_sent >= MIN_REPORT_INTERVAL_S:
+            self._conn.send(("progress", round(min(max(progress, 0.0), 100.0), 1), message))
+            self._last_sent = now
+            if message is not None:
+                self._last_message = message
+
+
+def _worker_main(kind: str, params: dict[str, Any], conn: Connection, cancel_event: Any) -> None:
+    try:
+        os.nice(5)  # keep the API process responsive on a busy machine
+    except (AttributeError, OSError):
+        pass
+    try:
+        result = load_job(kind)(_WorkerContext(conn, cancel_event), **params)
+        conn.send(("done", result))
+    except JobCancelled:
+        conn.send(("cancelled",))
+    except JobError as exc:
+        conn.send(("error", exc.code, exc.message, None))
+    except BaseException:
+        conn.send(("error", "job_failed", ERRORS["job_failed"].detail, traceback.format_exc()))
+    finally:
+        conn.close()
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        # Workers fork from a server that already imported the jobs and their libraries.
+        ctx.set_forkserver_preload(["backend.jobs.process", "backend.jobs.analyze"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _error(code: str, message: str | None = None) -> dict[str, str]:
+    return {"code": code, "message": message or ERRORS[code].detail}
+
+
+class ProcessRunner:
+    def __init__(
+        self, store: TaskStore, *, owner: str, max_concurrent: int, timeout_s: float
+    ) -> None:
+        self.store = store
+        self.owner = owner
+        self.max_concurrent = max_concurrent
+        self.timeout_s = timeout_s
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+        self._accepted: set[str] = set()
+        self._accepted_lock = threading.Lock()
+        self._mp = _mp_context()
+
+    def start(self) -> None:
+        for slot in range(self.max_concurrent):
+            thread = threading.Thread(target=self._supervise, name=f"runner-{slot}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def submit(self, task_id: str) -> None:
+        with self._accepted_lock:
+            self._accepted.add(task_id)
+        self._queue.put(task_id)
+
+    def stop(self) -> None:
+        """Stop running jobs; tasks this process accepted but did not finish become interrupted."""
+        self._stopping.set()
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads.clear()
+        with self._accepted_lock:
+            unfinished, self._accepted = self._accepted, set()
+        for task_id in unfinished:
+            self._finish(task_id, FAILED, "伺服器關閉，任務已中斷", _error("interrupted"))
+            task = self.store.get(task_id)
+            if task is not None:
+                remove_task_file(task)
+
+    def _supervise(self) -> None:
+        while True:
+            task_id = self._queue.get()
+            if task_id is None:
+                return
+            if self._stopping.is_set():
+                continue
+            try:
+                self._run(task_id)
+            except Exception:
+                # A supervisor must survive anything so the slot is never lost.
+                logger.exception("Supervisor error on task %s", task_id)
+                self._finish(task_id, FAILED, "任務失敗", _error("job_failed"))
+            with self._accepted_lock:
+                self._accepted.discard(task_id)
+            task = self.store.get(task_id)
+            if task is not None and task.is_final and task.status != COMPLETED:
+                remove_task_file(task)  # a failed or cancelled upload is of no further use
+
+    def _finish(
+        self,
+        task_id: str,
+        status: str,
+        message: str,
+        error: dict[str, str] | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> None:
+        # A no-op when the task is already final, e.g. cancelled meanwhile.
+        self.store.finish(task_id, status, message=message, result=result, error=error)
+
+    def _run(self, task_id: str) -> None:
+        task = self.store.mark_started(task_id, self.owner)
+        if task is None:
+            return  # cancelled (or removed) while it waited
+        parent_conn, child_conn = self._mp.Pipe(duplex=False)
+        cancel_event = self._mp.Event()
+        process = self._mp.Process(
+            target=_worker_main,
+            args=(task.kind, task.params, child_conn, cancel_event),
+            name=f"job-{task.kind}-{task_id[:8]}",
+            daemon=True,
+        )
+        process.start()
+        child_conn.close()
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            self._watch(task_id, process, parent_conn, cancel_event, deadline)
+        finally:
+            parent_conn.close()
+            self._stop_process(process, cancel_event)
+
+    def _watch(
+        self,
+        task_id: str,
+        process: Any,
+        conn: Connection,
+        cancel_event: Any,
+        deadline: float,
+    ) -> None:
+        while True:
+            if self._stopping.is_set():
+                self._finish(task_id, FAILED, "伺服器關閉，任務已中斷", _error("interrupted"))
+                return
+            if time.monotonic() > deadline:
+                logger.warning("Task %s exceeded the %.0f s timeout", task_id, self.timeout_s)
+                message = f"任務執行超過 {self.timeout_s:g} 秒上限，已被停止。"
+                self._finish(task_id, FAILED, "任務逾時", _error("task_timeout", message))
+                return
+            try:
+                has_message = conn.poll(POLL_S)
+                message = conn.recv() if has_message else None
+            except (EOFError, OSError):
+                process.join(timeout=1)
+                logger.error("Worker of task %s exited with code %s", task_id, process.exitcode)
+                self._finish(task_id, FAILED, "任務失敗", _error("job_failed"))
+                return
+            if message is None:
+                current = self.store.get(task_id)
+                if current is None or current.status != PROCESSING:
+                    cancel_event.set()  # cancelled through the API, maybe by another process
+                    return
+                continue
+            if self._handle(task_id, message):
+                return
+
+    def _handle(self, task_id: str, message: tuple[Any, ...]) -> bool:
+        """Apply one worker message; True when the job is over."""
+        kind = message[0]
+        if kind == "progress":
+            if self.store.set_progress(task_id, message[1], message[2]) is None:
+                return True  # no longer processing: cancelled meanwhile
+            return False
+        if kind == "done":
+            self._finish(task_id, COMPLETED, "處理完成", result=message[1])
+        elif kind == "cancelled":
+            self._finish(task_id, CANCELLED, "任務已取消")
+        elif kind == "error":
+            _, code, text, trace = message
+            if trace:
+                logger.error("Task %s failed with an unexpected error:\n%s", task_id, trace)
+            else:
+                logger.info("Task %s failed: %s %s", task_id, code, text)
+            self._finish(task_id, FAILED, "任務失敗", _error(code, text))
+        return True
+
+    @staticmethod
+    def _stop_process(process: Any, cancel_event: Any) -> None:
+        if not process.is_alive():
+            process.join()
+            return
+        cancel_event.set()
+        process.join(timeout=1)
+        if process.is_alive():
+            process.terminate()
+            process.join(timeout=2)
+        if process.is_alive():
+            process.kill()
+            process.join()

@@ -1,0 +1,103 @@
+"""Request and response models, and the one function that shapes a task for clients."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from backend.store.base import Task
+
+MAX_PROCESS_DELAY_S = 3600
+
+TaskStatus = Literal["pending", "processing", "completed", "failed", "cancelled"]
+
+
+def _iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
+    )
+
+
+def task_public(task: Task) -> dict[str, Any]:
+    """The task as every client sees it, over HTTP and over the WebSocket alike."""
+    return {
+        "task_id": task.task_id,
+        "kind": task.kind,
+        "status": task.status,
+        "progress": task.progress,
+        "message": task.message,
+        "created_at": _iso(task.created_at),
+        "started_at": _iso(task.started_at),
+        "updated_at": _iso(task.updated_at),
+        "finished_at": _iso(task.finished_at),
+        "filename": task.filename,
+        "size_bytes": task.size_bytes,
+        "result": task.result,
+        "error": task.error,
+    }
+
+
+class TaskError(BaseModel):
+    code: str = Field(examples=["invalid_file_format"])
+    message: str = Field(examples=["檔案內容與副檔名不符，或格式損壞。"])
+
+
+class TaskPublic(BaseModel):
+    task_id: str = Field(examples=["3f2b8c9e0d1a4b5c8e7f6a5b4c3d2e1f"])
+    kind: str = Field(examples=["analyze"], description="任務種類：process 或 analyze")
+    status: TaskStatus = Field(examples=["processing"])
+    progress: float = Field(ge=0, le=100, examples=[42.5], description="0–100，只增不減")
+    message: str = Field(examples=["正在處理資料"], description="目前階段（繁體中文）")
+    created_at: str = Field(examples=["2026-11-28T06:00:00.000Z"])
+    started_at: str | None = None
+    updated_at: str
+    finished_at: str | None = None
+    filename: str | None = Field(None, examples=["報價單.csv"])
+    size_bytes: int | None = Field(None, examples=[20480])
+    result: dict[str, Any] | None = None
+    error: TaskError | None = None
+
+
+class TaskList(BaseModel):
+    items: list[TaskPublic]
+    total: int = Field(examples=[1])
+
+
+class ProcessRequest(BaseModel):
+    data: str = Field(min_length=1, max_length=10_000, examples=["範例資料"])
+    delay: int = Field(5, ge=0, le=MAX_PROCESS_DELAY_S, description="處理時間（秒）", examples=[5])
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str = Field(examples=["0.1.0"])
+    store: str = Field(examples=["memory"])
+    tasks: dict[str, int] = Field(
+        examples=[{"pending": 0, "processing": 1, "completed": 3, "failed": 0, "cancelled": 0}]
+    )
+
+
+class PublicConfig(BaseModel):
+    version: str
+    max_upload_mb: float = Field(examples=[10])
+    max_upload_bytes: int = Field(examples=[10485760])
+    allowed_extensions: list[str] = Field(examples=[[".csv", ".xlsx", ".txt", ".json"]])
+    max_concurrent_tasks: int = Field(examples=[2])
+    task_timeout_s: float = Field(examples=[600])
+    task_ttl_s: float = Field(examples=[86400])
+    max_process_delay_s: int = Field(examples=[3600])
+    auth_required: bool = Field(examples=[False])
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field(examples=["urn:problem-type:task_not_found"])
+    title: str = Field(examples=["找不到任務"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["找不到這個任務，可能已被刪除或已過期。"])
+    code: str = Field(examples=["task_not_found"])

@@ -1,0 +1,99 @@
+"""The task record and the store interface every backend (memory, sqlite, later redis) implements.
+
+Every state change is a conditional update done atomically inside the store, so a task
+reaches exactly one final state even when the runner, a cancel request and the
+interruption sweep race each other.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+PENDING = "pending"
+PROCESSING = "processing"
+COMPLETED = "completed"
+FAILED = "failed"
+CANCELLED = "cancelled"
+
+STATUSES = (PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED)
+ACTIVE = (PENDING, PROCESSING)
+FINAL = (COMPLETED, FAILED, CANCELLED)
+
+
+def new_task_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass
+class Task:
+    task_id: str
+    kind: str
+    owner: str
+    params: dict[str, Any] = field(default_factory=dict)
+    status: str = PENDING
+    progress: float = 0.0
+    message: str = "等待處理中"
+    created_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    updated_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+    heartbeat_at: float = field(default_factory=time.time)
+    filename: str | None = None
+    size_bytes: int | None = None
+    file_path: str | None = None
+    result: dict[str, Any] | None = None
+    error: dict[str, str] | None = None
+    version: int = 0
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL
+
+
+class TaskStore(Protocol):
+    name: str
+
+    def add(self, task: Task) -> None: ...
+
+    def get(self, task_id: str) -> Task | None: ...
+
+    def list(
+        self, status: str | None = None, kind: str | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[Task], int]:
+        """Newest first, and the total matching the filter."""
+
+    def counts(self) -> dict[str, int]: ...
+
+    def mark_started(self, task_id: str, owner: str) -> Task | None:
+        """pending -> processing; None if the task is no longer pending (e.g. cancelled)."""
+
+    def set_progress(self, task_id: str, progress: float, message: str | None) -> Task | None:
+        """Only while processing; progress never decreases."""
+
+    def finish(
+        self,
+        task_id: str,
+        status: str,
+        *,
+        message: str,
+        result: dict[str, Any] | None = None,
+        error: dict[str, str] | None = None,
+    ) -> Task | None:
+        """Move an active task to a final state; None if it was already final or is gone."""
+
+    def delete(self, task_id: str) -> Task | None:
+        """Remove a final task and return it; None if it is missing or still active."""
+
+    def heartbeat(self, owner: str) -> None:
+        """Prove the owner is alive for all of its active tasks."""
+
+    def fail_stale(self, before: float, message: str, error: dict[str, str]) -> list[Task]:
+        """Fail active tasks whose owner's heartbeat is older than `before`."""
+
+    def expired(self, before: float) -> list[Task]:
+        """Final tasks that finished before `before` (for TTL cleanup)."""
+
+    def close(self) -> None: ...

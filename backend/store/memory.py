@@ -1,0 +1,145 @@
+"""In-memory registry: the default store, for a single server process."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from typing import Any
+
+from backend.store.base import ACTIVE, COMPLETED, FINAL, PENDING, PROCESSING, STATUSES, Task
+
+
+class MemoryStore:
+    name = "memory"
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, Task] = {}
+        self._lock = threading.Lock()
+
+    def _change(self, task: Task, **fields: Any) -> Task:
+        now = time.time()
+        for key, value in fields.items():
+            setattr(task, key, value)
+        task.updated_at = now
+        task.version += 1
+        return replace(task)
+
+    def add(self, task: Task) -> None:
+        with self._lock:
+            self._tasks[task.task_id] = replace(task)
+
+    def get(self, task_id: str) -> Task | None:
+        with self._lock:
+            task = self._tasks.get(task_id)
+            return replace(task) if task else None
+
+    def list(
+        self, status: str | None = None, kind: str | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[Task], int]:
+        with self._lock:
+            matching = [
+                t
+                for t in self._tasks.values()
+                if (status is None or t.status == status) and (kind is None or t.kind == kind)
+            ]
+        matching.sort(key=lambda t: t.created_at, reverse=True)
+        return [replace(t) for t in matching[offset : offset + limit]], len(matching)
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        with self._lock:
+            for task in self._tasks.values():
+                counts[task.status] += 1
+        return counts
+
+    def mark_started(self, task_id: str, owner: str) -> Task | None:
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is None or task.status != PENDING:
+                return None
+            now = time.time()
+            return self._change(
+                task,
+                status=PROCESSING,
+                owner=owner,
+                started_at=now,
+                heartbeat_at=now,
+                message="開始處理",
+            )
+
+    def set_progress(self, task_id: str, progress: float, message: str | None) -> Task | None:
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is None or task.status != PROCESSING:
+                return None
+            fields: dict[str, Any] = {"progress": max(task.progress, progress)}
+            if message:
+                fields["message"] = message
+            return self._change(task, **fields)
+
+    def finish(
+        self,
+        task_id: str,
+        status: str,
+        *,
+        message: str,
+        result: dict[str, Any] | None = None,
+        error: dict[str, str] | None = None,
+    ) -> Task | None:
+        assert status in FINAL
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is None or task.status not in ACTIVE:
+                return None
+            progress = 100.0 if status == COMPLETED else task.progress
+            return self._change(
+                task,
+                status=status,
+                message=message,
+                result=result,
+                error=error,
+                progress=progress,
+                finished_at=time.time(),
+            )
+
+    def delete(self, task_id: str) -> Task | None:
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is None or task.status not in FINAL:
+                return None
+            return self._tasks.pop(task_id)
+
+    def heartbeat(self, owner: str) -> None:
+        now = time.time()
+        with self._lock:
+            for task in self._tasks.values():
+                if task.owner == owner and task.status in ACTIVE:
+                    task.heartbeat_at = now
+
+    def fail_stale(self, before: float, message: str, error: dict[str, str]) -> list[Task]:
+        failed = []
+        with self._lock:
+            for task in self._tasks.values():
+                if task.status in ACTIVE and task.heartbeat_at < before:
+                    failed.append(
+                        self._change(
+                            task,
+                            status="failed",
+                            message=message,
+                            error=error,
+                            finished_at=time.time(),
+                        )
+                    )
+        return failed
+
+    def expired(self, before: float) -> list[Task]:
+        with self._lock:
+            return [
+                replace(t)
+                for t in self._tasks.values()
+                if t.status in FINAL and t.finished_at is not None and t.finished_at < before
+            ]
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,255 @@
+"""Streaming uploads: checked while they arrive, written once, under a generated name.
+
+Both upload routes feed bytes into an `UploadSink`, which enforces the size limit on the
+fly, sniffs the first bytes against the extension, writes to `<task_id><ext>.part` and
+renames on success. Any failure removes the partial file.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from pathlib import Path
+from urllib.parse import unquote
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect, Request
+
+from backend.errors import AppError
+from backend.maintenance import PARTIAL_SUFFIX
+
+MAX_FILENAME_CHARS = 255
+SNIFF_BYTES = 8192
+# Slack for the multipart envelope (boundaries, part headers) around the file itself.
+MULTIPART_OVERHEAD = 64 * 1024
+
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "LPT") for i in range(10)}
+_FORBIDDEN_CHARS = set('<>:"|?*')
+_BINARY_SIGNATURES = {
+    b"PK\x03\x04": "ZIP 壓縮檔（或 Office 文件）",
+    b"%PDF": "PDF 文件",
+    b"\x89PNG": "PNG 圖片",
+    b"GIF8": "GIF 圖片",
+    b"\xff\xd8\xff": "JPEG 圖片",
+    b"MZ": "Windows 執行檔",
+    b"\x7fELF": "執行檔",
+    b"\xd0\xcf\x11\xe0": "舊版 Office 文件（.xls/.doc）",
+    b"\x1f\x8b": "gzip 壓縮檔",
+    b"Rar!": "RAR 壓縮檔",
+    b"7z\xbc\xaf": "7-Zip 壓縮檔",
+}
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _bad_name(reason: str) -> AppError:
+    return AppError("invalid_filename", f"檔名不合法：{reason}。")
+
+
+def validate_filename(name: str, allowed_extensions: list[str]) -> str:
+    """Return the file's extension (lower case) or raise invalid_filename/unsupported_file_type."""
+    name = unicodedata.normalize("NFC", name or "")
+    if not name.strip():
+        raise _bad_name("未提供檔名")
+    if len(name) > MAX_FILENAME_CHARS:
+        raise _bad_name(f"長度 {len(name)} 個字元，上限為 {MAX_FILENAME_CHARS}")
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise _bad_name("含有控制字元（例如 NUL）")
+    if "/" in name or "\\" in name or name.strip() in {".", ".."}:
+        raise _bad_name("不可包含路徑（/、\\ 或 ..）")
+    if _FORBIDDEN_CHARS & set(name):
+        raise _bad_name('不可包含 < > : " | ? * 等字元')
+    if name.endswith((".", " ")):
+        raise _bad_name("不可以句點或空白結尾")
+    if name.split(".", 1)[0].strip().upper() in _WINDOWS_RESERVED:
+        raise _bad_name("使用了 Windows 保留名稱（如 CON、NUL、COM1）")
+    extension = os.path.splitext(name)[1].lower()
+    if extension not in allowed_extensions:
+        shown = extension or "（無副檔名）"
+        raise AppError(
+            "unsupported_file_type",
+            f"不支援 {shown} 檔案，允許的類型：{'、'.join(allowed_extensions)}。",
+        )
+    return extension
+
+
+def sniff(head: bytes, extension: str) -> None:
+    """Refuse content that plainly is not what the extension says."""
+    if extension == ".xlsx":
+        if not head.startswith(b"PK\x03\x04"):
+            raise AppError("invalid_file_format", "這個檔案不是有效的 Excel（.xlsx）檔案。")
+        return
+    for signature, what in _BINARY_SIGNATURES.items():
+        if head.startswith(signature):
+            raise AppError(
+                "invalid_file_format", f"檔案內容是{what}，不是 {extension} 文字檔，請確認檔案。"
+            )
+    if b"\x00" in head and not head.startswith(_UTF16_BOMS):
+        raise AppError("invalid_file_format", f"檔案含有二進位資料，不是 {extension} 文字檔。")
+    if extension == ".json":
+        text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+        if head.startswith(_UTF16_BOMS):
+            text = head[2:].replace(b"\x00", b"").lstrip()
+        if text and text[:1] not in (b"[", b"{"):
+            raise AppError("invalid_file_format", "檔案不是有效的 JSON：內容必須以 [ 或 { 開頭。")
+
+
+def too_large(max_bytes: int) -> AppError:
+    return AppError("file_too_large", f"檔案超過上限 {max_bytes / 1024 / 1024:g} MB，請分割後再上傳。")
+
+
+class UploadSink:
+    """Receives an upload's bytes; `commit()` makes the file visible, `discard()` removes it."""
+
+    def __init__(self, upload_dir: Path, task_id: str, extension: str, max_bytes: int) -> None:
+        self.extension = extension
+        self.max_bytes = max_bytes
+        self.path = upload_dir / f"{task_id}{extension}"
+        self._partial = upload_dir / f"{task_id}{extension}{PARTIAL_SUFFIX}"
+        self._file = open(self._partial, "wb")  # noqa: SIM115 - closed in commit/discard
+        self._head = b""
+        self.size = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            raise too_large(self.max_bytes)
+        if len(self._head) < SNIFF_BYTES:
+            self._head += chunk[: SNIFF_BYTES - len(self._head)]
+            if len(self._head) >= SNIFF_BYTES:
+                sniff(self._head, self.extension)
+        self._file.write(chunk)
+
+    def commit(self) -> Path:
+        if self.size == 0:
+            raise AppError("empty_file")
+        sniff(self._head, self.extension)
+        self._file.close()
+        os.replace(self._partial, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        self._file.close()
+        self._partial.unlink(missing_ok=True)
+        self.path.unlink(missing_ok=True)
+
+
+def declared_length(request: Request) -> int | None:
+    try:
+        return int(request.headers["content-length"])
+    except (KeyError, ValueError):
+        return None
+
+
+def filename_from_header(request: Request) -> str:
+    raw = request.headers.get("x-filename")
+    if raw is None:
+        raise AppError("invalid_filename", "請在 X-Filename 標頭提供檔名（URL 編碼的 UTF-8）。")
+    try:
+        return unquote(raw, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        raise AppError("invalid_filename", "X-Filename 必須是 URL 編碼的 UTF-8 檔名。") from exc
+
+
+async def receive_stream(request: Request, sink: UploadSink) -> None:
+    """Raw body upload: every chunk goes straight to the sink."""
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                sink.write(chunk)
+    except ClientDisconnect as exc:
+        raise AppError("upload_incomplete") from exc
+
+
+class _MultipartFile:
+    """Finds the `file` part of a multipart body and streams its data into a sink."""
+
+    def __init__(self, make_sink, allowed_extensions: list[str]) -> None:  # noqa: ANN001
+        self._make_sink = make_sink
+        self._allowed = allowed_extensions
+        self._header_field = b""
+        self._header_value = b""
+        self._headers: dict[bytes, bytes] = {}
+        self._current: UploadSink | None = None
+        self.sink: UploadSink | None = None
+        self.filename: str | None = None
+        self.finished = False
+
+    def callbacks(self) -> dict:
+        return {
+            "on_part_begin": self._part_begin,
+            "on_header_field": lambda data, start, end: self._add("_header_field", data[start:end]),
+            "on_header_value": lambda data, start, end: self._add("_header_value", data[start:end]),
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+            "on_end": self._end,
+        }
+
+    def _add(self, attr: str, data: bytes) -> None:
+        setattr(self, attr, getattr(self, attr) + data)
+
+    def _part_begin(self) -> None:
+        self._headers = {}
+
+    def _header_end(self) -> None:
+        self._headers[self._header_field.lower()] = self._header_value
+        self._header_field = self._header_value = b""
+
+    def _headers_finished(self) -> None:
+        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        if options.get(b"name") != b"file" or self.sink is not None:
+            self._current = None  # other fields are ignored
+            return
+        raw_name = options.get(b"filename")
+        if raw_name is None:
+            raise AppError("missing_file")
+        try:
+            name = raw_name.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise AppError("invalid_filename", "檔名必須是 UTF-8 編碼。") from exc
+        extension = validate_filename(name, self._allowed)
+        self.filename = name
+        self.sink = self._current = self._make_sink(extension)
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._current is not None:
+            self._current.write(data[start:end])
+
+    def _part_end(self) -> None:
+        self._current = None
+
+    def _end(self) -> None:
+        self.finished = True
+
+
+async def receive_multipart(
+    request: Request, make_sink, allowed_extensions: list[str]  # noqa: ANN001
+) -> tuple[str, UploadSink]:
+    """Multipart upload parsed as it streams: the file is written once, never spooled."""
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    boundary = options.get(b"boundary")
+    if content_type != b"multipart/form-data" or not boundary:
+        raise AppError("missing_file", "請以 multipart/form-data 格式上傳，檔案放在 file 欄位。")
+    target = _MultipartFile(make_sink, allowed_extensions)
+    parser = MultipartParser(boundary, target.callbacks())
+    try:
+        try:
+            async for chunk in request.stream():
+                if chunk:
+                    parser.write(chunk)
+        except ClientDisconnect as exc:
+            raise AppError("upload_incomplete") from exc
+        except AppError:
+            raise
+        except Exception as exc:  # the parser's own errors: a malformed body
+            raise AppError("upload_incomplete", "multipart 內容格式錯誤，請重新上傳。") from exc
+        if target.sink is None:
+            raise AppError("missing_file")
+        if not target.finished:
+            raise AppError("upload_incomplete")
+    except AppError:
+        if target.sink is not None:
+            target.sink.discard()
+        raise
+    return target.filename or "", target.sink
