@@ -45,6 +45,14 @@ class Settings(BaseSettings):
             return [ext.lower() if ext.startswith(".") else f".{ext.lower()}" for ext in value]
         return value
 
+    @field_validator("api_key")
+    @classmethod
+    def _check_key(cls, value: str) -> str:
+        # HTTP headers carry ASCII; a key with other characters could never be sent.
+        if value and not (value.isascii() and value.isprintable() and " " not in value):
+            raise ValueError("API_KEY must be printable ASCII without spaces")
+        return value
+
     @field_validator("task_store")
     @classmethod
     def _check_store(cls, value: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from backend.errors import ERRORS
 from backend.files import remove_task_file
-from backend.jobs import load_job
+from backend.jobs import JOBS, load_job
 from backend.jobs.context import JobCancelled, JobError
 from backend.store.base import CANCELLED, COMPLETED, FAILED, PROCESSING, TaskStore
 
@@ -66,20 +66,24 @@ class _WorkerContext:
                 self._last_message = message
 
 
-def _worker_main(kind: str, params: dict[str, Any], conn: Connection, cancel_event: Any) -> None:
+def _worker_main(job_spec: str, params: dict[str, Any], conn: Connection, cancel_event: Any) -> None:
     try:
         os.nice(5)  # keep the API process responsive on a busy machine
     except (AttributeError, OSError):
         pass
     try:
-        result = load_job(kind)(_WorkerContext(conn, cancel_event), **params)
-        conn.send(("done", result))
+        result = load_job(job_spec)(_WorkerContext(conn, cancel_event), **params)
+        outcome: tuple[Any, ...] = ("done", result)
     except JobCancelled:
-        conn.send(("cancelled",))
+        outcome = ("cancelled",)
     except JobError as exc:
-        conn.send(("error", exc.code, exc.message, None))
+        outcome = ("error", exc.code, exc.message, None)
     except BaseException:
-        conn.send(("error", "job_failed", ERRORS["job_failed"].detail, traceback.format_exc()))
+        outcome = ("error", "job_failed", ERRORS["job_failed"].detail, traceback.format_exc())
+    try:
+        conn.send(outcome)
+    except OSError:
+        pass  # the supervisor stopped listening (cancel, timeout, shutdown): nobody to tell
     finally:
         conn.close()
 
@@ -177,7 +181,7 @@ class ProcessRunner:
         cancel_event = self._mp.Event()
         process = self._mp.Process(
             target=_worker_main,
-            args=(task.kind, task.params, child_conn, cancel_event),
+            args=(JOBS[task.kind], task.params, child_conn, cancel_event),
             name=f"job-{task.kind}-{task_id[:8]}",
             daemon=True,
         )

@@ -16,6 +16,7 @@ JOBS: dict[str, str] = {
 }
 
 
-def load_job(kind: str) -> Callable[..., dict[str, Any]]:
-    module_name, _, function_name = JOBS[kind].partition(":")
+def load_job(spec: str) -> Callable[..., dict[str, Any]]:
+    """Import a job from its "module:function" spec (inside the worker process)."""
+    module_name, _, function_name = spec.partition(":")
     return getattr(importlib.import_module(module_name), function_name)

@@ -1,0 +1,25 @@
+"""Job functions that misbehave on purpose, registered by the tests through the real registry."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from backend.jobs.context import JobContext
+
+
+def raise_unexpected(ctx: JobContext) -> dict:
+    ctx.report(10, "即將出錯")
+    raise ValueError("boom: an unexpected bug inside a job")
+
+
+def die_hard(ctx: JobContext) -> dict:
+    ctx.report(10, "即將結束程序")
+    os._exit(3)  # like a segfault or the OOM killer: no exception, no message
+
+
+def ignore_cancel(ctx: JobContext) -> dict:
+    """A job stuck in a long call that never reaches a cancellation point."""
+    ctx.report(1, "卡住了")
+    time.sleep(600)
+    return {}
