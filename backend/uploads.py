@@ -202,7 +202,7 @@ class _MultipartFile:
             self._current = None  # other fields are ignored
             return
         raw_name = options.get(b"filename")
-        if raw_name is None:
+        if not raw_name:  # browsers send filename="" when no file was chosen
             raise AppError("missing_file")
         try:
             name = raw_name.decode("utf-8")

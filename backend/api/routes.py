@@ -128,9 +128,10 @@ _STREAM_BODY = {
 }
 
 
-def _check_declared_size(request: Request, limit: int) -> None:
+def _check_declared_size(request: Request, limit: int, envelope: int = 0) -> None:
+    """Refuse before reading a byte when the declared length already exceeds the limit."""
     length = declared_length(request)
-    if length is not None and length > limit:
+    if length is not None and length > limit + envelope:
         raise too_large(limit)
 
 
@@ -170,7 +171,7 @@ async def upload_multipart(
     background_tasks: BackgroundTasks,
 ) -> JSONResponse:  # fmt: skip
     limit = settings.max_upload_bytes
-    _check_declared_size(request, limit + MULTIPART_OVERHEAD)
+    _check_declared_size(request, limit, MULTIPART_OVERHEAD)
     task_id = new_task_id()
     filename, sink = await receive_multipart(
         request,
