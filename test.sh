@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# 建立虛擬環境、安裝相依套件並執行全部測試（後端、前端、瀏覽器端對端）。
+# 額外參數會傳給 pytest，例如：./test.sh tests/backend -k upload
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON_BIN="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  if ! "$PYTHON_BIN" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "錯誤：需要 Python 3.11 以上（目前：$("$PYTHON_BIN" --version 2>&1 || echo 找不到 $PYTHON_BIN)）。" >&2
+    exit 1
+  fi
+  echo "建立虛擬環境 .venv ..."
+  "$PYTHON_BIN" -m venv .venv
+fi
+
+echo "安裝相依套件 ..."
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+
+echo "執行測試 ..."
+exec .venv/bin/python -m pytest "$@"
