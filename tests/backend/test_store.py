@@ -1,0 +1,141 @@
+"""Both stores honour the same contract, including under concurrent updates."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from backend.store import MemoryStore, SqliteStore, Task, TaskStore, make_store
+from backend.store.base import CANCELLED, COMPLETED, FAILED, PENDING, PROCESSING
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> TaskStore:
+    if request.param == "memory":
+        return MemoryStore()
+    return SqliteStore(tmp_path / "tasks.db")
+
+
+def add(store: TaskStore, task_id: str = "t1", owner: str = "me", **fields) -> Task:
+    task = Task(task_id=task_id, kind="process", owner=owner, params={"data": "資料"}, **fields)
+    store.add(task)
+    return task
+
+
+def test_make_store_reads_the_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert make_store("memory").name == "memory"
+    monkeypatch.chdir(tmp_path)
+    relative = make_store("sqlite:///data/tasks.db")
+    assert relative.name == "sqlite" and (tmp_path / "data" / "tasks.db").exists()
+    absolute = make_store(f"sqlite:///{tmp_path}/b.db")  # four slashes: an absolute path
+    assert isinstance(absolute, SqliteStore) and absolute.path == tmp_path / "b.db"
+
+
+def test_round_trip_keeps_every_field(store: TaskStore) -> None:
+    add(store, filename="報價單.csv", size_bytes=12, file_path="/x/t1.csv")
+    task = store.get("t1")
+    assert task.params == {"data": "資料"} and task.filename == "報價單.csv"
+    assert task.status == PENDING and task.progress == 0 and task.version == 0
+    assert store.get("missing") is None
+
+
+def test_lifecycle_and_versions(store: TaskStore) -> None:
+    add(store)
+    started = store.mark_started("t1", "me")
+    assert started.status == PROCESSING and started.started_at and started.version == 1
+    assert store.mark_started("t1", "me") is None  # only once
+    assert store.set_progress("t1", 40, "正在處理資料").progress == 40
+    assert store.set_progress("t1", 30, None).progress == 40  # never goes down
+    done = store.finish("t1", COMPLETED, message="處理完成", result={"n": 1})
+    assert done.status == COMPLETED and done.progress == 100 and done.result == {"n": 1}
+    assert store.set_progress("t1", 50, "x") is None
+    assert store.finish("t1", FAILED, message="x", error={"code": "c", "message": "m"}) is None
+    assert store.get("t1").status == COMPLETED
+
+
+def test_exactly_one_final_state_under_races(store: TaskStore) -> None:
+    for i in range(20):
+        add(store, f"t{i}")
+        store.mark_started(f"t{i}", "me")
+    winners: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    def race(status: str) -> None:
+        for i in range(20):
+            if store.finish(f"t{i}", status, message=status) is not None:
+                with lock:
+                    winners.append((f"t{i}", status))
+
+    threads = [threading.Thread(target=race, args=(s,)) for s in (COMPLETED, FAILED, CANCELLED) * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(task_id for task_id, _ in winners) == sorted(f"t{i}" for i in range(20))
+    for task_id, status in winners:
+        assert store.get(task_id).status == status
+
+
+def test_progress_never_decreases_under_concurrent_writers(store: TaskStore) -> None:
+    add(store)
+    store.mark_started("t1", "me")
+    observed: list[float] = []
+
+    def writer(offset: int) -> None:
+        for p in range(offset, 100, 4):
+            store.set_progress("t1", p, None)
+
+    def reader() -> None:
+        for _ in range(200):
+            observed.append(store.get("t1").progress)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)] + [threading.Thread(target=reader)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert observed == sorted(observed)
+    assert store.get("t1").progress == 99
+
+
+def test_list_counts_and_delete(store: TaskStore) -> None:
+    for i in range(5):
+        add(store, f"t{i}", created_at=1000 + i)
+    store.mark_started("t4", "me")
+    store.finish("t0", COMPLETED, message="done")
+    items, total = store.list(limit=2, offset=1)
+    assert [t.task_id for t in items] == ["t3", "t2"] and total == 5
+    assert store.list(status=PROCESSING)[1] == 1
+    assert store.counts() == {"pending": 3, "processing": 1, "completed": 1, "failed": 0, "cancelled": 0}
+    assert store.delete("t4") is None  # still running
+    assert store.delete("t0").task_id == "t0"
+    assert store.get("t0") is None and store.delete("t0") is None
+
+
+def test_stale_heartbeats_fail_only_dead_owners(store: TaskStore) -> None:
+    now = time.time()
+    add(store, "alive", owner="a", heartbeat_at=now)
+    add(store, "dead-pending", owner="b", heartbeat_at=now - 100)
+    add(store, "dead-running", owner="b", heartbeat_at=now - 100)
+    store.mark_started("dead-running", "b")  # mark_started refreshes the beat...
+    store.heartbeat("a")
+    failed = store.fail_stale(now - 10, "任務已中斷", {"code": "interrupted", "message": "m"})
+    assert [t.task_id for t in failed] == ["dead-pending"]
+    later = time.time() + 100
+    store.heartbeat("a")
+    failed = store.fail_stale(later - 10, "任務已中斷", {"code": "interrupted", "message": "m"})
+    # ...but owner b never beats again, so both of its tasks (and a's, now old) are failed
+    assert {t.task_id for t in failed} == {"dead-running", "alive"}
+    assert store.get("dead-running").error["code"] == "interrupted"
+
+
+def test_expired_lists_final_tasks_past_their_ttl(store: TaskStore) -> None:
+    add(store, "old")
+    add(store, "running")
+    store.mark_started("running", "me")
+    store.finish("old", COMPLETED, message="done")
+    assert [t.task_id for t in store.expired(time.time() + 1)] == ["old"]
+    assert store.expired(time.time() - 60) == []
