@@ -258,3 +258,13 @@ def test_cors_allows_only_configured_origins(make_client) -> None:
     assert "access-control-allow-origin" not in evil.headers
     plain = client.get("/", headers={"Origin": "http://evil.example"})
     assert "access-control-allow-origin" not in plain.headers
+
+
+def test_finished_tasks_expire_after_the_ttl(make_client) -> None:
+    client = make_client(task_ttl_s=1, heartbeat_s=0.2)
+    task_id = client.post("/api/process", json={"data": "x", "delay": 0}).json()["task_id"]
+    wait_for(client, task_id)
+    deadline = time.monotonic() + 5
+    while client.get(f"/api/task/{task_id}").status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert_problem(client.get(f"/api/task/{task_id}"), 404, "task_not_found")

@@ -1,0 +1,85 @@
+"""Settings from the environment and .env; housekeeping of expired tasks and stray files."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from backend.config import Settings
+from backend.maintenance import Housekeeper
+from backend.store import MemoryStore, Task
+from backend.store.base import COMPLETED
+
+
+def test_defaults_match_the_documentation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("API_KEY", "MAX_UPLOAD_MB", "TASK_STORE", "ALLOWED_EXTENSIONS", "CORS_ORIGINS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert settings.api_key == "" and settings.max_upload_mb == 10
+    assert settings.allowed_extensions == [".csv", ".xlsx", ".txt", ".json"]
+    assert settings.cors_origins == ["http://localhost:8501"]
+    assert settings.task_store == "memory" and settings.task_ttl_s == 86400
+    assert settings.upload_dir == Path("uploads")
+
+
+def test_every_setting_is_in_env_example() -> None:
+    example = (Path(__file__).parents[2] / ".env.example").read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        assert f"\n{name.upper()}=" in example, name
+
+
+def test_dot_env_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MAX_UPLOAD_MB", raising=False)
+    monkeypatch.delenv("ALLOWED_EXTENSIONS", raising=False)
+    (tmp_path / ".env").write_text("MAX_UPLOAD_MB=3\nALLOWED_EXTENSIONS=csv, .JSON\n", encoding="utf-8")
+    settings = Settings()
+    assert settings.max_upload_bytes == 3 * 1024 * 1024
+    assert settings.allowed_extensions == [".csv", ".json"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"task_store": "postgres://x"}, {"max_upload_mb": 0}, {"api_key": "有中文"}, {"api_key": "a b"}],
+)
+def test_bad_settings_are_refused_at_start(overrides: dict) -> None:
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None, **overrides)
+
+
+def _housekeeper(store: MemoryStore, upload_dir: Path, ttl_s: float) -> Housekeeper:
+    return Housekeeper(store, owner="me", upload_dir=upload_dir, heartbeat_s=1, stale_after_s=3, ttl_s=ttl_s)
+
+
+def test_expired_tasks_and_their_files_are_removed(tmp_path: Path) -> None:
+    store = MemoryStore()
+    files = {}
+    for task_id in ("old", "fresh", "running"):
+        files[task_id] = tmp_path / f"{task_id}.csv"
+        files[task_id].write_text("a,b\n")
+        store.add(Task(task_id=task_id, kind="analyze", owner="me", file_path=str(files[task_id])))
+    store.mark_started("old", "me")
+    store.finish("old", COMPLETED, message="done")
+    store.mark_started("running", "me")
+    _housekeeper(store, tmp_path, ttl_s=3600).remove_expired(time.time() + 3601)
+    assert store.get("old") is None and not files["old"].exists()
+    assert store.get("fresh") is not None and files["fresh"].exists()
+    assert store.get("running") is not None and files["running"].exists()
+
+
+def test_stray_files_are_removed_after_a_grace_period(tmp_path: Path) -> None:
+    store = MemoryStore()
+    store.add(Task(task_id="known", kind="analyze", owner="me"))
+    names = ["known.csv", "orphan.csv", "crashed.csv.part", "recent-orphan.csv"]
+    for name in names:
+        (tmp_path / name).write_text("x")
+    old = time.time() - 7200
+    for name in names[:3]:
+        os.utime(tmp_path / name, (old, old))
+    _housekeeper(store, tmp_path, ttl_s=86400).remove_stray_files(time.time())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["known.csv", "recent-orphan.csv"]
