@@ -1,7 +1,9 @@
 """Streaming column statistics shared by every file format of the analyze job.
 
-Every reader hands batches of *string* columns to :class:`TableStats`, with empty cells
-already turned into nulls. The type of a column is decided over the whole file: a column
+Every reader hands batches of *string* columns (pyarrow arrays) to :class:`TableStats`, with
+empty cells already turned into nulls. All the work is done with pyarrow compute kernels on
+the arrays the CSV reader produces: converting them to polars first cost more than the
+statistics themselves. The type of a column is decided over the whole file: a column
 stays numeric while every non-empty cell parses as a number, and turns into text the first
 time one does not.
 """
@@ -13,7 +15,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from backend.jobs.context import JobContext
 
@@ -31,13 +34,38 @@ NA_MARKERS = [
     "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null", "-", "--", "－",
 ]  # fmt: skip
+NA_SET = pa.array(NA_MARKERS, pa.string())
+
+
+class _Reporter:
+    """The one place that talks to the context: keeps progress monotonic and throttled."""
+
+    def __init__(self, ctx: JobContext, step: float, interval: float) -> None:
+        self.ctx = ctx
+        self.step = step
+        self.interval = interval
+        self.value = 0.0
+        self._reported = -1.0
+        self._reported_at = 0.0
+
+    def report(self, value: float, message: str, force: bool) -> None:
+        self.value = max(self.value, value)
+        now = time.monotonic()
+        due = self.value - self._reported >= self.step or now - self._reported_at >= self.interval
+        if force or due:
+            self._reported = self.value
+            self._reported_at = now
+            self.ctx.report(self.value, message)
+        else:
+            self.ctx.check_cancelled()
 
 
 class Progress:
-    """Maps work done (a fraction) to a slice of 0..100 and reports it, throttled.
+    """Maps work done (a fraction) to a slice of 0..100 and reports it.
 
     Reports when progress moved by ``step`` percent or ``interval`` seconds went by, so a
-    cancel is noticed quickly without flooding the context. Never goes backwards.
+    cancel is noticed quickly without flooding the context. Never goes backwards, also
+    across the sub-progresses made with :meth:`sub`.
     """
 
     def __init__(
@@ -47,40 +75,27 @@ class Progress:
         end: float = 100.0,
         step: float = 0.5,
         interval: float = 0.25,
+        reporter: _Reporter | None = None,
     ) -> None:
         self.ctx = ctx
         self.start = start
         self.end = end
-        self.step = step
-        self.interval = interval
-        self._last_value = -1.0
-        self._last_time = 0.0
-        self.value = start
+        self._reporter = reporter or _Reporter(ctx, step, interval)
 
     def sub(self, start_fraction: float, end_fraction: float) -> Progress:
-        """A progress over a part of this one's slice (sharing nothing but the context)."""
+        """A progress over a part of this one's slice."""
         span = self.end - self.start
-        child = Progress(
+        return Progress(
             self.ctx,
             self.start + span * start_fraction,
             self.start + span * end_fraction,
-            self.step,
-            self.interval,
+            reporter=self._reporter,
         )
-        child._last_value = self._last_value
-        return child
 
     def at(self, fraction: float, message: str, force: bool = False) -> None:
         fraction = min(max(fraction, 0.0), 1.0)
-        value = max(self.value, round(self.start + (self.end - self.start) * fraction, 2))
-        self.value = value
-        now = time.monotonic()
-        if force or value - self._last_value >= self.step or now - self._last_time >= self.interval:
-            self._last_value = value
-            self._last_time = now
-            self.ctx.report(value, message)
-        else:
-            self.ctx.check_cancelled()
+        value = round(self.start + (self.end - self.start) * fraction, 2)
+        self._reporter.report(value, message, force)
 
 
 def finite_or_none(value: float | int | None) -> float | int | None:
@@ -105,26 +120,37 @@ class NumericAccumulator:
     minimum: float | int | None = None
     maximum: float | int | None = None
 
-    def add(self, values: pl.Series) -> None:
-        n = len(values) - values.null_count()
+    def add(self, values: pa.Array) -> int:
+        """Add a batch of numbers; NaN are dropped. Returns how many NaN there were."""
+        n = len(values) - values.null_count
         if n == 0:
-            return
-        batch_mean = float(values.mean())  # type: ignore[arg-type]
-        batch_m2 = float(values.var(ddof=0)) * n  # type: ignore[arg-type]
-        batch_min = values.min()
-        batch_max = values.max()
+            return 0
+        as_float = values if pa.types.is_floating(values.type) else values.cast(pa.float64())
+        batch_mean = pc.mean(as_float).as_py()
+        nans = 0
+        if math.isnan(batch_mean):  # rare: "nan" cells parse as NaN, which pandas calls NA
+            as_float = values = pc.if_else(pc.is_nan(values), None, values)
+            nans = n - (len(values) - values.null_count)
+            n -= nans
+            if n == 0:
+                return nans
+            batch_mean = pc.mean(as_float).as_py()
+        batch_m2 = pc.variance(as_float, ddof=0).as_py() * n
+        extremes = pc.min_max(values)
         total = self.count + n
         delta = batch_mean - self.mean
         self.mean += delta * n / total
         self.m2 += batch_m2 + delta * delta * self.count * n / total
         self.count = total
-        self.minimum = batch_min if self.minimum is None else min(self.minimum, batch_min)  # type: ignore[type-var]
-        self.maximum = batch_max if self.maximum is None else max(self.maximum, batch_max)  # type: ignore[type-var]
+        low, high = extremes["min"].as_py(), extremes["max"].as_py()
+        self.minimum = low if self.minimum is None else min(self.minimum, low)
+        self.maximum = high if self.maximum is None else max(self.maximum, high)
+        return nans
 
     def as_float(self) -> None:
-        if self.minimum is not None:
+        if self.minimum is not None and self.maximum is not None:
             self.minimum = float(self.minimum)
-            self.maximum = float(self.maximum)  # type: ignore[arg-type]
+            self.maximum = float(self.maximum)
 
     def std(self) -> float | None:
         if self.count < 2:
@@ -132,8 +158,11 @@ class NumericAccumulator:
         return math.sqrt(max(self.m2, 0.0) / (self.count - 1))
 
 
+COUNTS_SCHEMA = pa.schema([("value", pa.string()), ("count", pa.int64())])
+
+
 class TopCounter:
-    """Counts of text values, kept as polars frames and merged in bulk.
+    """Counts of text values, merged in bulk with pyarrow group-by.
 
     Past ``cap`` distinct values the rarest are dropped, so counts become lower bounds
     (``approximate``) but memory stays bounded.
@@ -142,19 +171,20 @@ class TopCounter:
     def __init__(self, cap: int) -> None:
         self.cap = cap
         self.approximate = False
-        self._merged = pl.DataFrame(schema={"value": pl.String, "count": pl.Int64})
-        self._pending: list[pl.DataFrame] = []
+        self._merged = COUNTS_SCHEMA.empty_table()
+        self._pending: list[pa.Table] = []
         self._pending_rows = 0
 
-    def add(self, values: pl.Series) -> None:
-        counts = values.drop_nulls().value_counts(name="count")
-        if counts.height == 0:
+    def add(self, values: pa.Array) -> None:
+        counts = pc.value_counts(values)
+        distinct = counts.field("values")
+        if counts.null_count or distinct.null_count:
+            counts = counts.filter(distinct.is_valid())
+            distinct = counts.field("values")
+        if len(counts) == 0:
             return
-        counts = counts.select(
-            pl.col(values.name).alias("value"), pl.col("count").cast(pl.Int64)
-        )
-        self._pending.append(counts)
-        self._pending_rows += counts.height
+        self._pending.append(pa.Table.from_arrays([distinct, counts.field("counts")], schema=COUNTS_SCHEMA))
+        self._pending_rows += len(counts)
         if self._pending_rows > self.cap:
             self._compact()
 
@@ -162,24 +192,33 @@ class TopCounter:
         if not self._pending:
             return
         merged = (
-            pl.concat([self._merged, *self._pending])
+            pa.concat_tables([self._merged, *self._pending])
             .group_by("value")
-            .agg(pl.col("count").sum())
+            .aggregate([("count", "sum")])
+            .rename_columns(["value", "count"])
         )
         self._pending = []
         self._pending_rows = 0
-        if merged.height > self.cap:
+        if merged.num_rows > self.cap:
             self.approximate = True
-            merged = merged.sort(["count", "value"], descending=[True, False]).head(self.cap // 2)
+            merged = _most_frequent(merged, self.cap // 2)
         self._merged = merged
 
     def reset(self) -> None:
-        self.__init__(self.cap)  # type: ignore[misc]
+        self.approximate = False
+        self._merged = COUNTS_SCHEMA.empty_table()
+        self._pending = []
+        self._pending_rows = 0
 
     def top(self, k: int = TOP_VALUES) -> list[list[str | int]]:
         self._compact()
-        best = self._merged.sort(["count", "value"], descending=[True, False]).head(k)
-        return [[value, count] for value, count in best.iter_rows()]
+        best = _most_frequent(self._merged, k)
+        return [[row["value"], row["count"]] for row in best.to_pylist()]
+
+
+def _most_frequent(counts: pa.Table, k: int) -> pa.Table:
+    """The k most frequent values; ties broken by value so the result is deterministic."""
+    return counts.sort_by([("count", "descending"), ("value", "ascending")]).slice(0, k)
 
 
 @dataclass
@@ -193,31 +232,31 @@ class ColumnStats:
     # Became text after numeric cells were already seen: text counts need a second pass.
     needs_rescan: bool = False
 
-    def add(self, values: pl.Series) -> None:
-        nulls = values.null_count()
+    def add(self, values: pa.Array) -> None:
+        nulls = values.null_count
         self.nulls += nulls
         if nulls == len(values):
             return
         if self.kind in ("empty", "integer"):
-            parsed = parse_numbers(values, pl.Int64)
+            parsed = parse_numbers(values, pa.int64())
             if parsed is not None:
                 self._add_numeric(parsed, nulls, "integer")
                 return
         if self.kind in ("empty", "integer", "float"):
-            parsed = parse_numbers(values, pl.Float64)
+            parsed = parse_numbers(values, pa.float64())
             if parsed is not None:
                 self._add_numeric(parsed, nulls, "float")
                 return
             self._become_text()
         self._add_text(values)
 
-    def _add_numeric(self, parsed: pl.Series, source_nulls: int, kind: str) -> None:
-        self.nulls += parsed.null_count() - source_nulls  # NA markers and NaN
+    def _add_numeric(self, parsed: pa.Array, source_nulls: int, kind: str) -> None:
+        self.nulls += parsed.null_count - source_nulls  # NA markers
         if kind == "float" and self.kind == "integer":
             self.numeric.as_float()
         if self.kind != "float":
             self.kind = kind
-        self.numeric.add(parsed)
+        self.nulls += self.numeric.add(parsed)
 
     def _become_text(self) -> None:
         if self.numeric.count > 0:
@@ -225,13 +264,13 @@ class ColumnStats:
         self.kind = "text"
         self.numeric = NumericAccumulator()
 
-    def _add_text(self, values: pl.Series) -> None:
+    def _add_text(self, values: pa.Array) -> None:
         self.kind = "text"
         if self.counter is None:
             self.counter = TopCounter(self.distinct_cap)
         self.counter.add(values)
 
-    def add_text_only(self, values: pl.Series) -> None:
+    def add_text_only(self, values: pa.Array) -> None:
         """Second pass: count text values again from the start; nulls are already known."""
         assert self.counter is not None
         self.counter.add(values)
@@ -251,24 +290,38 @@ class ColumnStats:
         }
 
 
-def parse_numbers(values: pl.Series, dtype: type[pl.DataType]) -> pl.Series | None:
-    """Parse a string Series as numbers, or None if some non-empty cell is not a number.
+def parse_numbers(values: pa.Array, dtype: pa.DataType) -> pa.Array | None:
+    """Parse a string array as numbers, or None if some non-empty cell is not a number.
 
-    NA markers and NaN become nulls; surrounding spaces are allowed.
+    NA markers become nulls; surrounding spaces are allowed. Arrow's integer parser
+    also accepts "0x1F", which must stay text, hence the look for an "x" in the raw bytes.
     """
-    parsed = values.cast(dtype, strict=False)
-    failed = parsed.null_count() - values.null_count()
-    if failed:
-        stripped = values.str.strip_chars()
-        parsed = stripped.cast(dtype, strict=False)
-        is_marker = stripped.is_in(NA_MARKERS)
-        if (parsed.is_null() & values.is_not_null() & ~is_marker).any():
-            return None
-    if dtype == pl.Float64:
-        mean = parsed.mean()
-        if mean is not None and math.isnan(mean):  # type: ignore[arg-type]
-            parsed = parsed.fill_nan(None)
+    try:
+        if pa.types.is_integer(dtype) and _has_x(values):
+            raise pa.ArrowInvalid("maybe hexadecimal")
+        parsed = values.cast(dtype)
+    except pa.ArrowInvalid:
+        return _parse_lenient(values, dtype)
     return parsed
+
+
+def _has_x(values: pa.Array) -> bool:
+    data = values.buffers()[2]
+    if data is None:
+        return False
+    raw = data.to_pybytes()
+    return b"x" in raw or b"X" in raw
+
+
+def _parse_lenient(values: pa.Array, dtype: pa.DataType) -> pa.Array | None:
+    stripped = pc.utf8_trim_whitespace(values)
+    cleaned = pc.if_else(pc.is_in(stripped, value_set=NA_SET), None, stripped)
+    if pa.types.is_integer(dtype) and pc.any(pc.match_substring(cleaned, "x", ignore_case=True)).as_py():
+        return None
+    try:
+        return cleaned.cast(dtype)
+    except pa.ArrowInvalid:
+        return None
 
 
 class TableStats:
@@ -293,7 +346,7 @@ class TableStats:
             row.append(None)
         return column
 
-    def add_batch(self, columns: Sequence[pl.Series]) -> None:
+    def add_batch(self, columns: Sequence[pa.Array]) -> None:
         """``columns`` in the order of ``self.columns``, strings with nulls for empty cells."""
         if not columns:
             return
@@ -303,11 +356,11 @@ class TableStats:
             stats.add(values)
         self.rows += height
 
-    def _keep_preview(self, columns: Sequence[pl.Series], height: int) -> None:
+    def _keep_preview(self, columns: Sequence[pa.Array], height: int) -> None:
         wanted = PREVIEW_ROWS - len(self.preview)
         if wanted <= 0:
             return
-        heads = [values.head(wanted).to_list() for values in columns]
+        heads = [values.slice(0, wanted).to_pylist() for values in columns]
         for i in range(min(wanted, height)):
             self.preview.append([head[i] for head in heads])
 

@@ -1,0 +1,416 @@
+"""Delimited text (csv, tsv, tabular txt): sniffing, then streaming statistics.
+
+Reader choice, measured on a 200 MB CSV on a 2-core machine: pyarrow's streaming CSV reader
+(all columns as strings) reads it in ~0.9 s, polars' batched reader in ~0.85 s. pyarrow wins
+on everything else we need: it reads through a Python file object (so progress follows the
+raw bytes really consumed), transcodes CP950/UTF-16 itself, skips ragged rows through
+``invalid_row_handler`` and bounds memory with ``block_size`` even on an unbalanced quote
+(it fails with "straddling object" instead of buffering the rest of the file). Parsing runs
+in a producer thread while the main thread computes statistics with polars, so both cores
+work; pandas.read_csv + describe() takes ~1.4 s on the same file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import mmap
+import queue
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from backend.jobs.analyze_stats import Progress, TableStats, unique_names
+from backend.jobs.context import JobContext, JobError
+from backend.jobs.encoding import EMPTY_FILE_MESSAGE, CountingReader, Encoding, undecodable
+
+DELIMITERS = [",", ";", "\t", "|"]
+SAMPLE_BYTES = 256 * 1024
+MAX_PREAMBLE_LINES = 10
+BAD_ROW_EXAMPLES = 5
+MIN_BLOCK = 1 << 20
+MAX_BLOCK = 4 << 20
+QUOTED = re.compile(r'"[^"]*"')
+
+
+@dataclass
+class Layout:
+    delimiter: str
+    preamble_lines: int  # lines before the header (report titles, blank lines)
+    header: list[str]
+    has_data: bool  # False when the whole file is the header
+    utf8_growth: float = 1.0  # UTF-8 bytes per byte of the file, from the sample
+
+
+@dataclass
+class BadRows:
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    def handle(self, row: pacsv.InvalidRow) -> str:
+        # Called from pyarrow's threads; a lost increment would only blur a warning.
+        self.count += 1
+        if len(self.examples) < BAD_ROW_EXAMPLES:
+            self.examples.append(row.text[:10_000])
+        return "skip"
+
+
+def read_sample(path: str, encoding: Encoding) -> tuple[str, bool]:
+    """The first SAMPLE_BYTES decoded (a cut character is dropped) and whether that is all."""
+    with open(path, "rb") as f:
+        f.seek(encoding.bom_length)
+        data = f.read(SAMPLE_BYTES + 1)
+    complete = len(data) <= SAMPLE_BYTES
+    data = data[:SAMPLE_BYTES]
+    try:
+        text = data.decode(encoding.codec) if complete else _decode_prefix(data, encoding)
+    except UnicodeDecodeError as error:
+        raise undecodable(encoding, encoding.bom_length + error.start) from None
+    return text, complete
+
+
+def _decode_prefix(data: bytes, encoding: Encoding) -> str:
+    import codecs
+
+    return codecs.getincrementaldecoder(encoding.codec)().decode(data, final=False)
+
+
+def sniff_layout(
+    sample: str, complete: bool, default_delimiter: str | None, encoding: Encoding
+) -> Layout | None:
+    """Delimiter, preamble and header of a sample; None when it does not look like a table.
+
+    With ``default_delimiter`` (csv/tsv) a table is always returned, one column if need be.
+    """
+    lines = sample.splitlines()
+    if not complete and lines:
+        lines = lines[:-1]  # cut in the middle
+    unquoted = [QUOTED.sub("", line) for line in lines]
+    meaningful = [line for line in unquoted if line.strip()][:500]
+    if not meaningful:
+        return None
+    best: tuple[float, int, str] | None = None
+    for delimiter in DELIMITERS:
+        counts = [line.count(delimiter) for line in meaningful]
+        mode, _ = Counter(c for c in counts if c).most_common(1)[0] if any(counts) else (0, 0)
+        if mode == 0:
+            continue
+        consistency = sum(1 for c in counts if c == mode) / len(counts)
+        preferred = delimiter == default_delimiter
+        score = (consistency + (0.05 if preferred else 0.0), mode, delimiter)
+        if best is None or score[:2] > best[:2]:
+            best = score
+    if best is None or (default_delimiter is None and not _tabular_enough(best, meaningful)):
+        if default_delimiter is None:
+            return None
+        delimiter, mode = default_delimiter, 0
+    else:
+        delimiter, mode = best[2], best[1]
+    preamble = _preamble_lines(unquoted, delimiter, mode)
+    rest = "\n".join(lines[preamble:]) if not complete else "\n".join(sample.splitlines()[preamble:])
+    rows = csv.reader(io.StringIO(rest), delimiter=delimiter)
+    header = next(rows, None)
+    if header is None:
+        return None
+    has_data = not complete or any(any(cell.strip() for cell in row) for row in rows)
+    growth = len(sample.encode("utf-8")) / max(len(sample.encode(encoding.codec)), 1)
+    return Layout(delimiter, preamble, header, has_data, growth)
+
+
+def _tabular_enough(best: tuple[float, int, str], lines: list[str]) -> bool:
+    consistency, mode, delimiter = best
+    return len(lines) >= 2 and consistency >= 0.8 and (mode >= 2 or delimiter != ",")
+
+
+def _preamble_lines(unquoted: list[str], delimiter: str, mode: int) -> int:
+    """Leading lines with fewer delimiters than the table (a report title above the header)."""
+    if mode == 0:
+        return next((i for i, line in enumerate(unquoted) if line.strip()), 0)
+    for i, line in enumerate(unquoted[: MAX_PREAMBLE_LINES + 1]):
+        if line.count(delimiter) >= mode:
+            return i
+    return 0
+
+
+def analyze_delimited(
+    ctx: JobContext,
+    path: str,
+    table_name: str,
+    encoding: Encoding,
+    layout: Layout,
+    progress: Progress,
+) -> tuple[dict, list[str]]:
+    """Stream the file once (twice if a column turned to text late); a table and warnings."""
+    names = unique_names(layout.header)
+    table = TableStats(table_name, names)
+    warnings: list[str] = []
+    if layout.preamble_lines:
+        warnings.append(f"已略過標題列之前的 {layout.preamble_lines} 行說明文字。")
+    if not layout.has_data:
+        warnings.append("檔案只有標題列，沒有任何資料列。")
+        return table.result(), warnings
+
+    bad_rows = BadRows()
+    reader = _QuoteCountingReader(path, encoding)
+    first_pass = progress.sub(0.0, 0.99)
+    batches = stream_batches(ctx, reader, encoding, layout, names, None, bad_rows)
+    for batch, fraction in batches:
+        table.add_batch(batch.columns)
+        first_pass.at(fraction, _reading_message(reader, fraction))
+    first_pass.at(1.0, "資料讀取完成", force=True)
+    if table.rows == 0 and bad_rows.count == 0:
+        warnings.append("檔案只有標題列，沒有任何資料列。")
+
+    rescan = table.columns_to_rescan()
+    if rescan:
+        _count_text_again(ctx, path, encoding, layout, names, table, rescan, progress)
+    warnings += _bad_row_warnings(path, encoding, bad_rows, len(names))
+    if reader.odd_quotes():
+        warnings.append(
+            "檔案中的雙引號（\"）沒有成對，可能有欄位少了結尾的引號，"
+            "使後面的幾列被併入同一個欄位；請檢查相關資料列。"
+        )
+    warnings += table.warnings()
+    return table.result(), warnings
+
+
+def _reading_message(reader: CountingReader, fraction: float) -> str:
+    return f"正在讀取資料（{reader.size * fraction / 1e6:,.1f} / {reader.size / 1e6:,.1f} MB）"
+
+
+def _count_text_again(
+    ctx: JobContext,
+    path: str,
+    encoding: Encoding,
+    layout: Layout,
+    names: list[str],
+    table: TableStats,
+    rescan: list[int],
+    progress: Progress,
+) -> None:
+    """Columns that looked numeric at first but hold text later: count their values again."""
+    columns = [table.columns[i] for i in rescan]
+    for column in columns:
+        assert column.counter is not None
+        column.counter.reset()
+    second_pass = progress.sub(0.99, 1.0)
+    reader = CountingReader(path, encoding.bom_length)
+    include = [column.name for column in columns]
+    for batch, fraction in stream_batches(ctx, reader, encoding, layout, names, include, BadRows()):
+        for column, values in zip(columns, batch.columns, strict=True):
+            column.add_text_only(values)
+        second_pass.at(fraction, "部分欄位後段出現文字，正在重新統計文字值")
+
+
+def stream_batches(
+    ctx: JobContext,
+    reader: CountingReader,
+    encoding: Encoding,
+    layout: Layout,
+    names: list[str],
+    include: list[str] | None,
+    bad_rows: BadRows,
+) -> Iterator[tuple[pa.RecordBatch, float]]:
+    """Record batches of string columns (nulls for empty cells), parsed in a producer thread,
+    each with the share of the file it brings us to.
+
+    Blocks are about 1/128 of the file (1-4 MB): progress moves often, memory stays bounded,
+    and a row must fit in a block, which is what turns an unbalanced quote into an error.
+    pyarrow reads ~35 blocks ahead of what it hands out, so the bytes read by the file are
+    not the bytes processed; but it emits one batch per block of UTF-8 text, so batches
+    processed x block size, scaled by how much UTF-8 grows when transcoded, is.
+    """
+    block_size = min(max(reader.size // 128, MIN_BLOCK), MAX_BLOCK)
+    options = _csv_options(encoding, layout, names, include, bad_rows, block_size)
+    raw_per_batch = block_size / layout.utf8_growth
+    try:
+        stream = _open(reader, options, encoding)
+        for done, batch in enumerate(_threaded(ctx, stream, encoding), start=1):
+            yield batch, min(reader.fraction(), done * raw_per_batch / reader.size, 0.999)
+    finally:
+        reader.close()
+
+
+def _unbalanced_quotes() -> JobError:
+    return JobError(
+        "invalid_file_format",
+        "無法解析檔案：有雙引號（\"）沒有成對，或單一資料列過長（超過 1 MB）。"
+        "請檢查檔案中的引號是否成對。",
+    )
+
+
+def _csv_options(
+    encoding: Encoding,
+    layout: Layout,
+    names: list[str],
+    include: list[str] | None,
+    bad_rows: BadRows,
+    block_size: int,
+) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
+    read = pacsv.ReadOptions(
+        block_size=block_size,
+        skip_rows=layout.preamble_lines,
+        column_names=names,
+        skip_rows_after_names=1,
+        encoding="utf8" if encoding.codec == "utf-8" else encoding.codec,
+    )
+    parse = pacsv.ParseOptions(
+        delimiter=layout.delimiter,
+        newlines_in_values=True,
+        invalid_row_handler=bad_rows.handle,
+    )
+    convert = pacsv.ConvertOptions(
+        column_types={name: pa.string() for name in names},
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        include_columns=include,
+    )
+    return read, parse, convert
+
+
+def _open(
+    reader: CountingReader,
+    options: tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions],
+    encoding: Encoding,
+) -> pacsv.CSVStreamingReader:
+    read, parse, convert = options
+    try:
+        return pacsv.open_csv(reader, read_options=read, parse_options=parse, convert_options=convert)
+    except Exception as error:  # noqa: BLE001 - every parser failure becomes a JobError
+        raise _parse_error(error, encoding) from None
+
+
+def _parse_error(error: BaseException, encoding: Encoding) -> Exception:
+    text = str(error)
+    if isinstance(error, UnicodeDecodeError) or "UTF8" in text or "UTF-8" in text:
+        return undecodable(encoding)
+    if "straddling" in text:
+        return _unbalanced_quotes()
+    if "Empty CSV" in text:
+        return JobError("empty_file", EMPTY_FILE_MESSAGE)
+    if isinstance(error, (pa.ArrowException, ValueError, OSError)):
+        return JobError("invalid_file_format", "CSV 檔案格式錯誤，無法解析。請確認檔案內容。")
+    return error
+
+
+_DONE = object()
+
+
+def _threaded(
+    ctx: JobContext, stream: pacsv.CSVStreamingReader, encoding: Encoding
+) -> Iterator[pa.RecordBatch]:
+    """Parse in a producer thread (pyarrow releases the GIL) while the caller computes."""
+    batches: queue.Queue[object] = queue.Queue(maxsize=3)
+    stop = threading.Event()
+
+    def put(item: object) -> None:
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            for batch in stream:
+                if stop.is_set():
+                    return
+                put(batch)
+            put(_DONE)
+        except BaseException as error:  # noqa: BLE001 - handed over to the consumer
+            put(error)
+
+    producer = threading.Thread(target=produce, name="csv-reader", daemon=True)
+    producer.start()
+    try:
+        while True:
+            try:
+                item = batches.get(timeout=0.2)
+            except queue.Empty:
+                ctx.check_cancelled()
+                continue
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise _parse_error(item, encoding) from None
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        producer.join(timeout=10)
+
+
+class _QuoteCountingReader(CountingReader):
+    """Also counts double quotes, for an unbalanced-quote warning (ASCII-compatible codecs)."""
+
+    def __init__(self, path: str, encoding: Encoding) -> None:
+        super().__init__(path, encoding.bom_length)
+        self._counting = encoding.codec in ("utf-8", "cp950")
+        self.quotes = 0
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        n = super().readinto(buffer)
+        if self._counting and n:
+            self.quotes += bytes(memoryview(buffer)[:n]).count(b'"')
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        data = super().read(size)
+        if self._counting:
+            self.quotes += data.count(b'"')
+        return data
+
+    def odd_quotes(self) -> bool:
+        return self._counting and self.quotes % 2 == 1
+
+
+def _bad_row_warnings(path: str, encoding: Encoding, bad_rows: BadRows, columns: int) -> list[str]:
+    if not bad_rows.count:
+        return []
+    lines = locate_lines(path, encoding, bad_rows.examples)
+    located = [str(line) for line in lines if line is not None]
+    where = f"，例如第 {'、'.join(located)} 行" if located else ""
+    if not located and bad_rows.examples:
+        where = f"，例如：「{bad_rows.examples[0][:50]}」"
+    return [
+        f"有 {bad_rows.count:,} 列的欄位數與標題列（{columns} 欄）不符，已略過{where}。"
+    ]
+
+
+def locate_lines(path: str, encoding: Encoding, texts: list[str]) -> list[int | None]:
+    """1-based line numbers of rows given by their text, searched in order in the raw bytes."""
+    newline = "\n".encode(encoding.codec)
+    ends = (newline, "\r".encode(encoding.codec))
+    found: list[int | None] = []
+    with open(path, "rb") as f:
+        if Path(path).stat().st_size == 0:
+            return [None] * len(texts)
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            start = encoding.bom_length
+            line = 1
+            for text in texts:
+                position = _find_row(data, newline + text.encode(encoding.codec), ends, start)
+                if position is None:
+                    found.append(None)
+                    continue
+                line += data[start : position + len(newline)].count(newline)
+                found.append(line)
+                start = position + len(newline)
+    return found
+
+
+def _find_row(data: mmap.mmap, needle: bytes, ends: tuple[bytes, bytes], start: int) -> int | None:
+    position = data.find(needle, start)
+    while position != -1:
+        after = position + len(needle)
+        if after >= len(data) or any(data[after : after + len(end)] == end for end in ends):
+            return position
+        position = data.find(needle, position + 1)
+    return None

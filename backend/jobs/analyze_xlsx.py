@@ -1,0 +1,212 @@
+"""Excel (.xlsx): safety checks on the zip and its XML, then one table per sheet.
+
+python-calamine (Rust) reads a 100k-row sheet in ~1.5 s where openpyxl takes ~25 s. It loads
+a whole sheet at once, so before handing it the file we refuse, from the zip central
+directory alone, archives that would inflate to more than we are willing to hold (zip bombs),
+and refuse any DTD in the XML parts (entity bombs) with defusedxml.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import zipfile
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pyarrow as pa
+import python_calamine
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import XMLParser, ParseError
+
+from backend.jobs.analyze_stats import Progress, TableStats, unique_names
+from backend.jobs.context import JobContext, JobError
+
+MAX_MEMBERS = 10_000
+MAX_TOTAL_UNCOMPRESSED = 1 << 30
+MAX_RATIO = 100  # real sheets compress 5-30x; bombs compress 1000x and more
+RATIO_CHECK_FROM = 1 << 20  # tiny members may compress oddly without harm
+MAX_PROLOG_BYTES = 1 << 20  # XML read before the root element, looking for a DTD
+BATCH_ROWS = 5_000
+LOAD_SHARE = 0.5  # share of a sheet's progress given to calamine loading it
+XML_SUFFIXES = (".xml", ".rels", ".vml")
+
+NOT_XLSX = "檔案不是有效的 Excel（.xlsx）檔案，可能已損毀、受密碼保護，或其實是其他格式。"
+
+
+def analyze_xlsx(
+    ctx: JobContext, path: str, progress: Progress
+) -> tuple[list[dict], list[str]]:
+    check_zip(path)
+    progress.at(0.02, "已檢查 Excel 檔案結構", force=True)
+    workbook = _open_workbook(path)
+    sheets = [
+        meta.name
+        for meta in workbook.sheets_metadata
+        if meta.typ == python_calamine.SheetTypeEnum.WorkSheet
+    ]
+    tables, warnings = [], []
+    for i, sheet_name in enumerate(sheets):
+        share = progress.sub(0.02 + 0.98 * i / len(sheets), 0.02 + 0.98 * (i + 1) / len(sheets))
+        table = _analyze_sheet(ctx, workbook, sheet_name, share)
+        if table is None:
+            warnings.append(f"工作表「{sheet_name}」沒有資料，已略過。")
+            continue
+        tables.append(table.result())
+        warnings += table.warnings()
+    if not tables:
+        raise JobError("empty_file", "Excel 檔中的工作表都沒有資料。")
+    return tables, warnings
+
+
+def check_zip(path: str) -> None:
+    """Refuse corrupt archives, zip bombs and XML with a DTD, before anything is inflated."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            _check_sizes(members)
+            names = {member.filename for member in members}
+            if "xl/workbook.xml" not in names:
+                raise JobError("invalid_file_format", NOT_XLSX)
+            for member in members:
+                if member.filename.lower().endswith(XML_SUFFIXES):
+                    _check_xml_prolog(archive, member)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError):
+        raise JobError("invalid_file_format", NOT_XLSX) from None
+    except RuntimeError:  # encrypted member
+        raise JobError("invalid_file_format", NOT_XLSX) from None
+
+
+def _check_sizes(members: Sequence[zipfile.ZipInfo]) -> None:
+    if len(members) > MAX_MEMBERS:
+        raise JobError("invalid_file_format", "Excel 檔內含的檔案數量異常，拒絕處理。")
+    total = sum(member.file_size for member in members)
+    suspicious = any(
+        member.file_size > RATIO_CHECK_FROM
+        and member.file_size > MAX_RATIO * max(member.compress_size, 1)
+        for member in members
+    )
+    if total > MAX_TOTAL_UNCOMPRESSED or suspicious:
+        raise JobError(
+            "invalid_file_format",
+            "Excel 檔解壓縮後的大小異常（可能是壓縮炸彈），為了安全拒絕處理。",
+        )
+
+
+class _RootReached(Exception):
+    pass
+
+
+class _StopAtRoot:
+    """An ElementTree target that stops parsing at the first element: the prolog is done."""
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        raise _RootReached
+
+    def close(self) -> None:
+        return None
+
+
+def _check_xml_prolog(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+    """Feed the member to defusedxml until its root element: a DTD (where entity bombs live)
+    can only come before it, and defusedxml refuses any with forbid_dtd=True."""
+    parser = XMLParser(target=_StopAtRoot(), forbid_dtd=True)
+    read = 0
+    try:
+        with archive.open(member) as stream:
+            while read < MAX_PROLOG_BYTES:
+                chunk = stream.read(16 * 1024)
+                if not chunk:
+                    return
+                read += len(chunk)
+                parser.feed(chunk)
+    except _RootReached:
+        return
+    except DefusedXmlException:
+        raise JobError(
+            "invalid_file_format",
+            "Excel 檔內含不安全的 XML 宣告（DTD／ENTITY），為了安全拒絕處理。",
+        ) from None
+    except ParseError:
+        raise JobError("invalid_file_format", NOT_XLSX) from None
+    raise JobError("invalid_file_format", NOT_XLSX)
+
+
+def _open_workbook(path: str) -> python_calamine.CalamineWorkbook:
+    try:
+        return python_calamine.CalamineWorkbook.from_path(path)
+    except Exception:  # noqa: BLE001 - calamine raises many error types for bad files
+        raise JobError("invalid_file_format", NOT_XLSX) from None
+
+
+def _analyze_sheet(
+    ctx: JobContext,
+    workbook: python_calamine.CalamineWorkbook,
+    sheet_name: str,
+    progress: Progress,
+) -> TableStats | None:
+    progress.at(0.0, f"正在載入工作表「{sheet_name}」", force=True)
+    sheet = _in_thread(ctx, lambda: workbook.get_sheet_by_name(sheet_name))
+    rows = sheet.iter_rows()
+    header = next(rows, None)
+    if header is None or not any(_cell(value) is not None for value in header):
+        return None
+    names = unique_names([_cell(value) for value in header])
+    table = TableStats(sheet_name, names)
+    data_rows = max(sheet.height - 1, 1)
+    batch: list[list[Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BATCH_ROWS:
+            _add_rows(table, batch, len(names))
+            batch = []
+            fraction = LOAD_SHARE + (1 - LOAD_SHARE) * table.rows / data_rows
+            progress.at(fraction, f"正在分析工作表「{sheet_name}」（{table.rows:,} 列）")
+    _add_rows(table, batch, len(names))
+    progress.at(1.0, f"已完成工作表「{sheet_name}」")
+    return table
+
+
+def _in_thread(ctx: JobContext, load: Callable[[], Any]) -> Any:
+    """Run a long call (calamine releases the GIL) while still noticing a cancel."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = load()
+        except Exception as error:  # noqa: BLE001 - re-raised as a JobError below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, name="xlsx-loader", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(timeout=0.2)
+        ctx.check_cancelled()
+    if "error" in outcome:
+        raise JobError("invalid_file_format", NOT_XLSX)
+    return outcome["value"]
+
+
+def _add_rows(table: TableStats, rows: list[list[Any]], width: int) -> None:
+    if not rows:
+        return
+    columns = [
+        pa.array([_cell(row[i]) if i < len(row) else None for row in rows], pa.string())
+        for i in range(width)
+    ]
+    table.add_batch(columns)
+
+
+def _cell(value: Any) -> str | None:
+    """A calamine cell as the string the statistics expect; numbers keep integer form."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
