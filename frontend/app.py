@@ -1,0 +1,57 @@
+"""The frame of the app: `streamlit run frontend/app.py` from the repository root.
+
+Page config, session defaults, the shared sidebar, then the page the user chose.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run frontend/app.py` puts frontend/ on sys.path, not the repository root.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import streamlit as st
+
+from frontend.components.connection import (
+    check_connection,
+    render_sidebar_status,
+    render_unusable_backend,
+)
+from frontend.components.style import apply_style
+from frontend.utils.session_state import AppSessionState
+
+st.set_page_config(page_title="資料處理工作台", page_icon=":material/analytics:", layout="wide")
+apply_style()
+
+state = AppSessionState()
+state.init_defaults()
+
+# Pages live in app_pages/, not pages/: a pages/ folder triggers Streamlit's legacy
+# auto-discovery, which conflicts with st.navigation.
+settings_page = st.Page("app_pages/settings.py", title="設定", icon=":material/settings:")
+page = st.navigation(
+    [
+        st.Page("app_pages/home.py", title="首頁", icon=":material/home:", default=True),
+        st.Page("app_pages/file_upload.py", title="檔案上傳", icon=":material/upload_file:"),
+        st.Page("app_pages/long_task.py", title="長時間任務", icon=":material/hourglass_top:"),
+        st.Page("app_pages/task_management.py", title="任務管理", icon=":material/list_alt:"),
+        settings_page,
+    ]
+)
+
+check = check_connection()
+render_sidebar_status(check)
+
+_LEVELS = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
+for message in state.get_messages():
+    _LEVELS.get(message["level"], st.info)(message["text"])
+
+# The settings page must stay reachable: it is where a wrong URL or key gets fixed.
+if not check.usable and page.url_path != settings_page.url_path:
+    render_unusable_backend(check)
+    st.stop()
+
+page.run()

@@ -1,0 +1,82 @@
+"""首頁: backend status, task counts, the latest tasks, the way to every page."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from frontend.components.connection import current_client
+from frontend.utils.error_handler import AppError, display_error
+from frontend.utils.tasks import (
+    STATUS_LABELS,
+    format_time,
+    kind_label,
+    status_label,
+    task_title,
+)
+
+LATEST_COUNT = 5
+
+st.title("資料處理工作台")
+st.caption("上傳 Excel 匯出的資料檔即可分析內容，長時間的處理工作也能在背景執行並隨時查看進度。")
+
+client = current_client()
+try:
+    health = client.health()
+    latest = client.list_tasks(limit=LATEST_COUNT)
+except AppError as exc:
+    display_error(exc, context="無法取得後端狀態")
+    st.stop()
+
+st.subheader("任務統計")
+counts = health.get("tasks") or {}
+for cell, (status, label) in zip(
+    st.columns(len(STATUS_LABELS)), STATUS_LABELS.items(), strict=True
+):
+    cell.metric(label, f"{counts.get(status, 0):,}", border=True)
+st.caption(f"後端版本 {health.get('version', '—')}，任務儲存方式：{health.get('store', '—')}")
+
+st.subheader("最近的任務")
+items = latest.get("items") or []
+if items:
+    timezone = st.context.timezone
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "名稱": task_title(task),
+                    "種類": kind_label(task["kind"]),
+                    "狀態": status_label(task["status"]),
+                    "進度": float(task.get("progress") or 0),
+                    "階段": task.get("message") or "",
+                    "建立時間": format_time(task.get("created_at"), timezone),
+                }
+                for task in items
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "進度": st.column_config.ProgressColumn(
+                "進度", min_value=0, max_value=100, format="%.0f%%"
+            ),
+        },
+    )
+    st.caption(f"共 {latest.get('total', len(items)):,} 個任務，完整清單請見「任務管理」。")
+else:
+    st.info("目前還沒有任務。先到「檔案上傳」上傳一個檔案試試看。")
+
+st.subheader("開始使用")
+left, middle, right = st.columns(3)
+with left.container(border=True):
+    st.page_link("app_pages/file_upload.py", label="檔案上傳", icon=":material/upload_file:")
+    st.caption("一次上傳多個 CSV、Excel、文字或 JSON 檔，查看欄位統計、圖表與預覽。")
+with middle.container(border=True):
+    st.page_link("app_pages/long_task.py", label="長時間任務", icon=":material/hourglass_top:")
+    st.caption("送出需要較久時間的處理工作，即時查看進度，必要時可以取消。")
+with right.container(border=True):
+    st.page_link("app_pages/task_management.py", label="任務管理", icon=":material/list_alt:")
+    st.caption("查看所有任務、篩選狀態，檢視結果、取消或刪除任務。")
+st.page_link(
+    "app_pages/settings.py", label="設定：API 網址、金鑰與更新頻率", icon=":material/settings:"
+)

@@ -1,0 +1,260 @@
+"""任務管理: every task on the backend, filtered and paged; view, cancel or delete one.
+
+The table refreshes itself in a fragment; when a task changes status the whole page reruns
+so that the action buttons match what the table shows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from frontend.components.analysis import render_analysis
+from frontend.components.connection import current_client
+from frontend.components.results import render_download_button, render_unsuccessful
+from frontend.components.task_watch import cancel_task, render_progress
+from frontend.utils.error_handler import AppError, display_error, format_size
+from frontend.utils.session_state import AppSessionState
+from frontend.utils.tasks import (
+    ACTIVE_STATUSES,
+    FINAL_STATUSES,
+    KIND_LABELS,
+    STATUS_LABELS,
+    format_time,
+    kind_label,
+    status_label,
+    task_title,
+)
+
+PAGE_SIZE = 20
+IDLE_REFRESH_S = 5.0
+ALL = ""
+SNAPSHOT = "tasks_snapshot"
+VIEWING = "tasks_viewing"
+
+state = AppSessionState()
+timezone = st.context.timezone
+
+
+def _fetch(status: str, kind: str, offset: int) -> dict[str, Any]:
+    return current_client().list_tasks(
+        status=status or None, kind=kind or None, limit=PAGE_SIZE, offset=offset
+    )
+
+
+def _signature(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(task["task_id"], task["status"]) for task in items]
+
+
+def _table(items: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "名稱": task_title(task),
+                "種類": kind_label(task["kind"]),
+                "狀態": status_label(task["status"]),
+                "進度": float(task.get("progress") or 0),
+                "階段": task.get("message") or "",
+                "大小": format_size(task["size_bytes"]) if task.get("size_bytes") else "—",
+                "建立時間": format_time(task.get("created_at"), timezone),
+                "完成時間": format_time(task.get("finished_at"), timezone),
+                "任務 ID": task["task_id"],
+            }
+            for task in items
+        ]
+    )
+
+
+def _delete(task_id: str) -> None:
+    try:
+        current_client().delete_task(task_id)
+    except AppError as exc:
+        state.add_message(f"無法刪除任務：{exc.message}{exc.action}", "error")
+        return
+    state.forget_task(task_id, gone=True)
+    st.session_state.pop(VIEWING, None)
+    state.add_message("已刪除任務。", "success")
+
+
+def _known_status(task_id: str) -> str:
+    """Status of an uploaded file's task, from this page or this session; no extra request."""
+    if state.is_gone(task_id):
+        return "已刪除"
+    task = next((t for t in items if t["task_id"] == task_id), None) or state.final_task(task_id)
+    return status_label(task["status"]) if task else "—"
+
+
+def _toggle_view(task_id: str) -> None:
+    viewing = st.session_state.get(VIEWING)
+    st.session_state[VIEWING] = None if viewing == task_id else task_id
+
+
+def _render_result(task_id: str) -> None:
+    try:
+        task = current_client().get_task(task_id)
+    except AppError as exc:
+        display_error(exc, context="無法取得任務結果")
+        return
+    with st.container(border=True):
+        st.markdown(f"#### {task_title(task)} 的結果")
+        render_progress(task)
+        if render_unsuccessful(task):
+            return
+        result = task.get("result") or {}
+        if task["kind"] == "analyze":
+            render_analysis(result)
+        else:
+            st.code(str(result.get("processed_data", result)), language=None)
+        render_download_button(task, key="tasks")
+
+
+st.title("任務管理")
+
+status_col, kind_col, refresh_col, auto_col = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
+status = status_col.selectbox(
+    "狀態",
+    [ALL, *STATUS_LABELS],
+    format_func=lambda value: STATUS_LABELS.get(value, "全部狀態"),
+    key="tasks_status",
+)
+kind = kind_col.selectbox(
+    "種類",
+    [ALL, *KIND_LABELS],
+    format_func=lambda value: KIND_LABELS.get(value, "全部種類"),
+    key="tasks_kind",
+)
+refresh_col.button("重新整理", key="tasks_refresh", icon=":material/refresh:", width="stretch")
+auto = auto_col.toggle("自動更新", value=True, key="tasks_auto")
+
+page_number = int(st.session_state.get("tasks_page", 1))
+try:
+    listing = _fetch(status, kind, (page_number - 1) * PAGE_SIZE)
+except AppError as exc:
+    display_error(exc, context="無法取得任務清單")
+    st.stop()
+items, total = listing["items"], int(listing["total"])
+st.session_state[SNAPSHOT] = _signature(items)
+has_active = any(task["status"] in ACTIVE_STATUSES for task in items)
+interval = (
+    (state.poll_interval_s if has_active else max(IDLE_REFRESH_S, state.poll_interval_s))
+    if auto
+    else None
+)
+
+
+@st.fragment(run_every=interval)
+def task_table() -> None:
+    try:
+        fresh = _fetch(status, kind, (page_number - 1) * PAGE_SIZE)
+    except AppError as exc:
+        display_error(exc, context="無法更新任務清單")
+        return
+    if _signature(fresh["items"]) != st.session_state.get(SNAPSHOT):
+        st.rerun()
+    if not fresh["items"]:
+        st.info("沒有符合條件的任務。")
+        return
+    st.dataframe(
+        _table(fresh["items"]),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "進度": st.column_config.ProgressColumn(
+                "進度", min_value=0, max_value=100, format="%.0f%%"
+            ),
+            "任務 ID": st.column_config.TextColumn("任務 ID", width="small"),
+        },
+    )
+
+
+task_table()
+
+pages = max(1, -(-total // PAGE_SIZE))
+summary_col, page_col = st.columns([3, 1], vertical_alignment="center")
+summary_col.caption(
+    f"共 {total:,} 個任務，第 {page_number} / {pages} 頁（每頁 {PAGE_SIZE} 個，新的在前）。"
+)
+if pages > 1:
+    page_col.number_input(
+        "頁次", min_value=1, max_value=pages, value=min(page_number, pages), key="tasks_page"
+    )
+
+if items:
+    st.subheader("任務操作")
+    by_id = {task["task_id"]: task for task in items}
+    selected_id = st.selectbox(
+        "選擇任務",
+        list(by_id),
+        format_func=lambda task_id: (
+            f"{status_label(by_id[task_id]['status'])}　{task_title(by_id[task_id])}"
+            f"　{format_time(by_id[task_id].get('created_at'), timezone)}"
+        ),
+        key="tasks_selected",
+    )
+    selected = by_id[selected_id]
+    view_col, cancel_col, delete_col, _ = st.columns([1, 1, 1, 2])
+    view_col.button(
+        "檢視結果",
+        key="tasks_view",
+        on_click=_toggle_view,
+        args=(selected_id,),
+        disabled=selected["status"] not in FINAL_STATUSES,
+        icon=":material/visibility:",
+        width="stretch",
+    )
+    cancel_col.button(
+        "取消任務",
+        key="tasks_cancel",
+        on_click=cancel_task,
+        args=(selected_id,),
+        disabled=selected["status"] not in ACTIVE_STATUSES,
+        icon=":material/cancel:",
+        width="stretch",
+    )
+    with delete_col.popover(
+        "刪除任務",
+        disabled=selected["status"] not in FINAL_STATUSES,
+        icon=":material/delete:",
+        width="stretch",
+    ):
+        st.markdown(
+            f"確定要刪除「{task_title(selected)}」嗎？任務的結果與檔案會一併刪除，無法復原。"
+        )
+        st.button(
+            "確定刪除",
+            key="tasks_delete_confirm",
+            on_click=_delete,
+            args=(selected_id,),
+            type="primary",
+        )
+    if selected["status"] in ACTIVE_STATUSES:
+        st.caption("任務結束後才能檢視結果或刪除。")
+    if st.session_state.get(VIEWING) == selected_id and selected["status"] in FINAL_STATUSES:
+        _render_result(selected_id)
+
+st.subheader("這次上傳的檔案")
+uploaded = state.get_uploaded_files()
+if uploaded:
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "檔名": item["name"],
+                    "大小": format_size(item["size_bytes"]),
+                    "上傳時間": format_time(
+                        datetime.fromtimestamp(item["uploaded_at"], UTC).isoformat(), timezone
+                    ),
+                    "狀態": _known_status(item["task_id"]),
+                    "任務 ID": item["task_id"],
+                }
+                for item in reversed(uploaded)
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+else:
+    st.caption("這個瀏覽器分頁還沒有上傳過檔案。")

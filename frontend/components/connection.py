@@ -1,0 +1,113 @@
+"""The session's API client, the backend's public config, and the sidebar status box."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from frontend.utils.api_client import APIClient, get_api_client
+from frontend.utils.error_handler import (
+    BACKEND_START_COMMAND,
+    AppError,
+    AuthError,
+    display_error,
+)
+from frontend.utils.session_state import AppSessionState
+
+SETTINGS_PAGE = "app_pages/settings.py"
+
+
+def current_client() -> APIClient:
+    """The shared client for this session's URL and key; raises AppError(invalid_url)."""
+    state = AppSessionState()
+    return get_api_client(state.api_base_url, state.api_key)
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=16)
+def _cached_config(base_url: str, api_key: str) -> dict[str, Any]:
+    return get_api_client(base_url, api_key).get_config()
+
+
+def backend_config() -> dict[str, Any]:
+    """GET /api/config (upload limits, ...), shared for 30 s by sessions with the same key."""
+    state = AppSessionState()
+    return _cached_config(state.api_base_url, state.api_key)
+
+
+def clear_connection_caches() -> None:
+    _cached_config.clear()
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    reachable: bool
+    health: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+    error: AppError | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.reachable and self.config is not None
+
+
+def check_connection() -> ConnectionCheck:
+    """Health (no key needed), then the config (needs a valid key)."""
+    try:
+        client = current_client()
+    except AppError as exc:
+        return ConnectionCheck(reachable=False, error=exc)
+    status = client.check_backend_connection()
+    if not status.ok:
+        return ConnectionCheck(reachable=False, error=status.error)
+    try:
+        config = backend_config()
+    except AppError as exc:
+        return ConnectionCheck(reachable=True, health=status.health, error=exc)
+    return ConnectionCheck(reachable=True, health=status.health, config=config)
+
+
+def _recheck() -> None:
+    clear_connection_caches()
+    AppSessionState().add_message("已重新檢查後端連線。", "info")
+
+
+def render_sidebar_status(check: ConnectionCheck) -> None:
+    state = AppSessionState()
+    with st.sidebar:
+        st.subheader("後端狀態")
+        if check.usable:
+            st.success("後端已連線", icon=":material/check_circle:")
+            health = check.health or {}
+            st.caption(f"版本 {health.get('version', '—')}　·　{state.api_base_url}")
+        elif check.reachable:
+            st.warning("後端已連線，但無法使用 API", icon=":material/warning:")
+            if check.error is not None:
+                st.caption(f"{check.error.title}：{check.error.action}")
+        else:
+            st.error("無法連線到後端", icon=":material/error:")
+            st.caption(state.api_base_url)
+        st.button("檢查連線", key="sidebar_check", on_click=_recheck, width="stretch")
+
+
+def render_unusable_backend(check: ConnectionCheck) -> None:
+    """Main-area explanation when no page can work; the caller then calls st.stop()."""
+    state = AppSessionState()
+    if check.reachable and isinstance(check.error, AuthError):
+        st.title("需要正確的 API 金鑰")
+        display_error(check.error)
+    elif check.reachable:
+        st.title("後端無法使用")
+        if check.error is not None:
+            display_error(check.error)
+    else:
+        st.title("無法連線到後端服務")
+        if check.error is not None:
+            display_error(check.error)
+        st.markdown(
+            f"目前設定的 API 網址是 `{state.api_base_url}`。請先啟動後端，在專案資料夾執行："
+        )
+        st.code(BACKEND_START_COMMAND, language="bash")
+        st.markdown("啟動後按左側的「檢查連線」。如果後端在別的位址，請到「設定」頁修改 API 網址。")
+    st.page_link(SETTINGS_PAGE, label="前往設定頁", icon=":material/settings:")

@@ -1,0 +1,1 @@
+"""Frontend helpers that know nothing of page layout: API client, errors, session state."""
