@@ -61,7 +61,6 @@ def _table(items: list[dict[str, Any]]) -> pd.DataFrame:
                 "大小": format_size(task["size_bytes"]) if task.get("size_bytes") else "—",
                 "建立時間": format_time(task.get("created_at"), timezone),
                 "完成時間": format_time(task.get("finished_at"), timezone),
-                "任務 ID": task["task_id"],
             }
             for task in items
         ]
@@ -165,7 +164,6 @@ def task_table() -> None:
             "進度": st.column_config.ProgressColumn(
                 "進度", min_value=0, max_value=100, format="%.0f%%"
             ),
-            "任務 ID": st.column_config.TextColumn("任務 ID", width="small"),
         },
     )
 
@@ -230,8 +228,8 @@ if items:
             args=(selected_id,),
             type="primary",
         )
-    if selected["status"] in ACTIVE_STATUSES:
-        st.caption("任務結束後才能檢視結果或刪除。")
+    hint = "任務結束後才能檢視結果或刪除。" if selected["status"] in ACTIVE_STATUSES else ""
+    st.caption(f"任務 ID：{selected_id}　{hint}")
     if st.session_state.get(VIEWING) == selected_id and selected["status"] in FINAL_STATUSES:
         _render_result(selected_id)
 

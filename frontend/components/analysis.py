@@ -101,17 +101,34 @@ def column_table(columns: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(COLUMN_HEADERS.values()))
 
 
-def preview_frame(preview: list[dict[str, Any]], columns: list[dict[str, Any]]) -> pd.DataFrame:
+def _cell_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""  # an empty cell, as in Excel (Streamlit would print "None")
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return str(value)
+
+
+def preview_frame(
+    preview: list[dict[str, Any]], columns: list[dict[str, Any]]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The preview rows as text exactly as in the file, numbers aligned right; with the
+    column_config for st.dataframe. Text cells also keep mixed types out of Arrow."""
     names = [str(column.get("name", "")) for column in columns]
-    frame = pd.DataFrame(preview)
-    if names and set(names) >= set(frame.columns):
-        frame = frame.reindex(columns=names)
-    frame.index = pd.RangeIndex(1, len(frame) + 1, name="列")
-    # Mixed Python types in one column cannot become an Arrow column: show them as text.
-    for name in frame.columns:
-        if frame[name].dtype == object:
-            frame[name] = frame[name].map(lambda value: value if value is None else str(value))
-    return frame
+    for row in preview:
+        names.extend(name for name in row if name not in names)
+    frame = pd.DataFrame(
+        [[_cell_text(row.get(name)) for name in names] for row in preview],
+        columns=names,
+        index=pd.RangeIndex(1, len(preview) + 1, name="列"),
+    )
+    numeric = {str(c.get("name")) for c in columns if c.get("type") in NUMERIC_TYPES}
+    config = {
+        name: st.column_config.TextColumn(name, alignment="right")
+        for name in names
+        if name in numeric
+    }
+    return frame, config
 
 
 def _is_number(value: Any) -> bool:
@@ -234,7 +251,8 @@ def render_table(table: dict[str, Any]) -> None:
     preview = table.get("preview") or []
     st.markdown(f"##### 資料預覽（前 {len(preview)} 列，共 {format_number(rows)} 列）")
     if preview:
-        st.dataframe(preview_frame(preview, columns), width="stretch")
+        frame, config = preview_frame(preview, columns)
+        st.dataframe(frame, width="stretch", column_config=config)
     else:
         st.caption("沒有可預覽的資料列。")
 

@@ -80,14 +80,14 @@ def render_sidebar_status(check: ConnectionCheck) -> None:
         if check.usable:
             st.success("後端已連線", icon=":material/check_circle:")
             health = check.health or {}
-            st.caption(f"版本 {health.get('version', '—')}　·　{state.api_base_url}")
+            st.caption(f"版本 {health.get('version', '—')}　·　`{state.api_base_url}`")
         elif check.reachable:
             st.warning("後端已連線，但無法使用 API", icon=":material/warning:")
             if check.error is not None:
                 st.caption(f"{check.error.title}：{check.error.action}")
         else:
             st.error("無法連線到後端", icon=":material/error:")
-            st.caption(state.api_base_url)
+            st.caption(f"`{state.api_base_url}`")
         st.button("檢查連線", key="sidebar_check", on_click=_recheck, width="stretch")
 
 

@@ -222,7 +222,8 @@ class APIClient:
         try:
             response = self._session.post(
                 f"{self.base_url}/api/upload/stream",
-                data=body,
+                # An empty body is sent as such (the backend answers empty_file), not chunked.
+                data=body if content else b"",
                 headers=headers,
                 timeout=self.upload_timeout,
             )
@@ -239,15 +240,15 @@ class APIClient:
         )
 
     def _upload_error(self, exc: requests.RequestException, sent: int) -> AppError:
-        """The backend may refuse an upload (e.g. too large) and close the connection while
-        we are still sending: tell that apart from a backend that is down."""
-        if sent == 0 and not isinstance(exc, requests.ConnectionError):
-            return self._transport_error(exc)
+        """The backend may refuse an upload (e.g. too large) and drop the connection while
+        we are still sending: a backend that still answers GET / tells that apart from one
+        that is down."""
         if _is_read_timeout(exc):
             return make_error("timeout_error", details={"url": self.base_url})
-        if self.check_backend_connection().ok and sent > 0:
+        if isinstance(exc, requests.ConnectionError) and self.check_backend_connection().ok:
+            logger.info("Upload dropped after %d bytes by a running backend: %r", sent, exc)
             return make_error("upload_rejected")
-        return make_error("connection_error", details={"url": self.base_url})
+        return self._transport_error(exc)
 
     def get_task(self, task_id: str) -> dict[str, Any]:
         return self._get_json(self._task_path(task_id))

@@ -41,6 +41,12 @@ def settle(page: Page, seconds: float = 1.5) -> None:
     page.wait_for_timeout(int(seconds * 1000))
 
 
+def go(page: Page, title: str, seconds: float = 1.5) -> None:
+    """Follow a sidebar link: the session (and its watched tasks) survives, unlike goto."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+    settle(page, seconds)
+
+
 def shot(page: Page, name: str) -> None:
     """The whole page: Streamlit scrolls inside its main block, so grow the viewport."""
     height = page.evaluate(
@@ -70,43 +76,49 @@ def main(samples: list[Path]) -> None:
             settle(page)
             shot(page, "01_home_empty")
 
-            page.goto(f"{frontend.url}/file_upload")
-            settle(page)
+            go(page, "檔案上傳")
             shot(page, "02_upload_empty")
             if samples:
                 page.locator('input[type="file"]').set_input_files([str(s) for s in samples])
                 settle(page)
                 shot(page, "03_upload_selected")
                 page.get_by_role("button", name="開始上傳並分析").click()
-                settle(page, 6)
+                settle(page, 8)
                 shot(page, "04_upload_results")
 
-            page.goto(f"{frontend.url}/long_task")
-            settle(page)
+            go(page, "長時間任務")
             page.get_by_role("spinbutton", name="處理時間（秒）").fill("8")
             page.keyboard.press("Tab")
             page.get_by_role("button", name="開始處理").click()
             settle(page, 2.5)
             shot(page, "05_long_running")
-            page.goto(f"{frontend.url}/task_management")
-            settle(page)
+            go(page, "任務管理")
             shot(page, "06_tasks")
-            page.goto(f"{frontend.url}/long_task")
-            settle(page, 9)
+            go(page, "長時間任務", seconds=9)
             shot(page, "07_long_done")
 
-            page.goto(f"{frontend.url}/settings")
+            page.get_by_role("button", name="開始新的任務").click()
             settle(page)
-            shot(page, "08_settings")
+            page.get_by_role("spinbutton", name="處理時間（秒）").fill("30")
+            page.keyboard.press("Tab")
+            page.get_by_role("button", name="開始處理").click()
+            settle(page, 2)
+            page.reload()
+            settle(page, 2)
+            shot(page, "08_long_after_reload")
+            page.get_by_role("button", name="取消任務").click()
+            settle(page, 2)
+            shot(page, "09_long_cancelled")
 
-            page.goto(frontend.url)
-            settle(page)
-            shot(page, "09_home_with_tasks")
+            go(page, "設定")
+            shot(page, "10_settings")
+            go(page, "首頁")
+            shot(page, "11_home_with_tasks")
 
             backend.stop()
-            page.goto(frontend.url)
+            page.get_by_role("button", name="檢查連線").click()
             settle(page, 3)
-            shot(page, "10_backend_down")
+            shot(page, "12_backend_down")
             browser.close()
     finally:
         backend.stop()
