@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -464,11 +466,65 @@ def test_cancellation_stops_the_job(tmp_path: Path) -> None:
         analyze_file(RecordingContext(cancel_after=3), str(path), "big.csv")
 
 
-def test_cancellation_while_loading_an_xlsx_sheet(tmp_path: Path) -> None:
+class CancelAt(RecordingContext):
+    """A context the user cancels ``seconds`` after it is created, whatever the job reports."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self._deadline = time.monotonic() + seconds
+
+    def is_cancelled(self) -> bool:
+        return time.monotonic() >= self._deadline
+
+    def check_cancelled(self) -> None:
+        if self.is_cancelled():
+            raise JobCancelled()
+
+
+def write_big_workbook(path: Path, rows: int) -> None:
+    """A workbook whose first sheet has ``rows`` numeric rows, written as raw XML (fast)."""
+    base = path.with_suffix(".base")
+    write_workbook(base)
+    cells = "".join(
+        f'<row r="{i}"><c r="A{i}"><v>{i}</v></c><c r="B{i}"><v>{i * 0.5}</v></c></row>'
+        for i in range(2, rows + 2)
+    )
+    header = '<row r="1"><c r="A1" t="inlineStr"><is><t>n</t></is></c></row>'
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats'
+        f'.org/spreadsheetml/2006/main"><sheetData>{header}{cells}</sheetData></worksheet>'
+    )
+    replace_member(base, path, "xl/worksheets/sheet1.xml", sheet.encode())
+
+
+def test_xlsx_progress_is_weighed_by_sheet_size(tmp_path: Path) -> None:
     path = tmp_path / "upload.bin"
-    write_workbook(path)
+    write_big_workbook(path, 60_000)
+    ctx = RecordingContext()
+    result = analyze_file(ctx, str(path), "big.xlsx")
+    assert result["tables"][0]["rows"] == 60_000
+    assert column(result["tables"][0], "欄位 2")["max"] == 30_000.5
+    rows_reports = [value for value, message in ctx.reports if "列）" in (message or "")]
+    assert len(rows_reports) >= 10 and rows_reports[-1] > 90  # the big sheet is most of the work
+
+
+def test_cancellation_while_calamine_loads_a_sheet(tmp_path: Path) -> None:
+    path = tmp_path / "upload.bin"
+    write_big_workbook(path, 600_000)
+    started = time.monotonic()
     with pytest.raises(JobCancelled):
-        analyze_file(RecordingContext(cancel_after=2), str(path), "book.xlsx")
+        analyze_file(CancelAt(0.1), str(path), "big.xlsx")
+    assert time.monotonic() - started < 1.0  # loading alone takes longer than that
+
+
+def test_cancellation_stops_the_csv_reader_thread(tmp_path: Path) -> None:
+    path = tmp_path / "upload.bin"
+    write_big_csv(path, 30)
+    started = time.monotonic()
+    with pytest.raises(JobCancelled):
+        analyze_file(CancelAt(0.15), str(path), "big.csv")
+    assert time.monotonic() - started < 1.0
+    assert not any(thread.name == "csv-reader" for thread in threading.enumerate())
 
 
 def test_no_nan_or_infinity_in_results(tmp_path: Path) -> None:
