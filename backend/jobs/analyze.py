@@ -80,7 +80,7 @@ def _analyze_text_file(
     progress.at(0.01, f"偵測到文字編碼：{encoding.name}", force=True)
     if file_format == "json":
         result["tables"], result["warnings"] = analyze_json(
-            DecodedText(path, encoding), table_name, progress
+            DecodedText(path, encoding, chunk_size=256 * 1024), table_name, progress
         )
         return result
     sample, complete = read_sample(path, encoding)

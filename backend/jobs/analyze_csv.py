@@ -34,7 +34,7 @@ DELIMITERS = [",", ";", "\t", "|"]
 SAMPLE_BYTES = 256 * 1024
 MAX_PREAMBLE_LINES = 10
 BAD_ROW_EXAMPLES = 5
-MIN_BLOCK = 1 << 20
+MIN_BLOCK = 512 << 10  # a row must fit in a block
 MAX_BLOCK = 4 << 20
 QUOTED = re.compile(r'"[^"]*"')
 
@@ -220,7 +220,7 @@ def stream_batches(
     """Record batches of string columns (nulls for empty cells), parsed in a producer thread,
     each with the share of the file it brings us to.
 
-    Blocks are about 1/128 of the file (1-4 MB): progress moves often, memory stays bounded,
+    Blocks are about 1/128 of the file (0.5-4 MB): progress moves often, memory stays bounded,
     and a row must fit in a block, which is what turns an unbalanced quote into an error.
     pyarrow reads ~35 blocks ahead of what it hands out, so the bytes read by the file are
     not the bytes processed; but it emits one batch per block of UTF-8 text, so batches
@@ -240,7 +240,7 @@ def stream_batches(
 def _unbalanced_quotes() -> JobError:
     return JobError(
         "invalid_file_format",
-        "無法解析檔案：有雙引號（\"）沒有成對，或單一資料列過長（超過 1 MB）。"
+        "無法解析檔案：有雙引號（\"）沒有成對，或單一資料列過長（超過 512 KB）。"
         "請檢查檔案中的引號是否成對。",
     )
 

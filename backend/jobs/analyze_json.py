@@ -19,12 +19,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from backend.jobs.analyze_stats import Progress, TableStats
 from backend.jobs.context import JobError
 from backend.jobs.encoding import DecodedText
 
-BATCH_ROWS = 5_000
+BATCH_ROWS = 2_000
 MAX_VALUE_CHARS = 64 << 20
 SCALAR_COLUMN = "值"
 WHITESPACE = re.compile(r"[ \t\n\r]*")
@@ -58,6 +59,8 @@ class JsonStream:
 
     def peek(self) -> str | None:
         """The next non-blank character (not consumed), or None at the end."""
+        if self.position < len(self.buffer) and self.buffer[self.position] not in " \t\r\n":
+            return self.buffer[self.position]
         while True:
             self.position = WHITESPACE.match(self.buffer, self.position).end()  # type: ignore[union-attr]
             if self.position < len(self.buffer):
@@ -95,7 +98,7 @@ class JsonStream:
                 "JSON 中單一筆資料過大（超過 64 MB），無法分析；請改用陣列或 JSON Lines 格式。",
             )
         grown = False
-        while len(self.buffer) - self.position < max(2 * pending, 1 << 20) and self._read_more():
+        while len(self.buffer) - self.position < max(2 * pending, 1) and self._read_more():
             grown = True
         return grown
 
@@ -218,8 +221,26 @@ def _add_rows(table: TableStats, index: dict[str, int], rows: list[dict]) -> Non
             if key not in index:
                 index[key] = len(table.columns)
                 table.add_column(str(key) or f"欄位 {len(table.columns) + 1}")
-    columns = [pa.array([cell_text(row.get(key)) for row in rows], pa.string()) for key in index]
+    columns = [string_column([row.get(key) for row in rows]) for key in index]
     table.add_batch(columns)
+
+
+def string_column(values: list[Any]) -> pa.Array:
+    """JSON values as a string array; pyarrow converts a column of one scalar type at once."""
+    try:
+        array = pa.array(values)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        array = None  # mixed types
+    if array is not None and pa.types.is_string(array.type):
+        return pc.if_else(pc.equal(array, ""), None, array)
+    if array is not None and (
+        pa.types.is_integer(array.type)
+        or pa.types.is_floating(array.type)  # shortest round-trip text, 2.0 becomes "2"
+        or pa.types.is_boolean(array.type)
+        or pa.types.is_null(array.type)
+    ):
+        return array.cast(pa.string())
+    return pa.array([cell_text(value) for value in values], pa.string())
 
 
 def cell_text(value: Any) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,7 +32,6 @@ BATCH_ROWS = 5_000
 # Share of a sheet's progress given to calamine loading it (measured: ~40% of the time);
 # calamine cannot tell how far it is, so progress jumps over the load.
 LOAD_SHARE = 0.4
-XML_SUFFIXES = (".xml", ".rels", ".vml")
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
@@ -101,11 +101,17 @@ def check_zip(path: str) -> None:
             if "xl/workbook.xml" not in names:
                 raise JobError("invalid_file_format", NOT_XLSX)
             for member in members:
-                if member.filename.lower().endswith(XML_SUFFIXES):
-                    _check_xml_prolog(archive, member)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError):
-        raise JobError("invalid_file_format", NOT_XLSX) from None
-    except RuntimeError:  # encrypted member
+                _check_xml_prolog(archive, member)
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,  # corrupt deflate stream
+        NotImplementedError,  # unsupported compression
+        RuntimeError,  # encrypted member
+        EOFError,
+        OSError,
+        ValueError,
+    ):
         raise JobError("invalid_file_format", NOT_XLSX) from None
 
 
@@ -141,14 +147,18 @@ class _StopAtRoot:
 
 def _check_xml_prolog(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
     """Feed the member to defusedxml until its root element: a DTD (where entity bombs live)
-    can only come before it, and defusedxml refuses any with forbid_dtd=True."""
+    can only come before it, and defusedxml refuses any with forbid_dtd=True.
+
+    Every member whose content starts like XML is checked, whatever its name: a workbook's
+    relationships may point a sheet at any file name.
+    """
     parser = XMLParser(target=_StopAtRoot(), forbid_dtd=True)
     read = 0
     try:
         with archive.open(member) as stream:
             while read < MAX_PROLOG_BYTES:
                 chunk = stream.read(16 * 1024)
-                if not chunk:
+                if not chunk or (read == 0 and not _looks_like_xml(chunk)):
                     return
                 read += len(chunk)
                 parser.feed(chunk)
@@ -162,6 +172,10 @@ def _check_xml_prolog(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None
     except ParseError:
         raise JobError("invalid_file_format", NOT_XLSX) from None
     raise JobError("invalid_file_format", NOT_XLSX)
+
+
+def _looks_like_xml(head: bytes) -> bool:
+    return head.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").startswith(b"<")
 
 
 def _open_workbook(path: str) -> python_calamine.CalamineWorkbook:

@@ -339,7 +339,8 @@ def replace_member(source: Path, target: Path, member: str, data: bytes) -> None
         new.writestr(member, data)
 
 
-def test_xlsx_entity_bomb_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("member", ["xl/sharedStrings.xml", "xl/worksheets/data.bin"])
+def test_xlsx_entity_bomb_is_refused(tmp_path: Path, member: str) -> None:
     good = tmp_path / "good.xlsx"
     write_workbook(good)
     lol = "".join(f'<!ENTITY lol{i} "{"&lol%d;" % (i - 1) * 10}">' for i in range(1, 10))
@@ -349,7 +350,7 @@ def test_xlsx_entity_bomb_is_refused(tmp_path: Path) -> None:
         'uniqueCount="1"><si><t>&lol9;</t></si></sst>'
     )
     bad = tmp_path / "bad.bin"
-    replace_member(good, bad, "xl/sharedStrings.xml", bomb.encode())
+    replace_member(good, bad, member, bomb.encode())
     error = refused(bad, "bomb.xlsx")
     assert error.code == "invalid_file_format" and "DTD" in error.message
 
