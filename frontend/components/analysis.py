@@ -264,7 +264,8 @@ def render_analysis(result: dict[str, Any]) -> None:
     a, b, c = st.columns(3)
     a.metric("檔案格式", format_label(result.get("format")))
     b.metric("文字編碼", encoding_label(result.get("encoding")))
-    c.metric("資料表數", format_number(len(tables)))
+    if tables or not text_stats:
+        c.metric("資料表數", format_number(len(tables)))
 
     for warning in result.get("warnings") or []:
         st.warning(warning, icon=":material/warning:")
