@@ -11,6 +11,7 @@ largest gap between two progress reports of analyze_file.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import resource
 import statistics
@@ -30,16 +31,19 @@ def run_analyze(path: str) -> dict:
 
     ctx = RecordingContext()
     rss_before = peak_rss_mb()
+    cpu = cpu_seconds()
     started = time.perf_counter()
     result = analyze_file(ctx, path, Path(path).name)
     seconds = time.perf_counter() - started
+    cpu = cpu_seconds() - cpu
     progress = [value for value, _ in ctx.reports]
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "rss_after_imports_mb": rss_before,
         "rows": result["tables"][0]["rows"],
         "reports": len(progress),
-        "max_gap": max(b - a for a, b in zip(progress, progress[1:])),
+        "max_gap": max(b - a for a, b in itertools.pairwise(progress)),
         "monotonic": progress == sorted(progress),
     }
 
@@ -48,11 +52,22 @@ def run_pandas(path: str) -> dict:
     import pandas as pd
 
     rss_before = peak_rss_mb()
+    cpu = cpu_seconds()
     started = time.perf_counter()
     frame = pd.read_csv(path)
     frame.describe()
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "rss_after_imports_mb": rss_before, "rows": len(frame)}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds() - cpu,
+        "rss_after_imports_mb": rss_before,
+        "rows": len(frame),
+    }
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def peak_rss_mb() -> float:
@@ -120,6 +135,7 @@ def main() -> None:
                 extra = f"  reports {figures['reports']}  max progress gap {figures['max_gap']:.2f}"
             print(
                 f"run {i + 1} {kind:8s} {figures['seconds']:6.2f} s  "
+                f"cpu {figures['cpu_seconds']:5.2f} s  "
                 f"(process {figures['process_seconds']:5.2f} s)  "
                 f"peak RSS {figures['peak_rss_mb']:7.1f} MB "
                 f"(after imports {figures['rss_after_imports_mb']:6.1f} MB){extra}",
@@ -127,11 +143,16 @@ def main() -> None:
             )
     analyze_s = statistics.median(f["seconds"] for f in runs["analyze"])
     pandas_s = statistics.median(f["seconds"] for f in runs["pandas"])
-    best_ratio = min(f["seconds"] for f in runs["analyze"]) / min(f["seconds"] for f in runs["pandas"])
+    best_ratio = min(f["seconds"] for f in runs["analyze"]) / min(
+        f["seconds"] for f in runs["pandas"]
+    )
     print(
         f"median: analyze_file {analyze_s:.2f} s, pandas read_csv+describe {pandas_s:.2f} s, "
         f"ratio {analyze_s / pandas_s:.2f} (best-of ratio {best_ratio:.2f}; <1 means faster)"
     )
+    analyze_cpu = statistics.median(f["cpu_seconds"] for f in runs["analyze"])
+    pandas_cpu = statistics.median(f["cpu_seconds"] for f in runs["pandas"])
+    print(f"median CPU time: analyze_file {analyze_cpu:.2f} s, pandas {pandas_cpu:.2f} s")
     print(
         f"peak RSS: analyze_file {max(f['peak_rss_mb'] for f in runs['analyze']):.0f} MB, "
         f"pandas {max(f['peak_rss_mb'] for f in runs['pandas']):.0f} MB; "

@@ -108,7 +108,9 @@ class JsonStream:
         return JobError("invalid_file_format", f"JSON 格式錯誤（第 {line:,} 行附近）：{reason}。")
 
 
-def analyze_json(text: DecodedText, table_name: str, progress: Progress) -> tuple[list[dict], list[str]]:
+def analyze_json(
+    text: DecodedText, table_name: str, progress: Progress
+) -> tuple[list[dict], list[str]]:
     stream = JsonStream(text)
     first = stream.peek()
     if first is None:
@@ -199,7 +201,9 @@ def _prepend(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield from rest
 
 
-def _rows_table(name: str, rows: Iterator[Any], stream: JsonStream, progress: Progress) -> TableStats:
+def _rows_table(
+    name: str, rows: Iterator[Any], stream: JsonStream, progress: Progress
+) -> TableStats:
     table = TableStats(name, [])
     index: dict[str, int] = {}
     batch: list[dict] = []

@@ -98,7 +98,7 @@ class Progress:
         self._reporter.report(value, message, force)
 
 
-def finite_or_none(value: float | int | None) -> float | int | None:
+def finite_or_none(value: float | None) -> float | int | None:
     if value is None:
         return None
     if isinstance(value, float) and not math.isfinite(value):
@@ -183,7 +183,9 @@ class TopCounter:
             distinct = counts.field("values")
         if len(counts) == 0:
             return
-        self._pending.append(pa.Table.from_arrays([distinct, counts.field("counts")], schema=COUNTS_SCHEMA))
+        self._pending.append(
+            pa.Table.from_arrays([distinct, counts.field("counts")], schema=COUNTS_SCHEMA)
+        )
         self._pending_rows += len(counts)
         if self._pending_rows > self.cap:
             self._compact()
@@ -316,7 +318,10 @@ def _has_x(values: pa.Array) -> bool:
 def _parse_lenient(values: pa.Array, dtype: pa.DataType) -> pa.Array | None:
     stripped = pc.utf8_trim_whitespace(values)
     cleaned = pc.if_else(pc.is_in(stripped, value_set=NA_SET), None, stripped)
-    if pa.types.is_integer(dtype) and pc.any(pc.match_substring(cleaned, "x", ignore_case=True)).as_py():
+    if (
+        pa.types.is_integer(dtype)
+        and pc.any(pc.match_substring(cleaned, "x", ignore_case=True)).as_py()
+    ):
         return None
     try:
         return cleaned.cast(dtype)

@@ -38,9 +38,7 @@ REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 NOT_XLSX = "檔案不是有效的 Excel（.xlsx）檔案，可能已損毀、受密碼保護，或其實是其他格式。"
 
 
-def analyze_xlsx(
-    ctx: JobContext, path: str, progress: Progress
-) -> tuple[list[dict], list[str]]:
+def analyze_xlsx(ctx: JobContext, path: str, progress: Progress) -> tuple[list[dict], list[str]]:
     check_zip(path)
     progress.at(0.02, "已檢查 Excel 檔案結構", force=True)
     workbook = _open_workbook(path)

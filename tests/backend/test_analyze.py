@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import shutil
@@ -146,7 +147,7 @@ def test_an_unclosed_quote_at_the_end_is_reported(tmp_path: Path) -> None:
 
 def test_an_unclosed_quote_in_a_big_file_fails_without_buffering_it(tmp_path: Path) -> None:
     rows = "".join(f"{i},值{i}\n" for i in range(400_000))
-    data = ("a,b\n1,\"open\n" + rows).encode()
+    data = ('a,b\n1,"open\n' + rows).encode()
     assert len(data) > 3_000_000
     error = refused(stored(tmp_path, data), "quote.csv")
     assert error.code == "invalid_file_format" and "引號" in error.message
@@ -255,7 +256,10 @@ def test_json_array_of_records(tmp_path: Path) -> None:
 
 
 def test_json_lines(tmp_path: Path) -> None:
-    lines = [json.dumps({"id": i, "城市": "臺南" if i % 2 else "嘉義"}, ensure_ascii=False) for i in range(10)]
+    lines = [
+        json.dumps({"id": i, "城市": "臺南" if i % 2 else "嘉義"}, ensure_ascii=False)
+        for i in range(10)
+    ]
     result = analyze(stored(tmp_path, ("\n".join(lines) + "\n").encode()), "lines.json")
     table = result["tables"][0]
     assert table["rows"] == 10 and column(table, "id")["max"] == 9
@@ -303,7 +307,9 @@ def write_workbook(path: Path) -> None:
     sales.title = "銷售"
     sales.append(["日期", "品名", "數量", "單價"])
     for i in range(30):
-        sales.append([f"2024-01-{i % 28 + 1:02d}", ["茶", "咖啡"][i % 2], i, i * 1.25 if i % 5 else None])
+        sales.append(
+            [f"2024-01-{i % 28 + 1:02d}", ["茶", "咖啡"][i % 2], i, i * 1.25 if i % 5 else None]
+        )
     staff = workbook.create_sheet("員工")
     staff.append(["姓名", "年資"])
     staff.append(["許功", 3])
@@ -343,7 +349,7 @@ def replace_member(source: Path, target: Path, member: str, data: bytes) -> None
 def test_xlsx_entity_bomb_is_refused(tmp_path: Path, member: str) -> None:
     good = tmp_path / "good.xlsx"
     write_workbook(good)
-    lol = "".join(f'<!ENTITY lol{i} "{"&lol%d;" % (i - 1) * 10}">' for i in range(1, 10))
+    lol = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
     bomb = (
         '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">' + lol + "]>"
         '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
@@ -383,7 +389,9 @@ def test_truncated_xlsx(tmp_path: Path) -> None:
     good = tmp_path / "good.xlsx"
     write_workbook(good)
     data = good.read_bytes()
-    assert refused(stored(tmp_path, data[: len(data) // 2]), "cut.xlsx").code == "invalid_file_format"
+    assert (
+        refused(stored(tmp_path, data[: len(data) // 2]), "cut.xlsx").code == "invalid_file_format"
+    )
 
 
 # --- files that are not what they claim -------------------------------------------------
@@ -456,7 +464,7 @@ def test_progress_follows_the_bytes_and_is_frequent(tmp_path: Path) -> None:
     analyze_file(ctx, str(path), "big.csv")
     progress = [value for value, _ in ctx.reports]
     assert progress == sorted(progress) and progress[0] == 0 and progress[-1] == 100
-    assert max(b - a for a, b in zip(progress, progress[1:])) <= 2.5
+    assert max(b - a for a, b in itertools.pairwise(progress)) <= 2.5
     assert len(progress) >= 40
 
 
@@ -532,7 +540,10 @@ def test_no_nan_or_infinity_in_results(tmp_path: Path) -> None:
     data = b"x,y\ninf,1\n-inf,2\n1,inf\n"
     table = analyze(stored(tmp_path, data), "inf.csv")["tables"][0]
     for stats in table["columns"]:
-        assert all(v is None or math.isfinite(v) for v in (stats["min"], stats["max"], stats["mean"], stats["std"]))
+        assert all(
+            v is None or math.isfinite(v)
+            for v in (stats["min"], stats["max"], stats["mean"], stats["std"])
+        )
 
 
 def test_copies_do_not_leak_file_handles(tmp_path: Path) -> None:
