@@ -22,7 +22,7 @@ import requests
 from common import DATA, post_file, start_backend
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_analyze import ensure_csv  # noqa: E402
+from bench_analyze import ensure_file  # noqa: E402
 
 
 async def poller(port: int, task_id: str, stop_at: float, rate_hz: float, samples: list) -> None:
@@ -70,13 +70,14 @@ def main() -> None:
     parser.add_argument("--analyses", type=int, default=6)
     parser.add_argument("--idle-seconds", type=float, default=10)
     args = parser.parse_args()
-    csv_path = ensure_csv(args.size_mb)
+    csv_path = ensure_file(args.size_mb)
     workdir = Path(tempfile.mkdtemp(prefix="bench-latency-", dir=DATA))
     backend = start_backend(workdir, max_upload_mb=args.size_mb + 10, max_concurrent_tasks=2,
                             log_level="WARNING")  # fmt: skip
     api = backend.url
     try:
         target = requests.post(f"{api}/api/process", json={"data": "poll me", "delay": 0}, timeout=10).json()["task_id"]
+        asyncio.run(load(backend.port, target, args.pollers, 2, args.rate))  # warm-up, not counted
         idle = asyncio.run(load(backend.port, target, args.pollers, args.idle_seconds, args.rate))
 
         holders = [requests.post(f"{api}/api/process", json={"data": "hold", "delay": 3600}, timeout=10).json()["task_id"]

@@ -14,15 +14,19 @@ from backend.runner import Runner
 from backend.store.base import Task, TaskStore
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that only read app state are `async def` so FastAPI does not hop to a
+# worker thread for each of them; anything touching the store stays sync (thread pool).
+
+
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_store(request: Request) -> TaskStore:
+async def get_store(request: Request) -> TaskStore:
     return request.app.state.store
 
 
-def get_runner(request: Request) -> Runner:
+async def get_runner(request: Request) -> Runner:
     return request.app.state.runner
 
 
@@ -40,7 +44,7 @@ def key_matches(expected: str, given: str | None) -> bool:
     return given is not None and secrets.compare_digest(given.encode(), expected.encode())
 
 
-def require_api_key(
+async def require_api_key(
     settings: SettingsDep, api_key: Annotated[str | None, Depends(_api_key_header)]
 ) -> None:
     if not key_matches(settings.api_key, api_key):

@@ -62,7 +62,7 @@ def health(request: Request, store: StoreDep) -> dict[str, Any]:
 
 
 @router.get("/config", summary="公開設定（上傳限制等，前端據此驗證）", response_model=PublicConfig)
-def public_config(settings: SettingsDep) -> dict[str, Any]:
+async def public_config(settings: SettingsDep) -> dict[str, Any]:
     return {
         "version": __version__,
         "max_upload_mb": settings.max_upload_mb,
@@ -210,7 +210,7 @@ async def upload_stream(
 @router.get(
     "/task/{task_id}", summary="查詢任務", response_model=TaskPublic, responses=_problems(404)
 )
-def read_task(task: CurrentTask) -> dict[str, Any]:
+async def read_task(task: CurrentTask) -> dict[str, Any]:
     return task_public(task)
 
 
