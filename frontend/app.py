@@ -45,9 +45,15 @@ page = st.navigation(
 check = check_connection()
 render_sidebar_status(check)
 
-_LEVELS = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
+_FLASH = {
+    "success": (st.success, ":material/check_circle:"),
+    "info": (st.info, ":material/info:"),
+    "warning": (st.warning, ":material/warning:"),
+    "error": (st.error, ":material/error:"),
+}
 for message in state.get_messages():
-    _LEVELS.get(message["level"], st.info)(message["text"])
+    show, icon = _FLASH.get(message["level"], _FLASH["info"])
+    show(message["text"], icon=icon)
 
 # The settings page must stay reachable: it is where a wrong URL or key gets fixed.
 if not check.usable and page.url_path != settings_page.url_path:

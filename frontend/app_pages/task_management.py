@@ -34,6 +34,8 @@ IDLE_REFRESH_S = 5.0
 ALL = ""
 SNAPSHOT = "tasks_snapshot"
 VIEWING = "tasks_viewing"
+PAGE = "tasks_page"
+SELECTED = "tasks_selected"
 
 state = AppSessionState()
 timezone = st.context.timezone
@@ -78,6 +80,10 @@ def _delete(task_id: str) -> None:
     state.add_message("已刪除任務。", "success")
 
 
+def _first_page() -> None:
+    st.session_state[PAGE] = 1
+
+
 def _known_status(task_id: str) -> str:
     """Status of an uploaded file's task, from this page or this session; no extra request."""
     if state.is_gone(task_id):
@@ -118,23 +124,29 @@ status = status_col.selectbox(
     [ALL, *STATUS_LABELS],
     format_func=lambda value: STATUS_LABELS.get(value, "全部狀態"),
     key="tasks_status",
+    on_change=_first_page,
 )
 kind = kind_col.selectbox(
     "種類",
     [ALL, *KIND_LABELS],
     format_func=lambda value: KIND_LABELS.get(value, "全部種類"),
     key="tasks_kind",
+    on_change=_first_page,
 )
 refresh_col.button("重新整理", key="tasks_refresh", icon=":material/refresh:", width="stretch")
 auto = auto_col.toggle("自動更新", value=True, key="tasks_auto")
 
-page_number = int(st.session_state.get("tasks_page", 1))
+page_number = int(st.session_state.get(PAGE, 1))
 try:
     listing = _fetch(status, kind, (page_number - 1) * PAGE_SIZE)
 except AppError as exc:
     display_error(exc, context="無法取得任務清單")
     st.stop()
 items, total = listing["items"], int(listing["total"])
+pages = max(1, -(-total // PAGE_SIZE))
+if page_number > pages:  # tasks were deleted or the filter changed under this page
+    st.session_state[PAGE] = pages
+    st.rerun()
 st.session_state[SNAPSHOT] = _signature(items)
 has_active = any(task["status"] in ACTIVE_STATUSES for task in items)
 interval = (
@@ -170,19 +182,18 @@ def task_table() -> None:
 
 task_table()
 
-pages = max(1, -(-total // PAGE_SIZE))
 summary_col, page_col = st.columns([3, 1], vertical_alignment="center")
 summary_col.caption(
     f"共 {total:,} 個任務，第 {page_number} / {pages} 頁（每頁 {PAGE_SIZE} 個，新的在前）。"
 )
 if pages > 1:
-    page_col.number_input(
-        "頁次", min_value=1, max_value=pages, value=min(page_number, pages), key="tasks_page"
-    )
+    page_col.number_input("頁次", min_value=1, max_value=pages, step=1, key=PAGE)
 
 if items:
     st.subheader("任務操作")
     by_id = {task["task_id"]: task for task in items}
+    if st.session_state.get(SELECTED) not in by_id:  # gone, or on another page of the list
+        st.session_state[SELECTED] = next(iter(by_id))
     selected_id = st.selectbox(
         "選擇任務",
         list(by_id),
@@ -190,7 +201,7 @@ if items:
             f"{status_label(by_id[task_id]['status'])}　{task_title(by_id[task_id])}"
             f"　{format_time(by_id[task_id].get('created_at'), timezone)}"
         ),
-        key="tasks_selected",
+        key=SELECTED,
     )
     selected = by_id[selected_id]
     view_col, cancel_col, delete_col, _ = st.columns([1, 1, 1, 2])

@@ -85,6 +85,11 @@ def main(samples: list[Path]) -> None:
                 page.get_by_role("button", name="開始上傳並分析").click()
                 settle(page, 8)
                 shot(page, "04_upload_results")
+                page.locator('[data-testid="stExpander"] summary').filter(
+                    has_text=samples[0].name
+                ).click()
+                settle(page, 3)
+                shot(page, "04b_upload_first_sample")
 
             go(page, "長時間任務")
             page.get_by_role("spinbutton", name="處理時間（秒）").fill("8")
@@ -94,6 +99,13 @@ def main(samples: list[Path]) -> None:
             shot(page, "05_long_running")
             go(page, "任務管理")
             shot(page, "06_tasks")
+            if samples:
+                page.locator('[data-testid="stSelectbox"]').last.click()
+                page.get_by_role("option").filter(has_text=samples[0].name).click()
+                settle(page)
+                page.get_by_role("button", name="檢視結果").click()
+                settle(page, 3)
+                shot(page, "06b_task_result")
             go(page, "長時間任務", seconds=9)
             shot(page, "07_long_done")
 

@@ -403,3 +403,24 @@ def test_task_management_empty_filter(app: AppTest) -> None:
     app.selectbox(key="tasks_kind").set_value("analyze").run()
     app.selectbox(key="tasks_status").set_value("cancelled").run()
     assert "沒有符合條件的任務。" in [m.value for m in app.info]
+
+
+def test_task_management_pages(app: AppTest, client: APIClient) -> None:
+    created = []
+    for _ in range(22):
+        task = client.create_process_task("分頁", 60)
+        client.cancel_task(task["task_id"])
+        created.append(task["task_id"])
+    app.switch_page("app_pages/task_management.py").run()
+    app.selectbox(key="tasks_status").set_value("cancelled").run()
+    assert len(app.dataframe[0].value) == 20
+    app.number_input(key="tasks_page").set_value(2).run()
+    assert not app.exception
+    assert "第 2 / " in app.caption[0].value
+
+    for task in client.list_tasks(status="cancelled", limit=500)["items"]:
+        client.delete_task(task["task_id"])
+    app.run()  # the page it was on no longer exists
+    assert not app.exception
+    assert "第 1 / 1 頁" in app.caption[0].value
+    assert "沒有符合條件的任務。" in [m.value for m in app.info]
