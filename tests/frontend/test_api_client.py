@@ -379,3 +379,11 @@ def test_upload_dropped_mid_way_while_backend_is_up() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_upload_with_api_key(auth_backend: Server) -> None:
+    client = APIClient(auth_backend.url, API_KEY)
+    task = client.upload_file("金鑰.csv", CSV)
+    assert wait_task(client, task["task_id"])["status"] == "completed"
+    with pytest.raises(AuthError):
+        APIClient(auth_backend.url, "wrong").upload_file("金鑰.csv", CSV)
