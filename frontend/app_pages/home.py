@@ -16,6 +16,7 @@ from frontend.utils.tasks import (
 )
 
 LATEST_COUNT = 5
+STORE_LABELS = {"memory": "記憶體（後端重新啟動後清空）", "sqlite": "SQLite 資料庫"}
 
 st.title("資料處理工作台")
 st.caption("上傳 Excel 匯出的資料檔即可分析內容，長時間的處理工作也能在背景執行並隨時查看進度。")
@@ -34,7 +35,9 @@ for cell, (status, label) in zip(
     st.columns(len(STATUS_LABELS)), STATUS_LABELS.items(), strict=True
 ):
     cell.metric(label, f"{counts.get(status, 0):,}", border=True)
-st.caption(f"後端版本 {health.get('version', '—')}，任務儲存方式：{health.get('store', '—')}")
+store = str(health.get("store", ""))
+store_text = STORE_LABELS.get(store.split(":", 1)[0], store or "—")
+st.caption(f"後端版本 {health.get('version', '—')}，任務儲存方式：{store_text}")
 
 st.subheader("最近的任務")
 items = latest.get("items") or []
