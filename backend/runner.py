@@ -15,6 +15,7 @@ import queue
 import threading
 import time
 import traceback
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
@@ -78,7 +79,7 @@ def _worker_main(job_spec: str, params: dict[str, Any], conn: Connection, cancel
         outcome = ("cancelled",)
     except JobError as exc:
         outcome = ("error", exc.code, exc.message, None)
-    except BaseException:
+    except BaseException:  # noqa: BLE001 - whatever happens must reach the supervisor
         outcome = ("error", "job_failed", ERRORS["job_failed"].detail, traceback.format_exc())
     try:
         conn.send(outcome)
@@ -99,6 +100,14 @@ def _mp_context() -> multiprocessing.context.BaseContext:
 
 def _error(code: str, message: str | None = None) -> dict[str, str]:
     return {"code": code, "message": message or ERRORS[code].detail}
+
+
+@dataclass
+class Outcome:
+    status: str
+    message: str
+    error: dict[str, str] | None = None
+    result: dict[str, Any] | None = None
 
 
 class ProcessRunner:
@@ -138,10 +147,7 @@ class ProcessRunner:
         with self._accepted_lock:
             unfinished, self._accepted = self._accepted, set()
         for task_id in unfinished:
-            self._finish(task_id, FAILED, "伺服器關閉，任務已中斷", _error("interrupted"))
-            task = self.store.get(task_id)
-            if task is not None:
-                remove_task_file(task)
+            self._conclude(task_id, Outcome(FAILED, "伺服器關閉，任務已中斷", _error("interrupted")))
 
     def _supervise(self) -> None:
         while True:
@@ -155,23 +161,29 @@ class ProcessRunner:
             except Exception:
                 # A supervisor must survive anything so the slot is never lost.
                 logger.exception("Supervisor error on task %s", task_id)
-                self._finish(task_id, FAILED, "任務失敗", _error("job_failed"))
+                self._conclude(task_id, Outcome(FAILED, "任務失敗", _error("job_failed")))
             with self._accepted_lock:
                 self._accepted.discard(task_id)
-            task = self.store.get(task_id)
-            if task is not None and task.is_final and task.status != COMPLETED:
-                remove_task_file(task)  # a failed or cancelled upload is of no further use
 
-    def _finish(
-        self,
-        task_id: str,
-        status: str,
-        message: str,
-        error: dict[str, str] | None = None,
-        result: dict[str, Any] | None = None,
-    ) -> None:
-        # A no-op when the task is already final, e.g. cancelled meanwhile.
-        self.store.finish(task_id, status, message=message, result=result, error=error)
+    def _conclude(self, task_id: str, outcome: Outcome | None) -> None:
+        """Record the outcome (None: the task was made final elsewhere, e.g. cancelled).
+
+        A failed or cancelled upload is of no further use: its file goes first, so a
+        client that sees the final state never finds the file still there.
+        """
+        if outcome is None or outcome.status != COMPLETED:
+            task = self.store.get(task_id)
+            if task is not None:
+                remove_task_file(task)
+        if outcome is not None:
+            # A no-op when the task is already final, e.g. cancelled meanwhile.
+            self.store.finish(
+                task_id,
+                outcome.status,
+                message=outcome.message,
+                result=outcome.result,
+                error=outcome.error,
+            )
 
     def _run(self, task_id: str) -> None:
         task = self.store.mark_started(task_id, self.owner)
@@ -189,64 +201,52 @@ class ProcessRunner:
         child_conn.close()
         deadline = time.monotonic() + self.timeout_s
         try:
-            self._watch(task_id, process, parent_conn, cancel_event, deadline)
+            outcome = self._watch(task_id, process, parent_conn, deadline)
         finally:
             parent_conn.close()
             self._stop_process(process, cancel_event)
+        self._conclude(task_id, outcome)
 
     def _watch(
-        self,
-        task_id: str,
-        process: Any,
-        conn: Connection,
-        cancel_event: Any,
-        deadline: float,
-    ) -> None:
+        self, task_id: str, process: Any, conn: Connection, deadline: float
+    ) -> Outcome | None:
+        """Relay progress until the job ends; returns how it ended."""
         while True:
             if self._stopping.is_set():
-                self._finish(task_id, FAILED, "伺服器關閉，任務已中斷", _error("interrupted"))
-                return
+                return Outcome(FAILED, "伺服器關閉，任務已中斷", _error("interrupted"))
             if time.monotonic() > deadline:
                 logger.warning("Task %s exceeded the %.0f s timeout", task_id, self.timeout_s)
                 message = f"任務執行超過 {self.timeout_s:g} 秒上限，已被停止。"
-                self._finish(task_id, FAILED, "任務逾時", _error("task_timeout", message))
-                return
+                return Outcome(FAILED, "任務逾時", _error("task_timeout", message))
             try:
-                has_message = conn.poll(POLL_S)
-                message = conn.recv() if has_message else None
+                message = conn.recv() if conn.poll(POLL_S) else None
             except (EOFError, OSError):
                 process.join(timeout=1)
                 logger.error("Worker of task %s exited with code %s", task_id, process.exitcode)
-                self._finish(task_id, FAILED, "任務失敗", _error("job_failed"))
-                return
+                return Outcome(FAILED, "任務失敗", _error("job_failed"))
             if message is None:
                 current = self.store.get(task_id)
                 if current is None or current.status != PROCESSING:
-                    cancel_event.set()  # cancelled through the API, maybe by another process
-                    return
-                continue
-            if self._handle(task_id, message):
-                return
-
-    def _handle(self, task_id: str, message: tuple[Any, ...]) -> bool:
-        """Apply one worker message; True when the job is over."""
-        kind = message[0]
-        if kind == "progress":
-            if self.store.set_progress(task_id, message[1], message[2]) is None:
-                return True  # no longer processing: cancelled meanwhile
-            return False
-        if kind == "done":
-            self._finish(task_id, COMPLETED, "處理完成", result=message[1])
-        elif kind == "cancelled":
-            self._finish(task_id, CANCELLED, "任務已取消")
-        elif kind == "error":
-            _, code, text, trace = message
-            if trace:
-                logger.error("Task %s failed with an unexpected error:\n%s", task_id, trace)
+                    return None  # cancelled through the API, maybe by another process
+            elif message[0] == "progress":
+                if self.store.set_progress(task_id, message[1], message[2]) is None:
+                    return None  # no longer processing: cancelled meanwhile
             else:
-                logger.info("Task %s failed: %s %s", task_id, code, text)
-            self._finish(task_id, FAILED, "任務失敗", _error(code, text))
-        return True
+                return self._outcome(task_id, message)
+
+    @staticmethod
+    def _outcome(task_id: str, message: tuple[Any, ...]) -> Outcome:
+        kind = message[0]
+        if kind == "done":
+            return Outcome(COMPLETED, "處理完成", result=message[1])
+        if kind == "cancelled":
+            return Outcome(CANCELLED, "任務已取消")
+        _, code, text, trace = message
+        if trace:
+            logger.error("Task %s failed with an unexpected error:\n%s", task_id, trace)
+        else:
+            logger.info("Task %s failed: %s %s", task_id, code, text)
+        return Outcome(FAILED, "任務失敗", _error(code, text))
 
     @staticmethod
     def _stop_process(process: Any, cancel_event: Any) -> None:

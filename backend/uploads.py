@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -160,10 +161,13 @@ async def receive_stream(request: Request, sink: UploadSink) -> None:
         raise AppError("upload_incomplete") from exc
 
 
+SinkFactory = Callable[[str], UploadSink]  # extension -> sink
+
+
 class _MultipartFile:
     """Finds the `file` part of a multipart body and streams its data into a sink."""
 
-    def __init__(self, make_sink, allowed_extensions: list[str]) -> None:  # noqa: ANN001
+    def __init__(self, make_sink: SinkFactory, allowed_extensions: list[str]) -> None:
         self._make_sink = make_sink
         self._allowed = allowed_extensions
         self._header_field = b""
@@ -224,7 +228,7 @@ class _MultipartFile:
 
 
 async def receive_multipart(
-    request: Request, make_sink, allowed_extensions: list[str]  # noqa: ANN001
+    request: Request, make_sink: SinkFactory, allowed_extensions: list[str]
 ) -> tuple[str, UploadSink]:
     """Multipart upload parsed as it streams: the file is written once, never spooled."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))

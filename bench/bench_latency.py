@@ -22,7 +22,7 @@ import requests
 from common import DATA, post_file, start_backend
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_analyze import ensure_file  # noqa: E402
+from bench_analyze import ensure_file
 
 
 async def poller(port: int, task_id: str, stop_at: float, rate_hz: float, samples: list) -> None:
@@ -101,7 +101,7 @@ def main() -> None:
                     await asyncio.sleep(0.1)
 
             for holder in holders:  # release the slots: the queued analyses start now
-                requests.delete(f"{api}/api/task/{holder}/cancel", timeout=10)
+                requests.delete(f"{api}/api/task/{holder}/cancel", timeout=10)  # noqa: ASYNC210 - before timing
             watcher = asyncio.create_task(watch())
             stop_at = time.perf_counter() + 600
             pollers = [asyncio.create_task(poller(backend.port, target, stop_at, args.rate, samples))

@@ -28,8 +28,7 @@ def make_file(size_mb: int) -> Path:
     line = "123456,7890.25,台北市信義區,報價單品項說明\n".encode()
     block = (line * (1024 * 1024 // len(line) + 1))[: 1024 * 1024]
     with open(path, "wb") as f:
-        for _ in range(size_mb):
-            f.write(block)
+        f.writelines(block for _ in range(size_mb))
     return path
 
 

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import Server, free_port, start_backend  # noqa: E402
+from tests.servers import Server, free_port, start_backend
 
 __all__ = ["DATA", "ROOT", "Server", "free_port", "start_backend", "start_reference", "vm_kib"]
 

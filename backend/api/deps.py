@@ -13,7 +13,6 @@ from backend.errors import AppError
 from backend.runner import Runner
 from backend.store.base import Task, TaskStore
 
-
 # Dependencies that only read app state are `async def` so FastAPI does not hop to a
 # worker thread for each of them; anything touching the store stays sync (thread pool).
 

@@ -21,8 +21,8 @@ from backend.errors import AppError
 from backend.schemas import (
     MAX_PROCESS_DELAY_S,
     Health,
-    ProcessRequest,
     Problem,
+    ProcessRequest,
     PublicConfig,
     TaskList,
     TaskPublic,

@@ -150,24 +150,29 @@ def analyze_delimited(
     encoding: Encoding,
     layout: Layout,
     progress: Progress,
+    sample: str = "",
 ) -> tuple[dict, list[str]]:
-    """Stream the file once (twice if a column turned to text late); a table and warnings."""
+    """Stream the file once (again if a column typed numeric turned out not to be); a table
+    and warnings."""
     names = unique_names(layout.header)
-    table = TableStats(table_name, names)
     warnings: list[str] = []
     if layout.preamble_lines:
         warnings.append(f"已略過標題列之前的 {layout.preamble_lines} 行說明文字。")
     if not layout.has_data:
         warnings.append("檔案只有標題列，沒有任何資料列。")
-        return table.result(), warnings
+        return TableStats(table_name, names).result(), warnings
 
-    bad_rows = BadRows()
-    reader = _QuoteCountingReader(path, encoding)
     first_pass = progress.sub(0.0, 0.99)
-    batches = stream_batches(ctx, reader, encoding, layout, names, None, bad_rows)
-    for batch, fraction in batches:
-        table.add_batch(batch.columns)
-        first_pass.at(fraction, _reading_message(reader, fraction))
+    types = numeric_types(sample, layout, names)
+    for attempt in range(MAX_TYPED_ATTEMPTS + 1):
+        if attempt == MAX_TYPED_ATTEMPTS:
+            types = {}  # every column as text, the parse that cannot break
+        try:
+            table, reader, bad_rows = _first_pass(ctx, path, table_name, encoding, layout, names, types, first_pass)
+            break
+        except _TypeBroken as broken:
+            types = broken.demote(types)
+            first_pass.at(0.0, "部分欄位的型別與開頭不同，正在重新讀取", force=True)
     first_pass.at(1.0, "資料讀取完成", force=True)
     if table.rows == 0 and bad_rows.count == 0:
         warnings.append("檔案只有標題列，沒有任何資料列。")
@@ -183,6 +188,34 @@ def analyze_delimited(
         )
     warnings += table.warnings()
     return table.result(), warnings
+
+
+def _first_pass(
+    ctx: JobContext,
+    path: str,
+    table_name: str,
+    encoding: Encoding,
+    layout: Layout,
+    names: list[str],
+    types: dict[str, pa.DataType],
+    progress: Progress,
+) -> tuple[TableStats, _ScanningReader, BadRows]:
+    """Statistics of the whole file with ``types`` for the numeric-looking columns; raises
+    _TypeBroken when one of them holds something else further down."""
+    table = TableStats(table_name, names)
+    bad_rows = BadRows()
+    reader = _ScanningReader(path, encoding)
+    ints = [name for name, dtype in types.items() if pa.types.is_integer(dtype)]
+    batches = stream_batches(ctx, reader, encoding, layout, names, None, bad_rows, types)
+    with contextlib.closing(batches):
+        for batch, fraction in batches:
+            if ints and reader.hex_prefix:
+                raise _TypeBroken(ints, text=True)
+            table.add_batch(batch.columns)
+            progress.at(fraction, _reading_message(reader, fraction))
+    if ints and reader.hex_prefix:  # read ahead of the batches, but to be sure
+        raise _TypeBroken(ints, text=True)
+    return table, reader, bad_rows
 
 
 def _reading_message(reader: CountingReader, fraction: float) -> str:
