@@ -20,11 +20,9 @@ from frontend.components.connection import (
     render_sidebar_status,
     render_unusable_backend,
 )
-from frontend.components.style import apply_style
 from frontend.utils.session_state import AppSessionState
 
 st.set_page_config(page_title="資料處理工作台", page_icon=":material/analytics:", layout="wide")
-apply_style()
 
 state = AppSessionState()
 state.init_defaults()

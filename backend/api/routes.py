@@ -247,6 +247,9 @@ def delete(task_id: str, store: StoreDep) -> Response:
     return Response(status_code=204)
 
 
+_KIND_NAMES = {"process": "長時間處理", "analyze": "檔案分析"}
+
+
 @router.get(
     "/task/{task_id}/result",
     summary="下載已完成任務的結果（JSON 檔）",
@@ -255,8 +258,10 @@ def delete(task_id: str, store: StoreDep) -> Response:
 def download_result(task: CurrentTask) -> Response:
     if task.status != COMPLETED:
         raise AppError("task_not_finished", "任務尚未完成，還沒有結果可以下載。")
-    stem = (task.filename or task.kind).rsplit(".", 1)[0]
-    download_name = f"{stem}_結果.json"
+    if task.filename:
+        download_name = f"{task.filename.rsplit('.', 1)[0]}_分析結果.json"
+    else:
+        download_name = f"{_KIND_NAMES.get(task.kind, '任務')}_結果.json"
     body = json.dumps(task.result, ensure_ascii=False, indent=2)
     disposition = f"attachment; filename=\"result.json\"; filename*=UTF-8''{quote(download_name)}"
     return Response(

@@ -10,7 +10,7 @@ from frontend.components.connection import current_client
 from frontend.components.task_watch import render_task_error
 from frontend.utils.api_client import DownloadedFile
 from frontend.utils.error_handler import AppError, display_error
-from frontend.utils.tasks import CANCELLED, COMPLETED, FAILED, kind_label
+from frontend.utils.tasks import CANCELLED, COMPLETED, FAILED
 
 RESULT_FILES = "result_files"
 
@@ -29,12 +29,10 @@ def render_download_button(task: dict[str, Any], key: str) -> None:
     except AppError as exc:
         display_error(exc, context="無法準備 JSON 報告")
         return
-    # Tasks without a file are named after their kind by the backend ("process_結果.json").
-    file_name = report.filename if task.get("filename") else f"{kind_label(task['kind'])}_結果.json"
     st.download_button(
         "下載 JSON 報告",
         data=report.content,
-        file_name=file_name,
+        file_name=report.filename,
         mime="application/json",
         key=f"{key}_download_{task['task_id']}",
         icon=":material/download:",

@@ -268,3 +268,12 @@ def test_finished_tasks_expire_after_the_ttl(make_client) -> None:
     while client.get(f"/api/task/{task_id}").status_code == 200 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert_problem(client.get(f"/api/task/{task_id}"), 404, "task_not_found")
+
+
+def test_result_file_is_named_in_chinese(client: TestClient) -> None:
+    from urllib.parse import unquote
+
+    task_id = client.post("/api/process", json={"data": "x", "delay": 0}).json()["task_id"]
+    wait_for(client, task_id)
+    disposition = client.get(f"/api/task/{task_id}/result").headers["content-disposition"]
+    assert unquote(disposition.split("UTF-8''")[1]) == "長時間處理_結果.json"

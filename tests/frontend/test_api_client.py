@@ -103,7 +103,7 @@ def test_process_task_lifecycle(client: APIClient) -> None:
     assert listed["total"] >= 1
 
     report = client.download_result(task["task_id"])
-    assert report.filename == "process_結果.json"
+    assert report.filename == "長時間處理_結果.json"
     assert json.loads(report.content) == done["result"]
 
     client.delete_task(task["task_id"])
