@@ -91,6 +91,8 @@ def _analyze_text_file(
         result["text"] = analyze_prose(DecodedText(path, encoding), progress)
         return result
     result["delimiter"] = layout.delimiter
-    table, result["warnings"] = analyze_delimited(ctx, path, table_name, encoding, layout, progress)
+    table, result["warnings"] = analyze_delimited(
+        ctx, path, table_name, encoding, layout, progress, sample
+    )
     result["tables"] = [table]
     return result

@@ -239,6 +239,10 @@ class ColumnStats:
         self.nulls += nulls
         if nulls == len(values):
             return
+        if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
+            kind = "integer" if pa.types.is_integer(values.type) else "float"
+            self._add_numeric(values, nulls, kind)  # typed by the reader
+            return
         if self.kind in ("empty", "integer"):
             parsed = parse_numbers(values, pa.int64())
             if parsed is not None:
@@ -336,7 +340,7 @@ class TableStats:
         self.name = name
         self.rows = 0
         self.columns: list[ColumnStats] = []
-        self.preview: list[list[str | None]] = []
+        self.preview: list[list[str | float | None]] = []
         for column_name in column_names:
             self.add_column(column_name)
 
@@ -390,17 +394,19 @@ class TableStats:
             "preview": [self._preview_row(row) for row in self.preview],
         }
 
-    def _preview_row(self, row: list[str | None]) -> dict:
+    def _preview_row(self, row: list[str | float | None]) -> dict:
         return {
             column.name: typed_cell(value, column.kind)
             for column, value in zip(self.columns, row, strict=True)
         }
 
 
-def typed_cell(value: str | None, kind: str) -> str | int | float | None:
+def typed_cell(value: str | float | None, kind: str) -> str | int | float | None:
     """A preview cell as the JSON value a user expects for the column's final type."""
     if value is None or kind not in ("integer", "float"):
         return value
+    if not isinstance(value, str):  # typed by the reader
+        return finite_or_none(value)
     text = value.strip()
     try:
         number: int | float = int(text) if kind == "integer" else float(text)

@@ -553,3 +553,48 @@ def test_copies_do_not_leak_file_handles(tmp_path: Path) -> None:
     moved = tmp_path / "moved.bin"
     shutil.move(path, moved)  # would fail on Windows with an open handle; cheap check here
     assert moved.exists()
+
+
+def assert_matches_pandas(table: dict, frame: pd.DataFrame) -> None:
+    assert table["rows"] == len(frame)
+    for stats in table["columns"]:
+        series = frame[stats["name"]]
+        assert stats["nulls"] == int(series.isna().sum()), stats["name"]
+        if stats["type"] in ("integer", "float"):
+            described = series.describe()
+            assert stats["min"] == described["min"] and stats["max"] == described["max"]
+            assert stats["mean"] == pytest.approx(described["mean"], rel=1e-9)
+            assert stats["std"] == pytest.approx(described["std"], rel=1e-9)
+        else:
+            counts = series.value_counts()
+            assert [count for _, count in stats["top"]] == list(counts.iloc[:5])
+            assert all(counts[value] == count for value, count in stats["top"])
+
+
+@pytest.mark.parametrize(
+    ("late", "expected_type"),
+    [("1.5", "float"), ("NA", "integer"), ("0x1F", "text"), (" 7 ", "integer"), ("七", "text")],
+)
+def test_a_numeric_column_that_changes_after_the_sample_matches_pandas(
+    tmp_path: Path, late: str, expected_type: str
+) -> None:
+    """Numeric columns are typed from the first 256 KB; a later cell that does not fit makes
+    the file be read again, and the figures must be those of the whole file."""
+    rows = "".join(f"{i % 1000},{i * 0.25},名{i % 13}\n" for i in range(150_000))
+    data = ("a,b,c\n" + rows + f"{late},1.5,名1\n" + rows).encode()
+    result = analyze(stored(tmp_path, data), "late.csv")
+    table = result["tables"][0]
+    assert column(table, "a")["type"] == expected_type
+    assert column(table, "b")["type"] == "float"
+    frame = pd.read_csv(
+        stored(tmp_path, data, "x.csv"), dtype={"a": str} if expected_type == "text" else None
+    )
+    assert_matches_pandas(table, frame)
+
+
+def test_hexadecimal_anywhere_does_not_change_numeric_figures(tmp_path: Path) -> None:
+    rows = "".join(f"{i},{'10x20 cm' if i == 250_000 else '一般'}\n" for i in range(300_000))
+    data = ("n,size\n" + rows).encode()
+    table = analyze(stored(tmp_path, data), "hex_text.csv")["tables"][0]
+    assert column(table, "n")["type"] == "integer" and column(table, "n")["max"] == 299_999
+    assert_matches_pandas(table, pd.read_csv(stored(tmp_path, data, "x.csv")))
