@@ -31,6 +31,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from backend.jobs.analyze_csv_split import (
+    SPLITTABLE_CODECS,
+    Piece,
+    QuoteFreeSplitter,
+    RawScan,
+    parse_in_order,
+)
 from backend.jobs.analyze_stats import Progress, TableStats, unique_names
 from backend.jobs.context import JobContext, JobError
 from backend.jobs.encoding import EMPTY_FILE_MESSAGE, CountingReader, Encoding, undecodable
@@ -69,6 +76,11 @@ class BadRows:
         if len(self.examples) < BAD_ROW_EXAMPLES:
             self.examples.append(row.text[:10_000])
         return "skip"
+
+    def merge(self, other: BadRows) -> None:
+        """Add a later piece's bad rows (examples stay in file order for locate_lines)."""
+        self.count += other.count
+        self.examples += other.examples[: BAD_ROW_EXAMPLES - len(self.examples)]
 
 
 def read_sample(path: str, encoding: Encoding) -> tuple[str, bool]:
@@ -175,7 +187,7 @@ def analyze_delimited(
         if attempt == MAX_TYPED_ATTEMPTS:
             types = {}  # every column as text, the parse that cannot break
         try:
-            table, reader, bad_rows = _first_pass(
+            table, scan, bad_rows = _first_pass(
                 ctx, path, table_name, encoding, layout, names, types, first_pass
             )
             break
@@ -190,7 +202,7 @@ def analyze_delimited(
     if rescan:
         _count_text_again(ctx, path, encoding, layout, names, table, rescan, progress)
     warnings += _bad_row_warnings(path, encoding, bad_rows, len(names))
-    if reader.odd_quotes():
+    if scan.odd_quotes():
         warnings.append(
             '檔案中的雙引號（"）沒有成對，可能有欄位少了結尾的引號，'
             "使後面的幾列被併入同一個欄位；請檢查相關資料列。"
@@ -208,23 +220,86 @@ def _first_pass(
     names: list[str],
     types: dict[str, pa.DataType],
     progress: Progress,
-) -> tuple[TableStats, _ScanningReader, BadRows]:
+) -> tuple[TableStats, RawScan, BadRows]:
     """Statistics of the whole file with ``types`` for the numeric-looking columns; raises
     _TypeBroken when one of them holds something else further down."""
     table = TableStats(table_name, names)
     bad_rows = BadRows()
-    reader = _ScanningReader(path, encoding)
+    scan = RawScan(encoding.codec)
     ints = [name for name, dtype in types.items() if pa.types.is_integer(dtype)]
-    batches = stream_batches(ctx, reader, encoding, layout, names, None, bad_rows, types)
+    size = _data_size(path, encoding)
+    batches = _all_batches(ctx, path, encoding, layout, names, types, bad_rows, scan)
     with contextlib.closing(batches):
         for batch, fraction in batches:
-            if ints and reader.hex_prefix:
+            if ints and scan.hex_prefix:
                 raise _TypeBroken(ints)
             table.add_batch(batch.columns)
-            progress.at(fraction, _reading_message(reader, fraction))
-    if ints and reader.hex_prefix:  # read ahead of the batches, but to be sure
+            progress.at(fraction, _reading_message(size, fraction))
+    if ints and scan.hex_prefix:  # read ahead of the batches, but to be sure
         raise _TypeBroken(ints)
-    return table, reader, bad_rows
+    return table, scan, bad_rows
+
+
+def _data_size(path: str, encoding: Encoding) -> int:
+    return max(Path(path).stat().st_size - encoding.bom_length, 1)
+
+
+def _all_batches(
+    ctx: JobContext,
+    path: str,
+    encoding: Encoding,
+    layout: Layout,
+    names: list[str],
+    types: dict[str, pa.DataType],
+    bad_rows: BadRows,
+    scan: RawScan,
+) -> Iterator[tuple[pa.RecordBatch, float]]:
+    """Batches of the whole file, each with the share of the file it brings us to: the
+    quote-free start split and parsed in parallel, the rest (if any) streamed."""
+    size = _data_size(path, encoding)
+    start = encoding.bom_length
+    if encoding.codec in SPLITTABLE_CODECS:
+        splitter = QuoteFreeSplitter(path, start, _block_size(size), scan)
+        pieces = parse_in_order(
+            ctx, iter(splitter), lambda piece: _parse_piece(piece, encoding, layout, names, types)
+        )
+        try:
+            for piece, (parsed, piece_bad_rows) in pieces:
+                bad_rows.merge(piece_bad_rows)
+                fraction = min((piece.end - encoding.bom_length) / size, 0.999)
+                for batch in parsed.to_batches():
+                    yield batch, fraction
+        except (pa.ArrowException, ValueError, OSError) as error:
+            raise _parse_error(error, encoding, names) from None
+        finally:
+            pieces.close()
+        if splitter.stopped_at is None:
+            return
+        start = splitter.stopped_at
+    reader = _ScanningReader(path, encoding, start, scan)
+    done = start - encoding.bom_length
+    from_header = start == encoding.bom_length
+    rest = stream_batches(ctx, reader, encoding, layout, names, None, bad_rows, types, from_header)
+    for batch, fraction in rest:
+        yield batch, (done + fraction * reader.size) / size
+
+
+def _parse_piece(
+    piece: Piece,
+    encoding: Encoding,
+    layout: Layout,
+    names: list[str],
+    types: dict[str, pa.DataType],
+) -> tuple[pa.Table, BadRows]:
+    """Parse whole rows (on a pool thread); the piece's own BadRows keeps examples in order."""
+    bad_rows = BadRows()
+    read, parse, convert = _csv_options(
+        encoding, layout, names, None, bad_rows, len(piece.data) + 1, types, piece.first
+    )
+    read.use_threads = False  # the pool already keeps the cores busy
+    source = pa.BufferReader(piece.data)
+    parsed = pacsv.read_csv(source, read_options=read, parse_options=parse, convert_options=convert)
+    return parsed, bad_rows
 
 
 def numeric_types(sample: str, layout: Layout, names: list[str]) -> dict[str, pa.DataType]:
@@ -309,8 +384,8 @@ def _is_float(value: str | None) -> bool:
     return True
 
 
-def _reading_message(reader: CountingReader, fraction: float) -> str:
-    return f"正在讀取資料（{reader.size * fraction / 1e6:,.1f} / {reader.size / 1e6:,.1f} MB）"
+def _reading_message(size: int, fraction: float) -> str:
+    return f"正在讀取資料（{size * fraction / 1e6:,.1f} / {size / 1e6:,.1f} MB）"
 
 
 def _count_text_again(
@@ -346,6 +421,7 @@ def stream_batches(
     include: list[str] | None,
     bad_rows: BadRows,
     types: dict[str, pa.DataType] | None = None,
+    from_header: bool = True,
 ) -> Iterator[tuple[pa.RecordBatch, float]]:
     """Record batches of string columns (nulls for empty cells), parsed in a producer thread,
     each with the share of the file it brings us to.
@@ -356,15 +432,21 @@ def stream_batches(
     not the bytes processed; but it emits one batch per block of UTF-8 text, so batches
     processed x block size, scaled by how much UTF-8 grows when transcoded, is.
     """
-    block_size = min(max(reader.size // 128, MIN_BLOCK), MAX_BLOCK)
-    options = _csv_options(encoding, layout, names, include, bad_rows, block_size, types or {})
+    block_size = _block_size(reader.size)
+    options = _csv_options(
+        encoding, layout, names, include, bad_rows, block_size, types or {}, from_header
+    )
     raw_per_batch = block_size / layout.utf8_growth
     try:
-        stream = _open(reader, options, encoding)
+        stream = _open(reader, options, encoding, names)
         for done, batch in enumerate(_threaded(ctx, stream, encoding, names), start=1):
             yield batch, min(reader.fraction(), done * raw_per_batch / reader.size, 0.999)
     finally:
         reader.close()
+
+
+def _block_size(size: int) -> int:
+    return min(max(size // 128, MIN_BLOCK), MAX_BLOCK)
 
 
 def _unbalanced_quotes() -> JobError:
@@ -383,12 +465,14 @@ def _csv_options(
     bad_rows: BadRows,
     block_size: int,
     types: dict[str, pa.DataType],
+    from_header: bool = True,
 ) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
+    """Options for text from the start of the file (``from_header``) or from a row start."""
     read = pacsv.ReadOptions(
         block_size=block_size,
-        skip_rows=layout.preamble_lines,
+        skip_rows=layout.preamble_lines if from_header else 0,
         column_names=names,
-        skip_rows_after_names=1,
+        skip_rows_after_names=1 if from_header else 0,
         encoding="utf8" if encoding.codec == "utf-8" else encoding.codec,
     )
     parse = pacsv.ParseOptions(
@@ -410,14 +494,16 @@ def _open(
     reader: CountingReader,
     options: tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions],
     encoding: Encoding,
+    names: list[str],
 ) -> pacsv.CSVStreamingReader:
+    """The reader; it parses the first block already, which may break a typed column."""
     read, parse, convert = options
     try:
         return pacsv.open_csv(
             reader, read_options=read, parse_options=parse, convert_options=convert
         )
     except Exception as error:  # noqa: BLE001 - every parser failure becomes a JobError
-        raise _parse_error(error, encoding) from None
+        raise _parse_error(error, encoding, names) from None
 
 
 def _parse_error(
@@ -486,43 +572,23 @@ def _threaded(
 
 
 class _ScanningReader(CountingReader):
-    """Also counts double quotes, for an unbalanced-quote warning (ASCII-compatible codecs),
-    and notices a "0x"/"0X" anywhere, which could be hexadecimal in an int64 column.
+    """A CountingReader from ``start`` that shows what pyarrow reads to a RawScan (called
+    from pyarrow's reading thread)."""
 
-    pyarrow calls ``read`` from its reading thread, holding the GIL while we look: a
-    one-byte ``find`` (memchr, ~10 GB/s) first, the slower count or search only if it hits.
-    """
-
-    def __init__(self, path: str, encoding: Encoding) -> None:
-        super().__init__(path, encoding.bom_length)
-        self._counting = encoding.codec in ("utf-8", "cp950")
-        self.quotes = 0
-        prefixes = ("0x".encode(encoding.codec), "0X".encode(encoding.codec))
-        self._hex = re.compile(b"|".join(re.escape(prefix) for prefix in prefixes))
-        self._tail = b""  # a prefix may straddle two reads
-        self.hex_prefix = False
+    def __init__(self, path: str, encoding: Encoding, start: int, scan: RawScan) -> None:
+        super().__init__(path, start)
+        self.scan = scan
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         n = super().readinto(buffer)
         if n:
-            self._scan(bytes(memoryview(buffer)[:n]))
+            self.scan.feed(bytes(memoryview(buffer)[:n]))
         return n
 
     def read(self, size: int = -1) -> bytes:
         data = super().read(size)
-        self._scan(data)
+        self.scan.feed(data)
         return data
-
-    def _scan(self, data: bytes) -> None:
-        if self._counting and data.find(b'"') != -1:
-            self.quotes += data.count(b'"')
-        if not self.hex_prefix and (data.find(b"x") != -1 or data.find(b"X") != -1):
-            edge = self._tail + data[:8]
-            self.hex_prefix = bool(self._hex.search(edge) or self._hex.search(data))
-        self._tail = data[-8:]
-
-    def odd_quotes(self) -> bool:
-        return self._counting and self.quotes % 2 == 1
 
 
 def _bad_row_warnings(path: str, encoding: Encoding, bad_rows: BadRows, columns: int) -> list[str]:

@@ -598,3 +598,42 @@ def test_hexadecimal_anywhere_does_not_change_numeric_figures(tmp_path: Path) ->
     table = analyze(stored(tmp_path, data), "hex_text.csv")["tables"][0]
     assert column(table, "n")["type"] == "integer" and column(table, "n")["max"] == 299_999
     assert_matches_pandas(table, pd.read_csv(stored(tmp_path, data, "x.csv")))
+
+
+def big_rows(count: int, start: int = 0) -> str:
+    return "".join(f"{i},名{i % 13},{i * 0.5}\n" for i in range(start, start + count))
+
+
+def test_quotes_far_into_a_big_file_are_read_like_at_the_start(tmp_path: Path) -> None:
+    """The quote-free start is parsed in parallel pieces, the rest from the first quote on
+    by the streaming reader: rows on both sides, quoted newlines and ragged rows count."""
+    quoted = '7,"第一行\n第二行, ""引號""",1.5\n'
+    start, middle, end = big_rows(100_000), big_rows(100_000, 100_000), big_rows(100_000, 200_000)
+    data = ("n,名稱,值\n" + start + "1,2\n" + middle + quoted + "1,2,3,4\n" + end).encode()
+    result = analyze(stored(tmp_path, data), "late_quotes.csv")
+    without_ragged = ("n,名稱,值\n" + start + middle + quoted + end).encode()
+    assert_matches_pandas(result["tables"][0], pd.read_csv(stored(tmp_path, without_ragged)))
+    [ragged] = result["warnings"]
+    assert "2 列" in ragged and "第 100002、200005 行" in ragged
+
+
+def test_cp950_big_file_is_split_safely(tmp_path: Path) -> None:
+    rows = "".join(f"{i},許功蓋{i % 7},{i % 100}\n" for i in range(200_000))
+    data = ("n,名稱,值\n" + rows).encode("cp950")
+    table = analyze(stored(tmp_path, data), "big950.csv")["tables"][0]
+    assert_matches_pandas(table, pd.read_csv(stored(tmp_path, data, "x.csv"), encoding="cp950"))
+
+
+def test_an_unclosed_quote_far_into_a_big_file_fails_without_buffering_it(
+    tmp_path: Path,
+) -> None:
+    data = ("a,b,c\n" + big_rows(100_000) + '1,"open,2\n' + big_rows(100_000)).encode()
+    error = refused(stored(tmp_path, data), "quote.csv")
+    assert error.code == "invalid_file_format" and "引號" in error.message
+
+
+def test_a_row_longer_than_a_piece_is_read(tmp_path: Path) -> None:
+    long_text = "長" * 300_000  # 900 KB, longer than a 512 KB piece
+    data = ("a,b\n" + big_rows(1000).replace(",名", "-名") + f"1,{long_text}\n2,x\n").encode()
+    table = analyze(stored(tmp_path, data), "long.csv")["tables"][0]
+    assert table["rows"] == 1002
