@@ -150,6 +150,9 @@ if files:
         width="stretch",
     )
     valid = [file for file, error in checks if error is None]
+    for file, error in checks:
+        if error is not None:
+            st.error(error.message, icon=":material/error:")
     if len(valid) < len(checks):
         st.warning(
             f"有 {len(checks) - len(valid)} 個檔案無法上傳，只會上傳通過檢查的檔案。",

@@ -197,13 +197,27 @@ if items:
     selected_id = st.selectbox(
         "選擇任務",
         list(by_id),
+        # No status in the label: Streamlit keeps showing a selected option's old label
+        # when only its text changes, so the status is shown by the progress bar below.
         format_func=lambda task_id: (
-            f"{status_label(by_id[task_id]['status'])}　{task_title(by_id[task_id])}"
-            f"　{format_time(by_id[task_id].get('created_at'), timezone)}"
+            f"{task_title(by_id[task_id])}　{format_time(by_id[task_id].get('created_at'), timezone)}"
         ),
         key=SELECTED,
     )
     selected = by_id[selected_id]
+    selected_running = selected["status"] in ACTIVE_STATUSES
+
+    @st.fragment(run_every=interval if selected_running else None)
+    def selected_progress() -> None:
+        task = selected
+        if selected_running:
+            try:
+                task = current_client().get_task(selected_id)
+            except AppError:
+                pass  # the table above already shows the connection problem
+        render_progress(task)
+
+    selected_progress()
     view_col, cancel_col, delete_col, _ = st.columns([1, 1, 1, 2])
     view_col.button(
         "檢視結果",

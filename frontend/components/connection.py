@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -105,9 +106,12 @@ def render_unusable_backend(check: ConnectionCheck) -> None:
         st.title("無法連線到後端服務")
         if check.error is not None:
             display_error(check.error)
+        port = urlsplit(state.api_base_url).port or 8000
         st.markdown(
-            f"目前設定的 API 網址是 `{state.api_base_url}`。請先啟動後端，在專案資料夾執行："
+            f"目前設定的 API 網址是 `{state.api_base_url}`。請先啟動後端："
+            "用 `./run.sh`（Windows 雙擊 `run_backend.bat`）會一併啟動，"
+            "或在專案資料夾執行："
         )
-        st.code(BACKEND_START_COMMAND, language="bash")
+        st.code(BACKEND_START_COMMAND.replace("--port 8000", f"--port {port}"), language="bash")
         st.markdown("啟動後按左側的「檢查連線」。如果後端在別的位址，請到「設定」頁修改 API 網址。")
     st.page_link(SETTINGS_PAGE, label="前往設定頁", icon=":material/settings:")

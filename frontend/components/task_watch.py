@@ -85,7 +85,7 @@ def render_waiting_too_long(task: dict[str, Any], max_wait_s: int, key: str) -> 
     st.warning(
         f"已等待超過 {format_duration(max_wait_s)}，任務仍在進行中，已暫停自動更新。"
         "你可以繼續等待，或取消任務。",
-        icon="⏰",
+        icon=":material/schedule:",
     )
     keep, cancel, _ = st.columns([1, 1, 3])
     keep.button(
@@ -158,6 +158,7 @@ def _poll_running(task_ids: list[str], *, key: str, render_running: TaskRenderer
                 needs_full_run = True
                 continue
             render_running(task)
+        st.caption(f"每 {interval:g} 秒自動更新進度（可在「設定」調整）")
         current = min((watch_elapsed(task_id) for task_id in live), default=0.0)
         if (
             needs_full_run

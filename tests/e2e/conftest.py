@@ -1,0 +1,86 @@
+"""Browser end-to-end tests: the real backend and frontend as processes, driven by Chromium.
+
+Chromium is the system one (Debian's `chromium`); nothing is downloaded. Without it the
+tests are skipped with a message, unless E2E_REQUIRED=1 (CI), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers import ROOT, Server, start_backend, start_frontend
+
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _chromium_path() -> str | None:
+    configured = os.environ.get("CHROMIUM_PATH")
+    if configured:
+        return configured
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = _chromium_path()
+    if executable is None:
+        message = (
+            "找不到 Chromium，略過瀏覽器端對端測試。"
+            "安裝方式：sudo apt-get install chromium fonts-noto-cjk，或設定 CHROMIUM_PATH。"
+        )
+        if os.environ.get("E2E_REQUIRED") == "1":
+            pytest.fail(message + "（E2E_REQUIRED=1：CI 必須執行端對端測試）", pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
+    """A backend with a 1 MB upload limit and a frontend pointed at it."""
+    workdir = tmp_path_factory.mktemp("e2e")
+    backend = start_backend(workdir / "backend", max_upload_mb=1)
+    frontend = start_frontend(workdir / "frontend", backend.url)
+    yield backend, frontend
+    frontend.stop()
+    backend.stop()
+
+
+@pytest.fixture
+def page(browser, stack):
+    context = browser.new_context(
+        locale="zh-TW", timezone_id="Asia/Taipei", viewport={"width": 1366, "height": 900}
+    )
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

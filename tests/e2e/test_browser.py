@@ -1,0 +1,199 @@
+"""What users see in a real Chromium, against the real backend and frontend processes."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import requests
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import screenshot
+from tests.servers import Server, start_backend, start_frontend
+
+SIDEBAR = '[data-testid="stSidebar"]'
+MAIN = '[data-testid="stMain"]'
+
+
+def open_app(page: Page, frontend: Server, path: str = "") -> None:
+    page.goto(f"{frontend.url}/{path}")
+    expect(page.locator(SIDEBAR).get_by_text("後端狀態")).to_be_visible()
+
+
+def go_to(page: Page, title: str) -> None:
+    """Switch pages through the sidebar, inside the same session (no reload)."""
+    page.locator(SIDEBAR).get_by_role("link", name=title).click()
+    expect(page.locator(MAIN).get_by_role("heading", name=title).first).to_be_visible()
+
+
+def wait_idle(page: Page) -> None:
+    """Streamlit shows a running indicator while a script run is in progress."""
+    page.wait_for_timeout(300)
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=20_000)
+
+
+def progress_values(page: Page, seconds: float) -> list[float]:
+    """Sample every progress bar's value (aria-valuenow) for a while."""
+    seen: list[float] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for value in page.locator('[role="progressbar"]').evaluate_all(
+            "bars => bars.map(b => b.getAttribute('aria-valuenow'))"
+        ):
+            if value is not None:
+                seen.append(float(value))
+        page.wait_for_timeout(100)
+    return seen
+
+
+def csv_file(tmp_path: Path, rows: int = 20_000) -> Path:
+    path = tmp_path / "報價單.csv"
+    lines = ["品名,數量,單價,地區"]
+    regions = ["臺北市", "新竹市", "高雄市"]
+    lines += [f"品項{i % 37},{i % 100},{(i % 500) * 1.25},{regions[i % 3]}" for i in range(rows)]
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8-sig"))
+    return path
+
+
+def test_every_page_renders_in_chinese(page: Page, stack) -> None:
+    _, frontend = stack
+    open_app(page, frontend)
+    expect(page.locator(MAIN).get_by_role("heading", name="資料處理工作台")).to_be_visible()
+    expect(page.locator('[data-testid="stMetric"]').filter(has_text="已完成")).to_be_visible()
+    wait_idle(page)
+    screenshot(page, "01-首頁")
+    for number, title in enumerate(["檔案上傳", "長時間任務", "任務管理", "設定"], start=2):
+        go_to(page, title)
+        wait_idle(page)
+        screenshot(page, f"0{number}-{title}")
+        assert "Traceback" not in page.content()
+
+
+def test_upload_a_csv_and_see_the_result(page: Page, stack, tmp_path: Path) -> None:
+    backend, frontend = stack
+    open_app(page, frontend, "file_upload")
+    page.locator('input[type="file"]').set_input_files(str(csv_file(tmp_path)))
+    expect(page.get_by_text("報價單.csv").first).to_be_visible()
+    page.get_by_role("button", name="開始上傳並分析").click()
+    seen = progress_values(page, 3)
+    expect(page.get_by_role("button", name="下載 JSON 報告")).to_be_visible(timeout=30_000)
+    assert seen, "no progress bar was shown"
+    assert any(value < 100 for value in seen), f"progress never showed a partial value: {seen[:20]}"
+    main = page.locator(MAIN)
+    expect(main.get_by_text("資料列數")).to_be_visible()
+    expect(main.locator('[data-testid="stMetricValue"]').filter(has_text="20,000")).to_be_visible()
+    expect(main.get_by_text("UTF-8").first).to_be_visible()
+    expect(main.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible()
+    wait_idle(page)
+    screenshot(page, "06-上傳結果")
+    tasks = requests.get(f"{backend.url}/api/tasks", params={"kind": "analyze"}, timeout=5).json()
+    assert tasks["items"][0]["filename"] == "報價單.csv"
+    assert tasks["items"][0]["status"] == "completed"
+    assert tasks["items"][0]["result"]["tables"][0]["rows"] == 20_000
+
+
+def test_long_task_is_followed_across_pages_and_cancelled(page: Page, stack) -> None:
+    backend, frontend = stack
+    open_app(page, frontend, "long_task")
+    page.get_by_role("textbox", name="要處理的資料").fill("端對端測試資料")
+    page.get_by_role("spinbutton", name="處理時間（秒）").fill("60")
+    page.get_by_role("button", name="開始處理").click()
+    expect(page.get_by_text("任務進度")).to_be_visible()
+    first = progress_values(page, 4)
+    assert first and max(first) > 0, f"progress did not move: {first}"
+    screenshot(page, "07-長時間任務進行中")
+
+    go_to(page, "任務管理")
+    expect(page.get_by_role("combobox", name="選擇任務")).to_have_value(re.compile("^長時間處理"))
+    status_line = page.locator(MAIN).locator('[data-testid="stProgress"]')
+    expect(status_line).to_contain_text("處理中")
+    screenshot(page, "08-任務管理進行中")
+    page.get_by_role("button", name="取消任務").click()
+    expect(page.get_by_text("已取消任務。")).to_be_visible()
+    expect(status_line).to_contain_text("已取消")
+    wait_idle(page)
+    screenshot(page, "09-任務管理已取消")
+
+    items = requests.get(f"{backend.url}/api/tasks", params={"kind": "process"}, timeout=5).json()["items"]
+    assert items[0]["status"] == "cancelled"
+
+    go_to(page, "長時間任務")
+    expect(page.get_by_text("已取消").first).to_be_visible()
+
+
+def test_bad_files_are_refused_with_chinese_errors(page: Page, stack, tmp_path: Path) -> None:
+    backend, frontend = stack
+    before = requests.get(f"{backend.url}/api/tasks", timeout=5).json()["total"]
+    wrong = tmp_path / "setup.exe"
+    wrong.write_bytes(b"MZ" + b"\x00" * 100)
+    big = tmp_path / "太大的檔案.csv"
+    big.write_bytes(b"a,b\n" + b"1,2\n" * (2 * 1024 * 1024 // 4))  # 2 MB, the limit is 1 MB
+    open_app(page, frontend, "file_upload")
+    page.locator('input[type="file"]').set_input_files([str(wrong), str(big)])
+    main = page.locator(MAIN)
+    expect(main.get_by_text("「setup.exe」是 .exe 檔案，只能上傳 .csv、.xlsx、.txt、.json。")).to_be_visible()
+    expect(main.get_by_text("「太大的檔案.csv」有 2.0 MB，超過上限 1.0 MB。")).to_be_visible()
+    expect(page.get_by_role("button", name="開始上傳並分析")).to_be_disabled()
+    wait_idle(page)
+    screenshot(page, "10-錯誤的檔案")
+    tasks = requests.get(f"{backend.url}/api/tasks", timeout=5).json()
+    assert tasks["total"] == before  # nothing was created...
+    known = {task["task_id"] for task in tasks["items"]}
+    stored = {path.name.split(".")[0] for path in Path(backend.env["UPLOAD_DIR"]).iterdir()}
+    assert stored <= known  # ...and no file was stored for the refused ones
+
+
+def test_backend_down_shows_guidance_then_recovers(browser, tmp_path: Path) -> None:
+    backend = start_backend(tmp_path / "backend")
+    frontend = start_frontend(tmp_path / "frontend", backend.url)
+    context = browser.new_context(locale="zh-TW", timezone_id="Asia/Taipei", viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        open_app(page, frontend)
+        expect(page.locator(SIDEBAR).get_by_text("後端已連線")).to_be_visible()
+        backend.stop()
+        page.locator(SIDEBAR).get_by_role("button", name="檢查連線").click()
+        expect(page.locator(MAIN).get_by_role("heading", name="無法連線到後端服務")).to_be_visible()
+        wait_idle(page)
+        text = page.locator(MAIN).inner_text()
+        assert "Traceback" not in text and "ConnectionError" not in text
+        assert "uvicorn backend.main:app" in text or "run.sh" in text, text
+        screenshot(page, "11-無法連線")
+
+        backend = start_backend(tmp_path / "backend", port=backend.port)
+        page.locator(SIDEBAR).get_by_role("button", name="檢查連線").click()
+        expect(page.locator(SIDEBAR).get_by_text("後端已連線")).to_be_visible()
+        expect(page.locator(MAIN).get_by_role("heading", name="資料處理工作台")).to_be_visible()
+        go_to(page, "長時間任務")  # and carry on
+        page.get_by_role("textbox", name="要處理的資料").fill("恢復後")
+        page.get_by_role("spinbutton", name="處理時間（秒）").fill("1")
+        page.get_by_role("button", name="開始處理").click()
+        expect(page.get_by_text("處理完成").first).to_be_visible(timeout=30_000)
+    finally:
+        context.close()
+        frontend.stop()
+        backend.stop()
+
+
+def test_poll_interval_setting_is_used(page: Page, stack) -> None:
+    backend, frontend = stack
+    open_app(page, frontend, "settings")
+    field = page.get_by_role("spinbutton", name="進度更新間隔（秒）")
+    field.fill("4")
+    page.get_by_role("button", name="儲存設定").click()
+    expect(page.get_by_text("設定已儲存。")).to_be_visible()
+    go_to(page, "長時間任務")
+    page.get_by_role("textbox", name="要處理的資料").fill("間隔測試")
+    page.get_by_role("spinbutton", name="處理時間（秒）").fill("40")
+    page.get_by_role("button", name="開始處理").click()
+    # The first 5 s poll fast (0.5 s), then the user's interval takes over.
+    expect(page.get_by_text("每 4 秒自動更新進度")).to_be_visible(timeout=15_000)
+    task_id = requests.get(f"{backend.url}/api/tasks", params={"status": "processing"}, timeout=5).json()["items"][0]["task_id"]
+    before = backend.log().count(f"GET /api/task/{task_id} ")
+    page.wait_for_timeout(12_000)
+    polls = backend.log().count(f"GET /api/task/{task_id} ") - before
+    assert 2 <= polls <= 5, f"{polls} polls in 12 s with a 4 s interval"
+    screenshot(page, "12-更新間隔")
+    requests.delete(f"{backend.url}/api/task/{task_id}/cancel", timeout=5)
