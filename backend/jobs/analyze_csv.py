@@ -1,16 +1,27 @@
 """Delimited text (csv, tsv, tabular txt): sniffing, then streaming statistics.
 
-Reader choice, measured on a 200 MB CSV on a 2-core machine. Reading every column as
-strings: pyarrow's streaming reader ~1.1 s (essentially one core), polars' batched reader
-~1.1-1.4 s, pyarrow/polars ``read_csv`` on pre-split 8 MB chunks 0.8-1.5 s but needing our
-own quote-aware splitting. pyarrow's streaming reader wins on everything else we need: it
-reads through a Python file object, transcodes CP950/UTF-16 itself, skips ragged rows
-through ``invalid_row_handler`` and bounds memory with ``block_size`` even on an unbalanced
-quote (it fails with "straddling object" instead of buffering the rest of the file).
-Statistics use pyarrow compute on the string arrays it yields (a polars conversion cost
-more than the statistics). Parsing runs in a producer thread while the main thread computes,
-so both cores work: ~1.5-1.8 s wall and ~2.6 CPU-s in total, against ~1.45 s and ~2.1 CPU-s
-for pandas.read_csv + describe() (which holds the whole file: 658 MB peak RSS vs ~260 MB).
+How the file is read, fastest first (figures: 200 MB generated CSV, 2-core machine shared
+with other work, so noisy; bench/bench_analyze.py):
+
+* Numeric columns are typed by the reader. The columns whose cells in the 256 KB sample are
+  all plain numbers are read as int64/float64 by pyarrow (about the cost of reading them as
+  strings), instead of strings cast afterwards (the cast cost ~1 CPU-s, more than parsing).
+  A later cell that does not fit makes pyarrow fail; the file is then read again with that
+  column demoted (int64 -> float64 -> text), at most MAX_TYPED_ATTEMPTS times before every
+  column is read as text, the parse that cannot break.
+* The quote-free part of a UTF-8/CP950 file is cut at newlines and parsed by ``read_csv``
+  on two threads (analyze_csv_split); from the first double quote (or an over-long row) on,
+  pyarrow's streaming reader takes over from that offset. It reads through a Python file
+  object, transcodes CP950/UTF-16 itself, skips ragged rows through ``invalid_row_handler``
+  and bounds memory with ``block_size`` even on an unbalanced quote (it fails with
+  "straddling object" instead of buffering the rest of the file); it parses in a producer
+  thread while the main thread computes.
+
+Statistics use pyarrow compute on the arrays (a polars conversion cost more than the
+statistics). Measured, 5 interleaved runs: analyze_file median 1.65 s (best 1.56 s, ~2.6
+CPU-s, 200-220 MB peak RSS) against pandas.read_csv + describe() median 2.10 s (best 1.40 s,
+~2.0 CPU-s, 658 MB: it holds the whole file). Before these two changes: 1.9 s and 2.4-2.9
+CPU-s against pandas' 1.47 s.
 """
 
 from __future__ import annotations
