@@ -26,6 +26,17 @@ if [ ! -f .env ]; then
   echo "已從 .env.example 建立 .env，可依需要修改設定。"
 fi
 
+# The uploader in the browser has its own size cap; keep it equal to the backend's limit.
+settings_error=$(mktemp)
+if ! upload_mb=$(.venv/bin/python -c "import math; from backend.config import get_settings; print(max(1, math.ceil(get_settings().max_upload_mb)))" 2>"$settings_error"); then
+  echo "錯誤：.env 的設定有誤，請對照 .env.example 修正：" >&2
+  grep -E "^[A-Za-z_]+$|^  " "$settings_error" | head -n 10 >&2
+  rm -f "$settings_error"
+  exit 1
+fi
+rm -f "$settings_error"
+export STREAMLIT_SERVER_MAX_UPLOAD_SIZE="$upload_mb"
+
 port_free() {
   .venv/bin/python - "$HOST" "$1" <<'PY'
 import socket, sys
@@ -48,7 +59,9 @@ done
 
 mkdir -p "$LOG_DIR"
 pids=()
+stopping=""
 cleanup() {
+  stopping=1
   trap - INT TERM EXIT
   if [ ${#pids[@]} -gt 0 ]; then
     echo
@@ -94,4 +107,7 @@ echo "   後端 API 文件：          http://localhost:$BACKEND_PORT/docs"
 echo "   日誌：$LOG_DIR/backend.log、$LOG_DIR/frontend.log"
 echo "按 Ctrl-C 停止。"
 wait -n "${pids[@]}" || true
-echo "有一個服務已結束，請查看 $LOG_DIR/ 內的日誌。" >&2
+if [ -z "$stopping" ]; then
+  echo "有一個服務意外結束，請查看 $LOG_DIR/ 內的日誌。" >&2
+  exit 1
+fi

@@ -28,8 +28,10 @@ def test_defaults_match_the_documentation(monkeypatch: pytest.MonkeyPatch, tmp_p
 
 
 def test_every_setting_is_in_env_example() -> None:
+    from frontend.utils.config import FrontendSettings
+
     example = (Path(__file__).parents[2] / ".env.example").read_text(encoding="utf-8")
-    for name in Settings.model_fields:
+    for name in [*Settings.model_fields, *FrontendSettings.model_fields]:
         assert f"\n{name.upper()}=" in example, name
 
 
