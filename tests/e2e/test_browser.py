@@ -197,3 +197,16 @@ def test_poll_interval_setting_is_used(page: Page, stack) -> None:
     assert 2 <= polls <= 5, f"{polls} polls in 12 s with a 4 s interval"
     screenshot(page, "12-更新間隔")
     requests.delete(f"{backend.url}/api/task/{task_id}/cancel", timeout=5)
+
+
+def test_frontend_config_next_to_the_entry_script_is_read(page: Page, stack) -> None:
+    """`streamlit run frontend/app.py` from the repository root reads frontend/.streamlit/.
+
+    Its server.maxUploadSize (10) shows in the uploader; Streamlit's own default is 200.
+    AppTest imports pages in-process and could not catch a config file that is ignored.
+    """
+    _, frontend = stack
+    open_app(page, frontend, "file_upload")
+    instructions = page.locator('[data-testid="stFileUploaderDropzoneInstructions"]')
+    expect(instructions).to_contain_text("10MB")
+    assert "Traceback" not in frontend.log()
