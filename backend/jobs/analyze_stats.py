@@ -125,7 +125,9 @@ class NumericAccumulator:
         n = len(values) - values.null_count
         if n == 0:
             return 0
-        as_float = values if pa.types.is_floating(values.type) else values.cast(pa.float64())
+        # Arrow's mean and variance take integers as they are (double accumulators), so
+        # no float copy of an integer column is made.
+        as_float = values
         batch_mean = pc.mean(as_float).as_py()
         nans = 0
         if math.isnan(batch_mean):  # rare: "nan" cells parse as NaN, which pandas calls NA
