@@ -28,7 +28,9 @@ class ErrorSpec:
 
 
 ERRORS: dict[str, ErrorSpec] = {
-    "invalid_api_key": ErrorSpec(401, "API 金鑰無效", "API 金鑰錯誤或未提供，請在 X-API-Key 標頭帶入正確的金鑰。"),
+    "invalid_api_key": ErrorSpec(
+        401, "API 金鑰無效", "API 金鑰錯誤或未提供，請在 X-API-Key 標頭帶入正確的金鑰。"
+    ),
     "not_found": ErrorSpec(404, "找不到資源", "找不到這個路徑，請確認網址是否正確。"),
     "method_not_allowed": ErrorSpec(405, "不允許的方法", "這個路徑不支援此 HTTP 方法。"),
     "validation_error": ErrorSpec(422, "請求格式錯誤", "請求內容不符合規格，請檢查欄位。"),
@@ -43,7 +45,9 @@ ERRORS: dict[str, ErrorSpec] = {
     "invalid_file_format": ErrorSpec(422, "檔案格式錯誤", "檔案內容與副檔名不符，或格式損壞。"),
     "upload_incomplete": ErrorSpec(400, "上傳未完成", "上傳的資料不完整，請重新上傳。"),
     "task_timeout": ErrorSpec(500, "任務逾時", "任務執行超過時間上限，已被停止。"),
-    "interrupted": ErrorSpec(500, "任務中斷", "伺服器在任務執行中重新啟動或當機，任務已中斷，請重新送出。"),
+    "interrupted": ErrorSpec(
+        500, "任務中斷", "伺服器在任務執行中重新啟動或當機，任務已中斷，請重新送出。"
+    ),
     "job_failed": ErrorSpec(500, "任務失敗", "處理時發生未預期的錯誤，已記錄在伺服器日誌。"),
     "internal_error": ErrorSpec(500, "伺服器內部錯誤", "伺服器發生未預期的錯誤，請稍後再試。"),
 }

@@ -82,7 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.owner, app.state.store, app.state.runner = owner, store, runner
         if not settings.api_key:
-            logger.warning("API_KEY is empty: authentication is OFF. Set it before exposing the API.")
+            logger.warning(
+                "API_KEY is empty: authentication is OFF. Set it before exposing the API."
+            )
         runner.start()
         housekeeper.start()
         logger.info("Task service %s ready (store=%s, owner=%s)", __version__, store.name, owner)

@@ -68,7 +68,9 @@ class _WorkerContext:
                 self._last_message = message
 
 
-def _worker_main(job_spec: str, params: dict[str, Any], conn: Connection, cancel_event: Any) -> None:
+def _worker_main(
+    job_spec: str, params: dict[str, Any], conn: Connection, cancel_event: Any
+) -> None:
     try:
         os.nice(5)  # keep the API process responsive on a busy machine
     except (AttributeError, OSError):
@@ -95,7 +97,9 @@ def _mp_context() -> multiprocessing.context.BaseContext:
         ctx = multiprocessing.get_context("forkserver")
         # Workers fork from a server that already imported this module (and through it
         # FastAPI), the jobs and their libraries: a job starts in ~20 ms instead of ~0.5 s.
-        ctx.set_forkserver_preload(["backend.runner", *{spec.partition(":")[0] for spec in JOBS.values()}])
+        ctx.set_forkserver_preload(
+            ["backend.runner", *{spec.partition(":")[0] for spec in JOBS.values()}]
+        )
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -152,7 +156,9 @@ class ProcessRunner:
         with self._accepted_lock:
             unfinished, self._accepted = self._accepted, set()
         for task_id in unfinished:
-            self._conclude(task_id, Outcome(FAILED, "伺服器關閉，任務已中斷", _error("interrupted")))
+            self._conclude(
+                task_id, Outcome(FAILED, "伺服器關閉，任務已中斷", _error("interrupted"))
+            )
 
     def _supervise(self) -> None:
         while True:

@@ -24,7 +24,9 @@ SNIFF_BYTES = 8192
 # Slack for the multipart envelope (boundaries, part headers) around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
 
-_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "LPT") for i in range(10)}
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
+    f"{p}{i}" for p in ("COM", "LPT") for i in range(10)
+}
 _FORBIDDEN_CHARS = set('<>:"|?*')
 _BINARY_SIGNATURES = {
     b"PK\x03\x04": "ZIP 壓縮檔（或 Office 文件）",
@@ -95,7 +97,9 @@ def sniff(head: bytes, extension: str) -> None:
 
 
 def too_large(max_bytes: int) -> AppError:
-    return AppError("file_too_large", f"檔案超過上限 {max_bytes / 1024 / 1024:g} MB，請分割後再上傳。")
+    return AppError(
+        "file_too_large", f"檔案超過上限 {max_bytes / 1024 / 1024:g} MB，請分割後再上傳。"
+    )
 
 
 class UploadSink:

@@ -47,7 +47,9 @@ async def poller(port: int, task_id: str, stop_at: float, rate_hz: float, sample
 async def load(port: int, task_id: str, pollers: int, seconds: float, rate_hz: float) -> list:
     samples: list[tuple[float, float]] = []
     stop_at = time.perf_counter() + seconds
-    await asyncio.gather(*(poller(port, task_id, stop_at, rate_hz, samples) for _ in range(pollers)))
+    await asyncio.gather(
+        *(poller(port, task_id, stop_at, rate_hz, samples) for _ in range(pollers))
+    )
     return samples
 
 
@@ -76,14 +78,18 @@ def main() -> None:
                             log_level="WARNING")  # fmt: skip
     api = backend.url
     try:
-        target = requests.post(f"{api}/api/process", json={"data": "poll me", "delay": 0}, timeout=10).json()["task_id"]
+        target = requests.post(
+            f"{api}/api/process", json={"data": "poll me", "delay": 0}, timeout=10
+        ).json()["task_id"]
         asyncio.run(load(backend.port, target, args.pollers, 2, args.rate))  # warm-up, not counted
         idle = asyncio.run(load(backend.port, target, args.pollers, args.idle_seconds, args.rate))
 
         holders = [requests.post(f"{api}/api/process", json={"data": "hold", "delay": 3600}, timeout=10).json()["task_id"]
                    for _ in range(2)]  # fmt: skip
         for _ in range(args.analyses):
-            status, _ = post_file(backend.port, "/api/upload/stream", csv_path, {"X-Filename": "bench.csv"})
+            status, _ = post_file(
+                backend.port, "/api/upload/stream", csv_path, {"X-Filename": "bench.csv"}
+            )
             assert status == 202, status
         timeline: list[tuple[float, int]] = []  # (when, tasks processing)
 
@@ -94,7 +100,9 @@ def main() -> None:
             async def watch() -> None:
                 loop = asyncio.get_running_loop()
                 while not done.is_set():
-                    counts = await loop.run_in_executor(None, lambda: requests.get(api, timeout=10).json()["tasks"])
+                    counts = await loop.run_in_executor(
+                        None, lambda: requests.get(api, timeout=10).json()["tasks"]
+                    )
                     timeline.append((time.perf_counter(), counts["processing"]))
                     if counts["processing"] + counts["pending"] == 0:
                         done.set()
@@ -114,7 +122,9 @@ def main() -> None:
             return samples
 
         busy = asyncio.run(busy_phase())
-        tasks = requests.get(f"{api}/api/tasks", params={"kind": "analyze"}, timeout=10).json()["items"]
+        tasks = requests.get(f"{api}/api/tasks", params={"kind": "analyze"}, timeout=10).json()[
+            "items"
+        ]
         failed = [t for t in tasks if t["status"] != "completed"]
         assert not failed, failed[0]
     finally:
@@ -127,10 +137,14 @@ def main() -> None:
 
     during = [latency for started, latency in busy if both_running(started)]
     window = sum(1 for entry in timeline if entry[1] == 2) * 0.1
-    print(f"\nGET /api/task/{{id}}: {args.pollers} pollers x {args.rate:g} req/s (same run, same machine)")
+    print(
+        f"\nGET /api/task/{{id}}: {args.pollers} pollers x {args.rate:g} req/s (same run, same machine)"
+    )
     print(summary("idle (nothing running)", [v for _, v in idle]))
     print(summary(f"two analyses running (~{window:.0f} s)", during))
-    print(f"ratio p99 busy/idle: {percentile(during, 99) / percentile([v for _, v in idle], 99):.2f}x")
+    print(
+        f"ratio p99 busy/idle: {percentile(during, 99) / percentile([v for _, v in idle], 99):.2f}x"
+    )
     print("target: p99 under 50 ms while two analyses run")
 
 

@@ -68,8 +68,12 @@ def main() -> None:
                 speeds[name].append(size / seconds / 1e6)
                 if server is backend:
                     # Do not let the analysis of this file run during the next measurements.
-                    for task in requests.get(f"{backend.url}/api/tasks", timeout=10).json()["items"]:
-                        requests.delete(f"{backend.url}/api/task/{task['task_id']}/cancel", timeout=10)
+                    for task in requests.get(f"{backend.url}/api/tasks", timeout=10).json()[
+                        "items"
+                    ]:
+                        requests.delete(
+                            f"{backend.url}/api/task/{task['task_id']}/cancel", timeout=10
+                        )
                         requests.delete(f"{backend.url}/api/task/{task['task_id']}", timeout=10)
     finally:
         backend.stop()
@@ -77,7 +81,9 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
     writer = sorted(speeds["bare write (Starlette)"])[len(speeds["bare write (Starlette)"]) // 2]
-    print(f"\nUpload of {size / 2**20:.0f} MiB, median of {args.rounds} rounds (same run, same machine)")
+    print(
+        f"\nUpload of {size / 2**20:.0f} MiB, median of {args.rounds} rounds (same run, same machine)"
+    )
     print(f"{'endpoint':28} {'MB/s':>8} {'vs bare write':>14} {'peak RSS growth':>16}")
     for name, values in speeds.items():
         mbps = sorted(values)[len(values) // 2]

@@ -37,4 +37,6 @@ async def discard(request: Request) -> JSONResponse:
     return JSONResponse({"size": size})
 
 
-app = Starlette(routes=[Route("/write", write, methods=["POST"]), Route("/discard", discard, methods=["POST"])])
+app = Starlette(
+    routes=[Route("/write", write, methods=["POST"]), Route("/discard", discard, methods=["POST"])]
+)

@@ -63,7 +63,9 @@ def _wait_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: fl
             pass
         time.sleep(0.1)
     process.kill()
-    raise RuntimeError(f"server not ready after {timeout}s:\n{log_path.read_text(errors='replace')}")
+    raise RuntimeError(
+        f"server not ready after {timeout}s:\n{log_path.read_text(errors='replace')}"
+    )
 
 
 def start_backend(workdir: Path, port: int | None = None, **settings: object) -> Server:
@@ -88,7 +90,9 @@ def start_backend(workdir: Path, port: int | None = None, **settings: object) ->
     return Server(url, process, log_path, env)
 
 
-def start_frontend(workdir: Path, backend_url: str, port: int | None = None, **settings: object) -> Server:
+def start_frontend(
+    workdir: Path, backend_url: str, port: int | None = None, **settings: object
+) -> Server:
     """streamlit run frontend/app.py pointed at a backend."""
     port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,10 @@ from backend.uploads import (
 
 
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": Problem, "content": {"application/problem+json": {}}} for status in statuses}
+    return {
+        status: {"model": Problem, "content": {"application/problem+json": {}}}
+        for status in statuses
+    }
 
 
 health_router = APIRouter(tags=["健康檢查"])
@@ -90,9 +93,7 @@ def start_process(
     body: ProcessRequest, request: Request, store: StoreDep, runner: RunnerDep,
     background_tasks: BackgroundTasks,
 ) -> JSONResponse:  # fmt: skip
-    task = create_task(
-        store, "process", body.model_dump(), owner=request.app.state.owner
-    )
+    task = create_task(store, "process", body.model_dump(), owner=request.app.state.owner)
     background_tasks.add_task(runner.submit, task.task_id)
     return _accepted(task.task_id, task_public(task))
 
@@ -265,5 +266,7 @@ def download_result(task: CurrentTask) -> Response:
     body = json.dumps(task.result, ensure_ascii=False, indent=2)
     disposition = f"attachment; filename=\"result.json\"; filename*=UTF-8''{quote(download_name)}"
     return Response(
-        body, media_type="application/json; charset=utf-8", headers={"Content-Disposition": disposition}
+        body,
+        media_type="application/json; charset=utf-8",
+        headers={"Content-Disposition": disposition},
     )

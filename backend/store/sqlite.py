@@ -50,9 +50,11 @@ CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status);
 _ACTIVE_SQL = "status IN ('pending', 'processing')"
 _FINAL_SQL = "status IN ('completed', 'failed', 'cancelled')"
 
+
 def path_from_url(url: str) -> Path:
     """sqlite:///tasks.db is relative to the working directory, sqlite:////abs/tasks.db absolute."""
     return Path(url.removeprefix("sqlite:///"))
+
 
 class SqliteStore:
     name = "sqlite"
@@ -190,7 +192,9 @@ class SqliteStore:
     def delete(self, task_id: str) -> Task | None:
         row = (
             self._conn()
-            .execute(f"DELETE FROM tasks WHERE task_id = ? AND {_FINAL_SQL} RETURNING *", (task_id,))
+            .execute(
+                f"DELETE FROM tasks WHERE task_id = ? AND {_FINAL_SQL} RETURNING *", (task_id,)
+            )
             .fetchone()
         )
         return self._row_to_task(row)

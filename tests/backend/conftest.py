@@ -67,7 +67,9 @@ def upload_dir(tmp_path: Path) -> Path:
     return tmp_path / "uploads"
 
 
-def wait_for(client: TestClient, task_id: str, statuses: set[str] = FINAL, timeout: float = 30) -> dict:
+def wait_for(
+    client: TestClient, task_id: str, statuses: set[str] = FINAL, timeout: float = 30
+) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         task = client.get(f"/api/task/{task_id}").json()

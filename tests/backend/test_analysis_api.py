@@ -33,7 +33,10 @@ def xlsx_bytes() -> bytes:
 
 def with_member(xlsx: bytes, member: str, data: bytes) -> bytes:
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(xlsx)) as old, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new:
+    with (
+        zipfile.ZipFile(io.BytesIO(xlsx)) as old,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new,
+    ):
         for info in old.infolist():
             if info.filename != member:
                 new.writestr(info, old.read(info))
@@ -68,7 +71,9 @@ def test_xlsx_is_analysed(client: TestClient) -> None:
     assert task["result"]["tables"][0]["rows"] == 10
 
 
-def _assert_failed_and_cleaned(client: TestClient, upload_dir: Path, task_id: str, code: str) -> dict:
+def _assert_failed_and_cleaned(
+    client: TestClient, upload_dir: Path, task_id: str, code: str
+) -> dict:
     task = wait_for(client, task_id)
     assert task["status"] == "failed", task
     assert task["error"]["code"] == code
@@ -82,7 +87,10 @@ def _assert_failed_and_cleaned(client: TestClient, upload_dir: Path, task_id: st
 def test_xlsx_zip_bomb(client: TestClient, upload_dir: Path) -> None:
     zeros = b"\x00" * (1 << 20)
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(xlsx_bytes())) as old, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new:
+    with (
+        zipfile.ZipFile(io.BytesIO(xlsx_bytes())) as old,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as new,
+    ):
         for info in old.infolist():
             new.writestr(info, old.read(info))
         with new.open("xl/worksheets/sheet2.xml", "w") as huge:
@@ -90,7 +98,9 @@ def test_xlsx_zip_bomb(client: TestClient, upload_dir: Path) -> None:
                 huge.write(zeros)
     bomb = out.getvalue()
     assert len(bomb) < 2 * 1024 * 1024
-    _assert_failed_and_cleaned(client, upload_dir, upload(client, "bomb.xlsx", bomb), "invalid_file_format")
+    _assert_failed_and_cleaned(
+        client, upload_dir, upload(client, "bomb.xlsx", bomb), "invalid_file_format"
+    )
 
 
 def test_xml_entity_bomb(client: TestClient, upload_dir: Path) -> None:
@@ -98,20 +108,28 @@ def test_xml_entity_bomb(client: TestClient, upload_dir: Path) -> None:
     bomb = (f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e0 "ha">{entities}]>'
             '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&e9;</t></si></sst>')  # fmt: skip
     body = with_member(xlsx_bytes(), "xl/sharedStrings.xml", bomb.encode())
-    _assert_failed_and_cleaned(client, upload_dir, upload(client, "bomb.xlsx", body), "invalid_file_format")
+    _assert_failed_and_cleaned(
+        client, upload_dir, upload(client, "bomb.xlsx", body), "invalid_file_format"
+    )
 
 
 def test_deeply_nested_json(client: TestClient, upload_dir: Path) -> None:
     body = b"[" * 100_000 + b"]" * 100_000
-    _assert_failed_and_cleaned(client, upload_dir, upload(client, "deep.json", body), "invalid_file_format")
+    _assert_failed_and_cleaned(
+        client, upload_dir, upload(client, "deep.json", body), "invalid_file_format"
+    )
 
 
 def test_invalid_json(client: TestClient, upload_dir: Path) -> None:
-    _assert_failed_and_cleaned(client, upload_dir, upload(client, "bad.json", b'[{"a": 1,'), "invalid_file_format")
+    _assert_failed_and_cleaned(
+        client, upload_dir, upload(client, "bad.json", b'[{"a": 1,'), "invalid_file_format"
+    )
 
 
 def test_whitespace_only_file(client: TestClient, upload_dir: Path) -> None:
-    _assert_failed_and_cleaned(client, upload_dir, upload(client, "blank.csv", b"\n \r\n  \n"), "empty_file")
+    _assert_failed_and_cleaned(
+        client, upload_dir, upload(client, "blank.csv", b"\n \r\n  \n"), "empty_file"
+    )
 
 
 def test_ragged_rows_are_reported_not_fatal(client: TestClient) -> None:
@@ -130,11 +148,15 @@ def test_unbalanced_quotes_do_not_crash(client: TestClient, upload_dir: Path) ->
         assert list(upload_dir.iterdir()) == []
     else:
         assert task["status"] == "completed"
-        assert any("引號" in warning for warning in task["result"]["warnings"]), task["result"]["warnings"]
+        assert any("引號" in warning for warning in task["result"]["warnings"]), task["result"][
+            "warnings"
+        ]
 
 
 def test_cancel_an_analysis_removes_its_file(client: TestClient, upload_dir: Path) -> None:
-    body = b"id,value,name\n" + b"".join(b"%d,%d.25,name%d\n" % (i, i, i % 97) for i in range(400_000))
+    body = b"id,value,name\n" + b"".join(
+        b"%d,%d.25,name%d\n" % (i, i, i % 97) for i in range(400_000)
+    )
     task_id = upload(client, "big.csv", body)
     wait_for(client, task_id, {"processing", "completed"})
     response = client.delete(f"/api/task/{task_id}/cancel")

@@ -15,7 +15,13 @@ def test_health_reports_store_and_counts(client: TestClient, store_kind: str) ->
     body = client.get("/").json()
     assert body["status"] == "ok"
     assert body["store"] == store_kind
-    assert body["tasks"] == {"pending": 0, "processing": 0, "completed": 0, "failed": 0, "cancelled": 0}
+    assert body["tasks"] == {
+        "pending": 0,
+        "processing": 0,
+        "completed": 0,
+        "failed": 0,
+        "cancelled": 0,
+    }
     assert body["version"]
 
 
@@ -94,7 +100,10 @@ def test_cancel_a_pending_task_never_runs_it(make_client) -> None:
 
 def test_concurrency_limit_keeps_the_rest_pending(make_client) -> None:
     client = make_client(max_concurrent_tasks=2)
-    ids = [client.post("/api/process", json={"data": str(i), "delay": 30}).json()["task_id"] for i in range(3)]
+    ids = [
+        client.post("/api/process", json={"data": str(i), "delay": 30}).json()["task_id"]
+        for i in range(3)
+    ]
     wait_for(client, ids[0], {"processing"})
     wait_for(client, ids[1], {"processing"})
     time.sleep(0.5)
@@ -165,11 +174,17 @@ def test_list_filters_and_pages_newest_first(client: TestClient) -> None:
 def test_validation_errors_are_chinese(client: TestClient) -> None:
     body = assert_problem(client.post("/api/process", json={"delay": 5}), 422, "validation_error")
     assert body["errors"][0]["field"] == "data" and body["errors"][0]["message"] == "此欄位為必填"
-    body = assert_problem(client.post("/api/process", json={"data": "x", "delay": 99999}), 422, "validation_error")
+    body = assert_problem(
+        client.post("/api/process", json={"data": "x", "delay": 99999}), 422, "validation_error"
+    )
     assert "不可大於 3600" in body["detail"]
-    assert_problem(client.post("/api/process", json={"data": "", "delay": 1}), 422, "validation_error")
     assert_problem(
-        client.post("/api/process", content=b"{not json", headers={"content-type": "application/json"}),
+        client.post("/api/process", json={"data": "", "delay": 1}), 422, "validation_error"
+    )
+    assert_problem(
+        client.post(
+            "/api/process", content=b"{not json", headers={"content-type": "application/json"}
+        ),
         422,
         "validation_error",
     )
@@ -213,7 +228,10 @@ def _run_test_job(client: TestClient, kind: str) -> str:
 def test_a_job_exception_fails_the_task_and_is_logged(client: TestClient, caplog) -> None:
     task = wait_for(client, _run_test_job(client, "raise_unexpected"))
     assert task["status"] == "failed"
-    assert task["error"] == {"code": "job_failed", "message": "處理時發生未預期的錯誤，已記錄在伺服器日誌。"}
+    assert task["error"] == {
+        "code": "job_failed",
+        "message": "處理時發生未預期的錯誤，已記錄在伺服器日誌。",
+    }
     assert "boom" not in str(task)
     assert "ValueError: boom" in caplog.text  # the traceback reaches the server log
 
@@ -242,7 +260,9 @@ def test_api_key_guards_every_api_route(make_client) -> None:
         assert_problem(response, 401, "invalid_api_key")
         assert response.headers["www-authenticate"] == "ApiKey"
     assert_problem(client.get("/api/tasks", headers={"X-API-Key": "wrong"}), 401, "invalid_api_key")
-    assert_problem(client.get("/api/tasks", headers={"X-API-Key": "s3cret-ke"}), 401, "invalid_api_key")
+    assert_problem(
+        client.get("/api/tasks", headers={"X-API-Key": "s3cret-ke"}), 401, "invalid_api_key"
+    )
     assert client.get("/api/tasks", headers={"X-API-Key": "s3cret-key"}).status_code == 200
     assert client.get("/").status_code == 200  # health stays open
     assert client.get("/api/config", headers={"X-API-Key": "s3cret-key"}).json()["auth_required"]
@@ -250,7 +270,10 @@ def test_api_key_guards_every_api_route(make_client) -> None:
 
 def test_cors_allows_only_configured_origins(make_client) -> None:
     client = make_client(cors_origins="http://localhost:8501")
-    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "X-API-Key"}
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "X-API-Key",
+    }
     ok = client.options("/api/process", headers={"Origin": "http://localhost:8501", **preflight})
     assert ok.status_code == 200
     assert ok.headers["access-control-allow-origin"] == "http://localhost:8501"

@@ -39,7 +39,9 @@ def test_dot_env_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MAX_UPLOAD_MB", raising=False)
     monkeypatch.delenv("ALLOWED_EXTENSIONS", raising=False)
-    (tmp_path / ".env").write_text("MAX_UPLOAD_MB=3\nALLOWED_EXTENSIONS=csv, .JSON\n", encoding="utf-8")
+    (tmp_path / ".env").write_text(
+        "MAX_UPLOAD_MB=3\nALLOWED_EXTENSIONS=csv, .JSON\n", encoding="utf-8"
+    )
     settings = Settings()
     assert settings.max_upload_bytes == 3 * 1024 * 1024
     assert settings.allowed_extensions == [".csv", ".json"]
@@ -47,7 +49,12 @@ def test_dot_env_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"task_store": "postgres://x"}, {"max_upload_mb": 0}, {"api_key": "有中文"}, {"api_key": "a b"}],
+    [
+        {"task_store": "postgres://x"},
+        {"max_upload_mb": 0},
+        {"api_key": "有中文"},
+        {"api_key": "a b"},
+    ],
 )
 def test_bad_settings_are_refused_at_start(overrides: dict) -> None:
     with pytest.raises(ValidationError):
@@ -55,7 +62,9 @@ def test_bad_settings_are_refused_at_start(overrides: dict) -> None:
 
 
 def _housekeeper(store: MemoryStore, upload_dir: Path, ttl_s: float) -> Housekeeper:
-    return Housekeeper(store, owner="me", upload_dir=upload_dir, heartbeat_s=1, stale_after_s=3, ttl_s=ttl_s)
+    return Housekeeper(
+        store, owner="me", upload_dir=upload_dir, heartbeat_s=1, stale_after_s=3, ttl_s=ttl_s
+    )
 
 
 def test_expired_tasks_and_their_files_are_removed(tmp_path: Path) -> None:

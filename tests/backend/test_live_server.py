@@ -65,6 +65,7 @@ def test_streamed_upload_arrives_intact(server: Server) -> None:
 def test_oversize_chunked_upload_is_refused_and_removed(tmp_path: Path) -> None:
     srv = start_backend(tmp_path / "small", max_upload_mb=1)
     try:
+
         def chunks():
             for _ in range(200):
                 yield b"x" * 65536
@@ -88,7 +89,10 @@ def test_aborted_upload_leaves_nothing(server: Server, path: str) -> None:
     else:
         head = (f"POST {path} HTTP/1.1\r\nHost: x\r\n"
                 "Content-Type: multipart/form-data; boundary=B\r\nContent-Length: 10000000\r\n\r\n").encode()  # fmt: skip
-        first = b'--B\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n' + b"a,b\n" * 50_000
+        first = (
+            b'--B\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n'
+            + b"a,b\n" * 50_000
+        )
     with socket.create_connection((host, port)) as sock:
         sock.sendall(head + first)
         time.sleep(0.5)
@@ -114,7 +118,9 @@ async def _collect(url: str, headers=None) -> tuple[list[dict], int | None]:
 
 
 def test_websocket_sends_current_state_then_changes_then_closes(server: Server) -> None:
-    task_id = requests.post(f"{server.url}/api/process", json={"data": "ws", "delay": 2}, timeout=5).json()["task_id"]
+    task_id = requests.post(
+        f"{server.url}/api/process", json={"data": "ws", "delay": 2}, timeout=5
+    ).json()["task_id"]
     ws_url = server.url.replace("http", "ws") + f"/ws/task/{task_id}"
     messages, code = asyncio.run(_collect(ws_url))
     assert code == 1000
@@ -163,13 +169,17 @@ def _sqlite_server(tmp_path: Path, name: str, db: Path, **settings) -> Server:
 def test_sqlite_store_survives_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "tasks.db"
     first = _sqlite_server(tmp_path, "a", db)
-    task_id = requests.post(f"{first.url}/api/process", json={"data": "持久", "delay": 0}, timeout=5).json()["task_id"]
+    task_id = requests.post(
+        f"{first.url}/api/process", json={"data": "持久", "delay": 0}, timeout=5
+    ).json()["task_id"]
     wait_for(first.url, task_id)
     first.stop()
     second = _sqlite_server(tmp_path, "b", db)
     try:
         task = requests.get(f"{second.url}/api/task/{task_id}", timeout=5).json()
-        assert task["status"] == "completed" and task["result"] == {"processed_data": "已處理: 持久"}
+        assert task["status"] == "completed" and task["result"] == {
+            "processed_data": "已處理: 持久"
+        }
     finally:
         second.stop()
 
@@ -177,8 +187,12 @@ def test_sqlite_store_survives_a_restart(tmp_path: Path) -> None:
 def test_a_killed_server_leaves_interrupted_tasks_not_stuck_ones(tmp_path: Path) -> None:
     db = tmp_path / "tasks.db"
     first = _sqlite_server(tmp_path, "a", db, max_concurrent_tasks=1)
-    running = requests.post(f"{first.url}/api/process", json={"data": "a", "delay": 60}, timeout=5).json()["task_id"]
-    waiting = requests.post(f"{first.url}/api/process", json={"data": "b", "delay": 60}, timeout=5).json()["task_id"]
+    running = requests.post(
+        f"{first.url}/api/process", json={"data": "a", "delay": 60}, timeout=5
+    ).json()["task_id"]
+    waiting = requests.post(
+        f"{first.url}/api/process", json={"data": "b", "delay": 60}, timeout=5
+    ).json()["task_id"]
     wait_for(first.url, running, {"processing"})
     first.kill()  # kill -9: no shutdown hook runs
     second = _sqlite_server(tmp_path, "b", db)
@@ -197,7 +211,9 @@ def test_one_worker_restarting_does_not_touch_another_workers_tasks(tmp_path: Pa
     worker_a = _sqlite_server(tmp_path, "a", db)
     worker_b = _sqlite_server(tmp_path, "b", db)
     try:
-        task_id = requests.post(f"{worker_a.url}/api/process", json={"data": "a", "delay": 3}, timeout=5).json()["task_id"]
+        task_id = requests.post(
+            f"{worker_a.url}/api/process", json={"data": "a", "delay": 3}, timeout=5
+        ).json()["task_id"]
         wait_for(worker_a.url, task_id, {"processing"})
         worker_b.kill()
         worker_b = _sqlite_server(tmp_path, "b2", db)
@@ -214,15 +230,22 @@ def test_cancel_through_another_worker_stops_the_job(tmp_path: Path) -> None:
     worker_a = _sqlite_server(tmp_path, "a", db)
     worker_b = _sqlite_server(tmp_path, "b", db)
     try:
-        task_id = requests.post(f"{worker_a.url}/api/process", json={"data": "a", "delay": 60}, timeout=5).json()["task_id"]
+        task_id = requests.post(
+            f"{worker_a.url}/api/process", json={"data": "a", "delay": 60}, timeout=5
+        ).json()["task_id"]
         wait_for(worker_a.url, task_id, {"processing"})
         response = requests.delete(f"{worker_b.url}/api/task/{task_id}/cancel", timeout=5)
         assert response.json()["status"] == "cancelled"
         time.sleep(1.5)
         # A noticed and freed its slot: its next task runs
-        again = requests.post(f"{worker_a.url}/api/process", json={"data": "b", "delay": 0}, timeout=5).json()["task_id"]
+        again = requests.post(
+            f"{worker_a.url}/api/process", json={"data": "b", "delay": 0}, timeout=5
+        ).json()["task_id"]
         assert wait_for(worker_a.url, again)["status"] == "completed"
-        assert requests.get(f"{worker_a.url}/api/task/{task_id}", timeout=5).json()["status"] == "cancelled"
+        assert (
+            requests.get(f"{worker_a.url}/api/task/{task_id}", timeout=5).json()["status"]
+            == "cancelled"
+        )
     finally:
         worker_a.stop()
         worker_b.stop()
@@ -231,13 +254,16 @@ def test_cancel_through_another_worker_stops_the_job(tmp_path: Path) -> None:
 def test_graceful_shutdown_marks_running_tasks_interrupted(tmp_path: Path) -> None:
     db = tmp_path / "tasks.db"
     srv = _sqlite_server(tmp_path, "a", db)
-    task_id = requests.post(f"{srv.url}/api/process", json={"data": "a", "delay": 60}, timeout=5).json()["task_id"]
+    task_id = requests.post(
+        f"{srv.url}/api/process", json={"data": "a", "delay": 60}, timeout=5
+    ).json()["task_id"]
     wait_for(srv.url, task_id, {"processing"})
     srv.stop()
-    again = _sqlite_server(tmp_path, "b", db, heartbeat_s=60)  # no sweep needed: it was marked at shutdown
+    again = _sqlite_server(
+        tmp_path, "b", db, heartbeat_s=60
+    )  # no sweep needed: it was marked at shutdown
     try:
         task = requests.get(f"{again.url}/api/task/{task_id}", timeout=5).json()
         assert task["status"] == "failed" and task["error"]["code"] == "interrupted"
     finally:
         again.stop()
-

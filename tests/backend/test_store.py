@@ -92,7 +92,9 @@ def test_progress_never_decreases_under_concurrent_writers(store: TaskStore) -> 
         for _ in range(200):
             observed.append(store.get("t1").progress)
 
-    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)] + [threading.Thread(target=reader)]
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)] + [
+        threading.Thread(target=reader)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -109,7 +111,13 @@ def test_list_counts_and_delete(store: TaskStore) -> None:
     items, total = store.list(limit=2, offset=1)
     assert [t.task_id for t in items] == ["t3", "t2"] and total == 5
     assert store.list(status=PROCESSING)[1] == 1
-    assert store.counts() == {"pending": 3, "processing": 1, "completed": 1, "failed": 0, "cancelled": 0}
+    assert store.counts() == {
+        "pending": 3,
+        "processing": 1,
+        "completed": 1,
+        "failed": 0,
+        "cancelled": 0,
+    }
     assert store.delete("t4") is None  # still running
     assert store.delete("t0").task_id == "t0"
     assert store.get("t0") is None and store.delete("t0") is None

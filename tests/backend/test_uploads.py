@@ -24,10 +24,14 @@ def multipart(client: TestClient, name: str, body: bytes):
     """Built by hand so the file name reaches the server byte for byte (httpx escapes some)."""
     boundary = "----TestBoundary7MA4YWxkTrZu0gW"
     payload = (
-        f"--{boundary}\r\n"
-        f'Content-Disposition: form-data; name="file"; filename="{name}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode() + body + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + body
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return client.post(
         "/api/upload",
         content=payload,
@@ -153,23 +157,34 @@ def test_stream_without_filename_header(client: TestClient, upload_dir: Path) ->
     response = client.post("/api/upload/stream", content=CSV)
     body = assert_problem(response, 400, "invalid_filename")
     assert "X-Filename" in body["detail"]
-    assert_problem(stream(client, "x.csv", CSV) if False else client.post(
-        "/api/upload/stream", content=CSV, headers={"X-Filename": "%E5%A0"}), 400, "invalid_filename")
+    assert_problem(
+        stream(client, "x.csv", CSV)
+        if False
+        else client.post("/api/upload/stream", content=CSV, headers={"X-Filename": "%E5%A0"}),
+        400,
+        "invalid_filename",
+    )
     assert_nothing_left(client, upload_dir)
 
 
 def test_multipart_without_a_file_field(client: TestClient, upload_dir: Path) -> None:
     assert_problem(client.post("/api/upload", data={"other": "x"}), 400, "missing_file")
-    assert_problem(client.post("/api/upload", content=b"raw", headers={"content-type": "text/csv"}), 400, "missing_file")
+    assert_problem(
+        client.post("/api/upload", content=b"raw", headers={"content-type": "text/csv"}),
+        400,
+        "missing_file",
+    )
     assert_nothing_left(client, upload_dir)
 
 
 def test_truncated_multipart_body(client: TestClient, upload_dir: Path) -> None:
     body = (
-        b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n"
+        b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n'
         b"Content-Type: text/csv\r\n\r\na,b\n1,2\n"  # no closing boundary
     )
-    response = client.post("/api/upload", content=body, headers={"content-type": "multipart/form-data; boundary=XyZ"})
+    response = client.post(
+        "/api/upload", content=body, headers={"content-type": "multipart/form-data; boundary=XyZ"}
+    )
     assert_problem(response, 400, "upload_incomplete")
     assert_nothing_left(client, upload_dir)
 

@@ -115,7 +115,9 @@ def test_long_task_is_followed_across_pages_and_cancelled(page: Page, stack) -> 
     wait_idle(page)
     screenshot(page, "09-任務管理已取消")
 
-    items = requests.get(f"{backend.url}/api/tasks", params={"kind": "process"}, timeout=5).json()["items"]
+    items = requests.get(f"{backend.url}/api/tasks", params={"kind": "process"}, timeout=5).json()[
+        "items"
+    ]
     assert items[0]["status"] == "cancelled"
 
     go_to(page, "長時間任務")
@@ -132,7 +134,9 @@ def test_bad_files_are_refused_with_chinese_errors(page: Page, stack, tmp_path: 
     open_app(page, frontend, "file_upload")
     page.locator('input[type="file"]').set_input_files([str(wrong), str(big)])
     main = page.locator(MAIN)
-    expect(main.get_by_text("「setup.exe」是 .exe 檔案，只能上傳 .csv、.xlsx、.txt、.json。")).to_be_visible()
+    expect(
+        main.get_by_text("「setup.exe」是 .exe 檔案，只能上傳 .csv、.xlsx、.txt、.json。")
+    ).to_be_visible()
     expect(main.get_by_text("「太大的檔案.csv」有 2.0 MB，超過上限 1.0 MB。")).to_be_visible()
     expect(page.get_by_role("button", name="開始上傳並分析")).to_be_disabled()
     wait_idle(page)
@@ -147,7 +151,9 @@ def test_bad_files_are_refused_with_chinese_errors(page: Page, stack, tmp_path: 
 def test_backend_down_shows_guidance_then_recovers(browser, tmp_path: Path) -> None:
     backend = start_backend(tmp_path / "backend")
     frontend = start_frontend(tmp_path / "frontend", backend.url)
-    context = browser.new_context(locale="zh-TW", timezone_id="Asia/Taipei", viewport={"width": 1366, "height": 900})
+    context = browser.new_context(
+        locale="zh-TW", timezone_id="Asia/Taipei", viewport={"width": 1366, "height": 900}
+    )
     page = context.new_page()
     page.set_default_timeout(20_000)
     try:
@@ -190,7 +196,9 @@ def test_poll_interval_setting_is_used(page: Page, stack) -> None:
     page.get_by_role("button", name="開始處理").click()
     # The first 5 s poll fast (0.5 s), then the user's interval takes over.
     expect(page.get_by_text("每 4 秒自動更新進度")).to_be_visible(timeout=15_000)
-    task_id = requests.get(f"{backend.url}/api/tasks", params={"status": "processing"}, timeout=5).json()["items"][0]["task_id"]
+    task_id = requests.get(
+        f"{backend.url}/api/tasks", params={"status": "processing"}, timeout=5
+    ).json()["items"][0]["task_id"]
     before = backend.log().count(f"GET /api/task/{task_id} ")
     page.wait_for_timeout(12_000)
     polls = backend.log().count(f"GET /api/task/{task_id} ") - before
