@@ -8,6 +8,15 @@ from backend.errors import AppError
 from backend.files import remove_task_file
 from backend.store.base import CANCELLED, PENDING, Task, TaskStore, new_task_id
 
+# How a final state reads in "任務已經…，無法取消。"
+_STATUS_ZH = {
+    "pending": "在等待中",
+    "processing": "在處理中",
+    "completed": "完成",
+    "failed": "失敗",
+    "cancelled": "取消",
+}
+
 
 def create_task(
     store: TaskStore,
@@ -43,12 +52,3 @@ def delete_task(store: TaskStore, task_id: str) -> None:
             raise AppError("task_not_found")
         raise AppError("task_not_finished", "任務仍在執行中，請先取消再刪除。")
     remove_task_file(task)
-
-
-_STATUS_ZH = {
-    "pending": "在等待中",
-    "processing": "在處理中",
-    "completed": "完成",
-    "failed": "失敗",
-    "cancelled": "取消",
-}
