@@ -59,9 +59,10 @@ def browser():
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
-    """A backend with a 1 MB upload limit and a frontend pointed at it."""
+    """A backend with a 5 MB upload limit (below the browser uploader's 10 MB, so our own
+    zh-TW check is what refuses bigger files) and a frontend pointed at it."""
     workdir = tmp_path_factory.mktemp("e2e")
-    backend = start_backend(workdir / "backend", max_upload_mb=1)
+    backend = start_backend(workdir / "backend", max_upload_mb=5)
     frontend = start_frontend(workdir / "frontend", backend.url)
     yield backend, frontend
     frontend.stop()

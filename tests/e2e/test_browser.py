@@ -6,6 +6,7 @@ import re
 import time
 from pathlib import Path
 
+import pytest
 import requests
 from playwright.sync_api import Page, expect
 
@@ -47,13 +48,44 @@ def progress_values(page: Page, seconds: float) -> list[float]:
     return seen
 
 
-def csv_file(tmp_path: Path, rows: int = 20_000) -> Path:
+RECORD_PROGRESS = """() => {
+    window.__progress = [];
+    const record = bar => window.__progress.push(Number(bar.getAttribute('aria-valuenow')));
+    new MutationObserver(mutations => {
+        for (const m of mutations) {
+            if (m.type === 'attributes' && m.target.getAttribute('role') === 'progressbar') record(m.target);
+            for (const node of m.addedNodes || []) {
+                if (node.querySelectorAll) node.querySelectorAll('[role="progressbar"]').forEach(record);
+            }
+        }
+    }).observe(document.body, {subtree: true, childList: true, attributes: true,
+                               attributeFilter: ['aria-valuenow']});
+}"""
+
+
+def csv_file(tmp_path: Path, rows: int) -> Path:
     path = tmp_path / "報價單.csv"
-    lines = ["品名,數量,單價,地區"]
     regions = ["臺北市", "新竹市", "高雄市"]
-    lines += [f"品項{i % 37},{i % 100},{(i % 500) * 1.25},{regions[i % 3]}" for i in range(rows)]
-    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8-sig"))
+    block = "".join(
+        f"品項{i % 37},{i % 100},{(i % 500) * 1.25},{regions[i % 3]}\n" for i in range(10_000)
+    )
+    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+        f.write("品名,數量,單價,地區\n")
+        f.writelines(block for _ in range(rows // 10_000))
     return path
+
+
+@pytest.fixture(scope="module")
+def big_stack(tmp_path_factory: pytest.TempPathFactory):
+    """Limits high enough for a file whose upload and analysis take long enough to watch."""
+    workdir = tmp_path_factory.mktemp("e2e-big")
+    backend = start_backend(workdir / "backend", max_upload_mb=200)
+    frontend = start_frontend(
+        workdir / "frontend", backend.url, streamlit_server_max_upload_size=200
+    )
+    yield backend, frontend
+    frontend.stop()
+    backend.stop()
 
 
 def test_every_page_renders_in_chinese(page: Page, stack) -> None:
@@ -70,19 +102,23 @@ def test_every_page_renders_in_chinese(page: Page, stack) -> None:
         assert "Traceback" not in page.content()
 
 
-def test_upload_a_csv_and_see_the_result(page: Page, stack, tmp_path: Path) -> None:
-    backend, frontend = stack
+def test_upload_a_csv_and_see_the_result(page: Page, big_stack, tmp_path: Path) -> None:
+    backend, frontend = big_stack
+    rows = 3_000_000  # about 110 MB: long enough for both progress bars to be seen moving
     open_app(page, frontend, "file_upload")
-    page.locator('input[type="file"]').set_input_files(str(csv_file(tmp_path)))
+    page.locator('input[type="file"]').set_input_files(str(csv_file(tmp_path, rows)))
     expect(page.get_by_text("報價單.csv").first).to_be_visible()
+    page.evaluate(RECORD_PROGRESS)  # every value any progress bar shows from now on
     page.get_by_role("button", name="開始上傳並分析").click()
-    seen = progress_values(page, 3)
-    expect(page.get_by_role("button", name="下載 JSON 報告")).to_be_visible(timeout=30_000)
-    assert seen, "no progress bar was shown"
-    assert any(value < 100 for value in seen), f"progress never showed a partial value: {seen[:20]}"
+    expect(page.get_by_role("button", name="下載 JSON 報告")).to_be_visible(timeout=120_000)
+    seen = page.evaluate("window.__progress")
+    partial = [value for value in seen if 0 < value < 100]
+    assert len(set(partial)) >= 3, f"progress bars did not move: {seen[:60]}"
     main = page.locator(MAIN)
     expect(main.get_by_text("資料列數")).to_be_visible()
-    expect(main.locator('[data-testid="stMetricValue"]').filter(has_text="20,000")).to_be_visible()
+    expect(
+        main.locator('[data-testid="stMetricValue"]').filter(has_text=f"{rows:,}")
+    ).to_be_visible()
     expect(main.get_by_text("UTF-8").first).to_be_visible()
     expect(main.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible()
     wait_idle(page)
@@ -90,7 +126,7 @@ def test_upload_a_csv_and_see_the_result(page: Page, stack, tmp_path: Path) -> N
     tasks = requests.get(f"{backend.url}/api/tasks", params={"kind": "analyze"}, timeout=5).json()
     assert tasks["items"][0]["filename"] == "報價單.csv"
     assert tasks["items"][0]["status"] == "completed"
-    assert tasks["items"][0]["result"]["tables"][0]["rows"] == 20_000
+    assert tasks["items"][0]["result"]["tables"][0]["rows"] == rows
 
 
 def test_long_task_is_followed_across_pages_and_cancelled(page: Page, stack) -> None:
@@ -130,14 +166,14 @@ def test_bad_files_are_refused_with_chinese_errors(page: Page, stack, tmp_path: 
     wrong = tmp_path / "setup.exe"
     wrong.write_bytes(b"MZ" + b"\x00" * 100)
     big = tmp_path / "太大的檔案.csv"
-    big.write_bytes(b"a,b\n" + b"1,2\n" * (2 * 1024 * 1024 // 4))  # 2 MB, the limit is 1 MB
+    big.write_bytes(b"a,b\n" + b"1,2\n" * (6 * 1024 * 1024 // 4))  # 6 MB, the limit is 5 MB
     open_app(page, frontend, "file_upload")
     page.locator('input[type="file"]').set_input_files([str(wrong), str(big)])
     main = page.locator(MAIN)
     expect(
         main.get_by_text("「setup.exe」是 .exe 檔案，只能上傳 .csv、.xlsx、.txt、.json。")
     ).to_be_visible()
-    expect(main.get_by_text("「太大的檔案.csv」有 2.0 MB，超過上限 1.0 MB。")).to_be_visible()
+    expect(main.get_by_text("「太大的檔案.csv」有 6.0 MB，超過上限 5.0 MB。")).to_be_visible()
     expect(page.get_by_role("button", name="開始上傳並分析")).to_be_disabled()
     wait_idle(page)
     screenshot(page, "10-錯誤的檔案")
