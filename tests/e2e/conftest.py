@@ -71,17 +71,27 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Se
 
 @pytest.fixture
 def page(browser, stack):
-    context = browser.new_context(
-        locale="zh-TW", timezone_id="Asia/Taipei", viewport={"width": 1366, "height": 900}
-    )
+    context = browser.new_context(locale="zh-TW", timezone_id="Asia/Taipei", viewport=VIEWPORT)
     page = context.new_page()
     page.set_default_timeout(20_000)
     yield page
     context.close()
 
 
+VIEWPORT = {"width": 1366, "height": 900}
+_CONTENT_HEIGHT = """() => {
+    const main = document.querySelector('[data-testid="stMain"]');
+    return main ? main.scrollHeight : document.body.scrollHeight;
+}"""
+
+
 def screenshot(page, name: str) -> Path:
+    """The whole page: Streamlit scrolls inside its main area, so the window is grown to fit."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    height = min(max(page.evaluate(_CONTENT_HEIGHT), VIEWPORT["height"]), 6000)
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
+    page.wait_for_timeout(500)  # let charts and tables lay out at the new size
+    page.screenshot(path=str(path))
+    page.set_viewport_size(VIEWPORT)
     return path
