@@ -1,6 +1,6 @@
 @echo off
-rem 啟動後端（FastAPI，連接埠 8000）。第一次執行會建立虛擬環境並安裝套件。
 chcp 65001 >nul
+rem 啟動後端（FastAPI，連接埠 8000）。第一次執行會建立虛擬環境並安裝套件。
 cd /d "%~dp0"
 if not exist .venv\Scripts\python.exe (
   echo 建立虛擬環境 .venv ...

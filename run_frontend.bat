@@ -1,6 +1,6 @@
 @echo off
-rem 啟動前端（Streamlit，連接埠 8501）。請先執行 run_backend.bat。
 chcp 65001 >nul
+rem 啟動前端（Streamlit，連接埠 8501）。請先執行 run_backend.bat。
 cd /d "%~dp0"
 if not exist .venv\Scripts\python.exe (
   echo 建立虛擬環境 .venv ...
