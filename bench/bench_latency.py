@@ -13,16 +13,13 @@ import argparse
 import asyncio
 import random
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import requests
-from common import DATA, post_file, start_backend
-
-sys.path.insert(0, str(Path(__file__).parent))
 from bench_analyze import ensure_file
+from common import DATA, post_file, start_backend
 
 
 async def poller(port: int, task_id: str, stop_at: float, rate_hz: float, samples: list) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -80,13 +81,13 @@ def main() -> None:
         reference.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    writer = sorted(speeds["bare write (Starlette)"])[len(speeds["bare write (Starlette)"]) // 2]
+    writer = statistics.median(speeds["bare write (Starlette)"])
     print(
         f"\nUpload of {size / 2**20:.0f} MiB, median of {args.rounds} rounds (same run, same machine)"
     )
     print(f"{'endpoint':28} {'MB/s':>8} {'vs bare write':>14} {'peak RSS growth':>16}")
     for name, values in speeds.items():
-        mbps = sorted(values)[len(values) // 2]
+        mbps = statistics.median(values)
         print(f"{name:28} {mbps:8.0f} {mbps / writer:13.2f}x {rss_growth[name] / 1024:13.1f} MB")
     print("targets: stream >= 0.85x, multipart >= 0.75x, RSS growth < 64 MB")
 

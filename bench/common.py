@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -76,7 +75,3 @@ def post_file(port: int, path: str, file_path: Path, headers: dict[str, str],
             response += chunk
     elapsed = time.perf_counter() - started
     return int(response.split(b" ", 2)[1]), elapsed
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)

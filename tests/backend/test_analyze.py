@@ -437,21 +437,11 @@ def test_300k_rows_match_pandas(tmp_path: Path) -> None:
     result = analyze(path, "sample.csv")
     table = result["tables"][0]
     frame = pd.read_csv(path)
-    assert table["rows"] == len(frame)
     assert [c["name"] for c in table["columns"]] == list(frame.columns)
+    assert_matches_pandas(table, frame)
     for stats in table["columns"]:
-        series = frame[stats["name"]]
-        assert stats["nulls"] == int(series.isna().sum()), stats["name"]
         if stats["type"] in ("integer", "float"):
-            described = series.describe()
-            assert stats["min"] == described["min"] and stats["max"] == described["max"]
-            assert stats["mean"] == pytest.approx(described["mean"], rel=1e-9)
-            assert stats["std"] == pytest.approx(described["std"], rel=1e-9)
             assert stats["top"] is None
-        else:
-            counts = series.value_counts()
-            assert [count for _, count in stats["top"]] == list(counts.iloc[:5])
-            assert all(counts[value] == count for value, count in stats["top"])
     assert column(table, "id")["type"] == "integer" and isinstance(column(table, "id")["max"], int)
     assert column(table, "數量")["type"] == "integer"  # ints with empty cells stay integers
     assert column(table, "金額")["type"] == "float"

@@ -36,6 +36,14 @@ def wait_for(url: str, task_id: str, statuses=FINAL, timeout: float = 30, header
     raise AssertionError(f"{task_id} never reached {statuses}: {task}")
 
 
+def start_process(url: str, data: str, delay: int, headers: dict | None = None) -> str:
+    response = requests.post(
+        f"{url}/api/process", json={"data": data, "delay": delay}, headers=headers, timeout=5
+    )
+    assert response.status_code == 202, response.text
+    return response.json()["task_id"]
+
+
 def uploads(srv: Server) -> list[Path]:
     return sorted((Path(srv.env["UPLOAD_DIR"])).iterdir())
 
@@ -118,9 +126,7 @@ async def _collect(url: str, headers=None) -> tuple[list[dict], int | None]:
 
 
 def test_websocket_sends_current_state_then_changes_then_closes(server: Server) -> None:
-    task_id = requests.post(
-        f"{server.url}/api/process", json={"data": "ws", "delay": 2}, timeout=5
-    ).json()["task_id"]
+    task_id = start_process(server.url, "ws", 2)
     ws_url = server.url.replace("http", "ws") + f"/ws/task/{task_id}"
     messages, code = asyncio.run(_collect(ws_url))
     assert code == 1000
@@ -143,8 +149,7 @@ def test_websocket_and_api_key_never_logged(tmp_path: Path) -> None:
     srv = start_backend(tmp_path / "auth", api_key="topsecret-key-123")
     try:
         headers = {"X-API-Key": "topsecret-key-123"}
-        task_id = requests.post(f"{srv.url}/api/process", json={"data": "k", "delay": 0},
-                                headers=headers, timeout=5).json()["task_id"]  # fmt: skip
+        task_id = start_process(srv.url, "k", 0, headers=headers)  # fmt: skip
         base = srv.url.replace("http", "ws") + f"/ws/task/{task_id}"
         assert asyncio.run(_collect(base))[1] == 4401
         assert asyncio.run(_collect(base + "?api_key=wrong"))[1] == 4401
@@ -172,9 +177,7 @@ def _sqlite_server(tmp_path: Path, name: str, db: Path, **settings) -> Server:
 def test_sqlite_store_survives_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "tasks.db"
     first = _sqlite_server(tmp_path, "a", db)
-    task_id = requests.post(
-        f"{first.url}/api/process", json={"data": "持久", "delay": 0}, timeout=5
-    ).json()["task_id"]
+    task_id = start_process(first.url, "持久", 0)
     wait_for(first.url, task_id)
     first.stop()
     second = _sqlite_server(tmp_path, "b", db)
@@ -190,12 +193,8 @@ def test_sqlite_store_survives_a_restart(tmp_path: Path) -> None:
 def test_a_killed_server_leaves_interrupted_tasks_not_stuck_ones(tmp_path: Path) -> None:
     db = tmp_path / "tasks.db"
     first = _sqlite_server(tmp_path, "a", db, max_concurrent_tasks=1)
-    running = requests.post(
-        f"{first.url}/api/process", json={"data": "a", "delay": 60}, timeout=5
-    ).json()["task_id"]
-    waiting = requests.post(
-        f"{first.url}/api/process", json={"data": "b", "delay": 60}, timeout=5
-    ).json()["task_id"]
+    running = start_process(first.url, "a", 60)
+    waiting = start_process(first.url, "b", 60)
     wait_for(first.url, running, {"processing"})
     first.kill()  # kill -9: no shutdown hook runs
     second = _sqlite_server(tmp_path, "b", db)
@@ -214,9 +213,7 @@ def test_one_worker_restarting_does_not_touch_another_workers_tasks(tmp_path: Pa
     worker_a = _sqlite_server(tmp_path, "a", db)
     worker_b = _sqlite_server(tmp_path, "b", db)
     try:
-        task_id = requests.post(
-            f"{worker_a.url}/api/process", json={"data": "a", "delay": 3}, timeout=5
-        ).json()["task_id"]
+        task_id = start_process(worker_a.url, "a", 3)
         wait_for(worker_a.url, task_id, {"processing"})
         worker_b.kill()
         worker_b = _sqlite_server(tmp_path, "b2", db)
@@ -233,17 +230,13 @@ def test_cancel_through_another_worker_stops_the_job(tmp_path: Path) -> None:
     worker_a = _sqlite_server(tmp_path, "a", db)
     worker_b = _sqlite_server(tmp_path, "b", db)
     try:
-        task_id = requests.post(
-            f"{worker_a.url}/api/process", json={"data": "a", "delay": 60}, timeout=5
-        ).json()["task_id"]
+        task_id = start_process(worker_a.url, "a", 60)
         wait_for(worker_a.url, task_id, {"processing"})
         response = requests.delete(f"{worker_b.url}/api/task/{task_id}/cancel", timeout=5)
         assert response.json()["status"] == "cancelled"
         time.sleep(1.5)
         # A noticed and freed its slot: its next task runs
-        again = requests.post(
-            f"{worker_a.url}/api/process", json={"data": "b", "delay": 0}, timeout=5
-        ).json()["task_id"]
+        again = start_process(worker_a.url, "b", 0)
         assert wait_for(worker_a.url, again)["status"] == "completed"
         assert (
             requests.get(f"{worker_a.url}/api/task/{task_id}", timeout=5).json()["status"]
@@ -257,9 +250,7 @@ def test_cancel_through_another_worker_stops_the_job(tmp_path: Path) -> None:
 def test_graceful_shutdown_marks_running_tasks_interrupted(tmp_path: Path) -> None:
     db = tmp_path / "tasks.db"
     srv = _sqlite_server(tmp_path, "a", db)
-    task_id = requests.post(
-        f"{srv.url}/api/process", json={"data": "a", "delay": 60}, timeout=5
-    ).json()["task_id"]
+    task_id = start_process(srv.url, "a", 60)
     wait_for(srv.url, task_id, {"processing"})
     srv.stop()
     again = _sqlite_server(

@@ -157,13 +157,10 @@ def test_stream_without_filename_header(client: TestClient, upload_dir: Path) ->
     response = client.post("/api/upload/stream", content=CSV)
     body = assert_problem(response, 400, "invalid_filename")
     assert "X-Filename" in body["detail"]
-    assert_problem(
-        stream(client, "x.csv", CSV)
-        if False
-        else client.post("/api/upload/stream", content=CSV, headers={"X-Filename": "%E5%A0"}),
-        400,
-        "invalid_filename",
+    truncated_utf8 = client.post(
+        "/api/upload/stream", content=CSV, headers={"X-Filename": "%E5%A0"}
     )
+    assert_problem(truncated_utf8, 400, "invalid_filename")
     assert_nothing_left(client, upload_dir)
 
 
