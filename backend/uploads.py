@@ -127,7 +127,8 @@ class UploadSink:
     def commit(self) -> Path:
         if self.size == 0:
             raise AppError("empty_file")
-        sniff(self._head, self.extension)
+        if len(self._head) < SNIFF_BYTES:  # a short file was not sniffed while it arrived
+            sniff(self._head, self.extension)
         self._file.close()
         os.replace(self._partial, self.path)
         return self.path

@@ -17,7 +17,7 @@ from backend.store.base import Task, TaskStore
 # worker thread for each of them; anything touching the store stays sync (thread pool).
 
 
-async def get_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -29,7 +29,7 @@ async def get_runner(request: Request) -> Runner:
     return request.app.state.runner
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 StoreDep = Annotated[TaskStore, Depends(get_store)]
 RunnerDep = Annotated[Runner, Depends(get_runner)]
 
