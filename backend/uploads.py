@@ -8,8 +8,10 @@ renames on success. Any failure removes the partial file.
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 from collections.abc import Callable
+from email.utils import decode_rfc2231
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -42,6 +44,12 @@ _BINARY_SIGNATURES = {
     b"7z\xbc\xaf": "7-Zip 壓縮檔",
 }
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# One `;`-separated header part; a `;` inside a double-quoted string does not end it.
+_HEADER_PART = re.compile(r'(?:"(?:[^"\\]|\\.|\\$)*(?:"|$)|[^;"])+', re.DOTALL)
+# The two charsets RFC 8187 §3.2.1 requires recipients to support.
+_EXT_CHARSETS = {"utf-8", "iso-8859-1"}
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 def _bad_name(reason: str) -> AppError:
@@ -166,6 +174,66 @@ async def receive_stream(request: Request, sink: UploadSink) -> None:
         raise AppError("upload_incomplete") from exc
 
 
+def _lower_keys(options: dict[bytes, bytes]) -> dict[bytes, bytes]:
+    """Parameter names are case-insensitive (RFC 9110 §5.6.6)."""
+    return {key.lower(): value for key, value in options.items()}
+
+
+def part_filename(disposition: bytes) -> str:
+    """The file name a multipart part's Content-Disposition gives, or "" when it gives none.
+
+    RFC 7578 §4.2 names the file in the `filename` parameter; RFC 6266 §4.3 lets the
+    RFC 8187 (formerly RFC 5987) extended `filename*` parameter carry a non-ASCII name, and
+    when both are present `filename*` wins. A plain `filename` that some clients send
+    percent-encoded is decoded as well (see `_plain_filename`). The installed
+    python-multipart's `parse_options_header` drops every `name*` parameter, so
+    `filename*` is taken from the raw header here.
+    """
+    header = disposition.decode("latin-1")  # header bytes, one character each
+    for part in _HEADER_PART.findall(header):
+        key, equals, value = part.partition("=")
+        if equals and key.strip().lower() == "filename*":
+            return _extended_filename(value.strip())
+    _, options = parse_options_header(disposition)
+    return _plain_filename(_lower_keys(options).get(b"filename", b""))
+
+
+def _extended_filename(value: str) -> str:
+    """Decode an RFC 8187 §3.2 ext-value: charset "'" [ language ] "'" value-chars."""
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]  # not allowed by the grammar, but unambiguous
+    charset, _language, encoded = decode_rfc2231(value)
+    if charset is None or not encoded.isascii() or _STRAY_PERCENT.search(encoded):
+        raise _bad_name("filename* 格式錯誤，應為 UTF-8'' 加上 URL 編碼的檔名")
+    if charset.lower() not in _EXT_CHARSETS:
+        raise _bad_name(f"filename* 的字元集「{charset[:40]}」不支援，請使用 UTF-8 或 ISO-8859-1")
+    try:
+        return unquote(encoded, encoding=charset, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise _bad_name(f"filename* 不是有效的 {charset} 編碼") from exc
+
+
+def _plain_filename(raw: bytes) -> str:
+    """A plain `filename` (RFC 7578 §4.2): UTF-8, or ASCII percent-encoding of a UTF-8 name.
+
+    Decoding happens only when the name is ASCII, contains %XX escapes and decodes to valid
+    UTF-8 with at least one non-ASCII character, so literal names such as `100%.csv` or
+    `sale%50.csv` stay as they are.
+    """
+    try:
+        name = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise AppError("invalid_filename", "檔名必須是 UTF-8 編碼。") from exc
+    if name.isascii() and _PERCENT_ESCAPE.search(name):
+        try:
+            decoded = unquote(name, encoding="utf-8", errors="strict")
+        except UnicodeDecodeError:
+            return name  # not percent-encoded UTF-8: a literal name
+        if not decoded.isascii():
+            return decoded
+    return name
+
+
 SinkFactory = Callable[[str], UploadSink]  # extension -> sink
 
 
@@ -206,17 +274,14 @@ class _MultipartFile:
         self._header_field = self._header_value = b""
 
     def _headers_finished(self) -> None:
-        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
-        if options.get(b"name") != b"file" or self.sink is not None:
+        disposition = self._headers.get(b"content-disposition", b"")
+        _, options = parse_options_header(disposition)
+        if _lower_keys(options).get(b"name") != b"file" or self.sink is not None:
             self._current = None  # other fields are ignored
             return
-        raw_name = options.get(b"filename")
-        if not raw_name:  # browsers send filename="" when no file was chosen
+        name = part_filename(disposition)
+        if not name:  # browsers send filename="" when no file was chosen
             raise AppError("missing_file")
-        try:
-            name = raw_name.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise AppError("invalid_filename", "檔名必須是 UTF-8 編碼。") from exc
         extension = validate_filename(name, self._allowed)
         self.filename = name
         self.sink = self._current = self._make_sink(extension)

@@ -22,11 +22,16 @@ def stream(client: TestClient, name: str, body: bytes, **headers: str):
 
 def multipart(client: TestClient, name: str, body: bytes):
     """Built by hand so the file name reaches the server byte for byte (httpx escapes some)."""
+    return multipart_with(client, f'filename="{name}"', body)
+
+
+def multipart_with(client: TestClient, filename_params: str, body: bytes):
+    """A multipart upload whose Content-Disposition ends with `filename_params` verbatim."""
     boundary = "----TestBoundary7MA4YWxkTrZu0gW"
     payload = (
         (
             f"--{boundary}\r\n"
-            f'Content-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            f'Content-Disposition: form-data; name="file"; {filename_params}\r\n'
             "Content-Type: application/octet-stream\r\n\r\n"
         ).encode()
         + body
@@ -151,6 +156,79 @@ def test_content_that_is_not_what_the_extension_says(
 def test_utf16_text_with_bom_is_not_mistaken_for_binary(client: TestClient) -> None:
     body = "名稱\t數量\n許功蓋\t1\n".encode("utf-16")
     assert stream(client, "unicode.txt", body).status_code == 202
+
+
+QUOTE_CSV = "%E5%A0%B1%E5%83%B9%E5%96%AE.csv"  # 報價單.csv, percent-encoded UTF-8
+
+
+@pytest.mark.parametrize(
+    ("filename_params", "expected"),
+    [
+        (f"filename*=UTF-8''{QUOTE_CSV}", "報價單.csv"),
+        (f"filename*=utf-8'zh-TW'{QUOTE_CSV}", "報價單.csv"),
+        (f"filename=\"quote.csv\"; filename*=UTF-8''{QUOTE_CSV}", "報價單.csv"),
+        (f"FILENAME*=UTF-8''{QUOTE_CSV}; filename=\"quote.csv\"", "報價單.csv"),
+        (f'filename="{QUOTE_CSV}"', "報價單.csv"),
+        ("filename*=ISO-8859-1''caf%E9%20cr%E8me.csv", "café crème.csv"),
+        ("filename*=iso-8859-1'fr'na%EFve.csv", "naïve.csv"),
+    ],
+    ids=[
+        "ext-only",
+        "ext-language",
+        "both-ext-last",
+        "both-ext-first",
+        "percent",
+        "latin1",
+        "latin1-language",
+    ],
+)
+def test_multipart_extended_and_percent_encoded_names(
+    client: TestClient, upload_dir: Path, filename_params: str, expected: str
+) -> None:
+    response = multipart_with(client, filename_params, CSV)
+    assert response.status_code == 202, response.text
+    task = response.json()
+    assert task["filename"] == expected
+    assert [p.name for p in upload_dir.iterdir()] == [f"{task['task_id']}.csv"]
+    assert wait_for(client, task["task_id"])["filename"] == expected  # as the store recorded it
+
+
+@pytest.mark.parametrize("name", ["100%.csv", "sale%50.csv", "%E5%A0.csv", "50%25 off.csv"])
+def test_multipart_literal_percent_names_are_kept(client: TestClient, name: str) -> None:
+    response = multipart(client, name, CSV)
+    assert response.status_code == 202, response.text
+    assert wait_for(client, response.json()["task_id"])["filename"] == name
+
+
+@pytest.mark.parametrize(
+    ("filename_params", "detail"),
+    [
+        (
+            f"filename*={QUOTE_CSV}",
+            "檔名不合法：filename* 格式錯誤，應為 UTF-8'' 加上 URL 編碼的檔名。",
+        ),
+        (
+            "filename*=UTF-8''100%.csv",
+            "檔名不合法：filename* 格式錯誤，應為 UTF-8'' 加上 URL 編碼的檔名。",
+        ),
+        (
+            "filename*=Big5''%B3%F8%BB%F9.csv",
+            "檔名不合法：filename* 的字元集「Big5」不支援，請使用 UTF-8 或 ISO-8859-1。",
+        ),
+        ("filename*=UTF-8''%FF%FE.csv", "檔名不合法：filename* 不是有效的 UTF-8 編碼。"),
+        (
+            "filename=\"ok.csv\"; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd.csv",
+            "檔名不合法：不可包含路徑（/、\\ 或 ..）。",
+        ),
+    ],
+    ids=["no-charset", "stray-percent", "unknown-charset", "bad-utf8", "decoded-path"],
+)
+def test_multipart_malformed_extended_names_are_refused(
+    client: TestClient, upload_dir: Path, filename_params: str, detail: str
+) -> None:
+    body = assert_problem(multipart_with(client, filename_params, CSV), 400, "invalid_filename")
+    assert body["detail"] == detail
+    assert_nothing_left(client, upload_dir)
 
 
 def test_stream_without_filename_header(client: TestClient, upload_dir: Path) -> None:
