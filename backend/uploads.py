@@ -18,6 +18,7 @@ from urllib.parse import unquote
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
+from backend.content import binary_label
 from backend.errors import AppError
 from backend.maintenance import PARTIAL_SUFFIX
 
@@ -30,19 +31,6 @@ _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
     f"{p}{i}" for p in ("COM", "LPT") for i in range(10)
 }
 _FORBIDDEN_CHARS = set('<>:"|?*')
-_BINARY_SIGNATURES = {
-    b"PK\x03\x04": "ZIP 壓縮檔（或 Office 文件）",
-    b"%PDF": "PDF 文件",
-    b"\x89PNG": "PNG 圖片",
-    b"GIF8": "GIF 圖片",
-    b"\xff\xd8\xff": "JPEG 圖片",
-    b"MZ": "Windows 執行檔",
-    b"\x7fELF": "執行檔",
-    b"\xd0\xcf\x11\xe0": "舊版 Office 文件（.xls/.doc）",
-    b"\x1f\x8b": "gzip 壓縮檔",
-    b"Rar!": "RAR 壓縮檔",
-    b"7z\xbc\xaf": "7-Zip 壓縮檔",
-}
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 # One `;`-separated header part; a `;` inside a double-quoted string does not end it.
 _HEADER_PART = re.compile(r'(?:"(?:[^"\\]|\\.|\\$)*(?:"|$)|[^;"])+', re.DOTALL)
@@ -89,13 +77,11 @@ def sniff(head: bytes, extension: str) -> None:
         if not head.startswith(b"PK\x03\x04"):
             raise AppError("invalid_file_format", "這個檔案不是有效的 Excel（.xlsx）檔案。")
         return
-    for signature, what in _BINARY_SIGNATURES.items():
-        if head.startswith(signature):
-            raise AppError(
-                "invalid_file_format", f"檔案內容是{what}，不是 {extension} 文字檔，請確認檔案。"
-            )
-    if b"\x00" in head and not head.startswith(_UTF16_BOMS):
-        raise AppError("invalid_file_format", f"檔案含有二進位資料，不是 {extension} 文字檔。")
+    what = binary_label(head)
+    if what:
+        raise AppError(
+            "invalid_file_format", f"檔案內容是{what}，不是 {extension} 文字檔，請確認檔案。"
+        )
     if extension == ".json":
         text = head.lstrip(b"\xef\xbb\xbf").lstrip()
         if head.startswith(_UTF16_BOMS):

@@ -15,8 +15,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from backend.jobs import analyze_stats
 from backend.jobs.analyze import analyze_file
+from backend.jobs.analyze import stats as analyze_stats
 from backend.jobs.context import JobCancelled, JobError, RecordingContext
 from tests.backend.filegen import write_big_csv, write_sample_csv
 
@@ -129,14 +129,19 @@ def test_quoted_newlines_delimiters_and_quotes(tmp_path: Path) -> None:
     assert column(table, "金額")["mean"] == 20.0
 
 
-def test_ragged_rows_are_skipped_with_their_line_numbers(tmp_path: Path) -> None:
+def test_ragged_rows_are_kept_padded_and_reported_with_their_line_numbers(
+    tmp_path: Path,
+) -> None:
     data = "a,b,c\n1,2,3\n4,5\n6,7,8\n9,10,11,12\n13,14,15\n"
     result = analyze(stored(tmp_path, data.encode()), "ragged.csv")
     table = result["tables"][0]
-    assert table["rows"] == 3
-    assert column(table, "a")["max"] == 13
+    assert table["rows"] == 5
+    assert column(table, "a")["max"] == 13 and column(table, "a")["mean"] == pytest.approx(6.6)
+    assert column(table, "c")["nulls"] == 1  # the short row, padded
+    assert column(table, "c")["max"] == 15 and column(table, "c")["min"] == 3
     [warning] = result["warnings"]
     assert "2 列" in warning and "第 3、5 行" in warning
+    assert "1 列欄位較少" in warning and "1 列欄位較多" in warning and "「12」" in warning
 
 
 def test_an_unclosed_quote_at_the_end_is_reported(tmp_path: Path) -> None:
@@ -171,7 +176,7 @@ def test_header_only_csv(tmp_path: Path) -> None:
         result = analyze(stored(tmp_path, data), "header.csv")
         table = result["tables"][0]
         assert table["rows"] == 0 and table["preview"] == []
-        assert [c["type"] for c in table["columns"]] == ["empty"] * 3
+        assert [c["type"] for c in table["columns"]] == ["text"] * 3
         assert any("標題列" in warning for warning in result["warnings"])
 
 
@@ -179,12 +184,12 @@ def test_types_and_empty_columns(tmp_path: Path) -> None:
     data = "i,f,t,e,mixed\n1,1.5,x,,1\n2,2,y,,2\n3,NaN,x,,三\n,N/A,,,\n"
     table = analyze(stored(tmp_path, data.encode()), "types.csv")["tables"][0]
     types = {c["name"]: c["type"] for c in table["columns"]}
-    assert types == {"i": "integer", "f": "float", "t": "text", "e": "empty", "mixed": "text"}
+    assert types == {"i": "integer", "f": "float", "t": "text", "e": "text", "mixed": "text"}
     f = column(table, "f")
     assert f["nulls"] == 2 and f["mean"] == 1.75 and f["top"] is None
     assert column(table, "e") == {
-        "name": "e", "type": "empty", "nulls": 4, "min": None, "max": None,
-        "mean": None, "std": None, "top": None,
+        "name": "e", "type": "text", "nulls": 4, "min": None, "max": None,
+        "mean": None, "std": None, "top": None, "histogram": None, "unit": None, "formats": [],
     }  # fmt: skip
     assert column(table, "t")["top"] == [["x", 2], ["y", 1]]
     assert column(table, "mixed")["top"] == [["1", 1], ["2", 1], ["三", 1]]  # ties by value
@@ -247,11 +252,11 @@ def test_json_array_of_records(tmp_path: Path) -> None:
     table = result["tables"][0]
     assert result["format"] == "json" and table["rows"] == 3
     names = [c["name"] for c in table["columns"]]
-    assert names == ["名稱", "數量", "標籤", "有效", "其他"]
+    assert names == ["名稱", "數量", "標籤", "有效", "其他.x"]  # nested objects flatten
     assert column(table, "名稱")["top"] == [["甲", 2], ["乙", 1]]
     quantity = column(table, "數量")
     assert quantity["type"] == "float" and quantity["nulls"] == 1 and quantity["mean"] == 1.75
-    assert column(table, "其他")["nulls"] == 2
+    assert column(table, "其他.x")["nulls"] == 2
     assert table["preview"][0]["標籤"] == '["a", "b"]'
 
 
@@ -601,8 +606,8 @@ def test_quotes_far_into_a_big_file_are_read_like_at_the_start(tmp_path: Path) -
     start, middle, end = big_rows(100_000), big_rows(100_000, 100_000), big_rows(100_000, 200_000)
     data = ("n,名稱,值\n" + start + "1,2\n" + middle + quoted + "1,2,3,4\n" + end).encode()
     result = analyze(stored(tmp_path, data), "late_quotes.csv")
-    without_ragged = ("n,名稱,值\n" + start + middle + quoted + end).encode()
-    assert_matches_pandas(result["tables"][0], pd.read_csv(stored(tmp_path, without_ragged)))
+    padded = ("n,名稱,值\n" + start + "1,2,\n" + middle + quoted + "1,2,3\n" + end).encode()
+    assert_matches_pandas(result["tables"][0], pd.read_csv(stored(tmp_path, padded)))
     [ragged] = result["warnings"]
     assert "2 列" in ragged and "第 100002、200005 行" in ragged
 

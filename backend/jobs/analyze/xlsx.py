@@ -12,7 +12,7 @@ import datetime as dt
 import threading
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -20,7 +20,9 @@ import python_calamine
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, XMLParser, fromstring
 
-from backend.jobs.analyze_stats import Progress, TableStats, unique_names
+from backend.jobs.analyze.dialect import Record, find_table
+from backend.jobs.analyze.source import Batch, Source, TableFeed
+from backend.jobs.analyze.stats import PREVIEW_ROWS
 from backend.jobs.context import JobContext, JobError
 
 MAX_MEMBERS = 10_000
@@ -29,6 +31,7 @@ MAX_RATIO = 100  # real sheets compress 5-30x; bombs compress 1000x and more
 RATIO_CHECK_FROM = 1 << 20  # tiny members may compress oddly without harm
 MAX_PROLOG_BYTES = 1 << 20  # XML read before the root element, looking for a DTD
 BATCH_ROWS = 5_000
+HEAD_ROWS = 200  # rows the header row is looked for in
 # Share of a sheet's progress given to calamine loading it (measured: ~40% of the time);
 # calamine cannot tell how far it is, so progress jumps over the load.
 LOAD_SHARE = 0.4
@@ -38,28 +41,114 @@ REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 NOT_XLSX = "檔案不是有效的 Excel（.xlsx）檔案，可能已損毀、受密碼保護，或其實是其他格式。"
 
 
-def analyze_xlsx(ctx: JobContext, path: str, progress: Progress) -> tuple[list[dict], list[str]]:
-    check_zip(path)
-    progress.at(0.02, "已檢查 Excel 檔案結構", force=True)
-    workbook = _open_workbook(path)
-    sheets = [
-        meta.name
-        for meta in workbook.sheets_metadata
-        if meta.typ == python_calamine.SheetTypeEnum.WorkSheet
-    ]
-    bounds = _progress_bounds(sheet_sizes(path, sheets))
-    tables, warnings = [], []
-    for sheet_name, (start, end) in zip(sheets, bounds, strict=True):
-        share = progress.sub(0.02 + 0.98 * start, 0.02 + 0.98 * end)
-        table = _analyze_sheet(ctx, workbook, sheet_name, share)
-        if table is None:
-            warnings.append(f"工作表「{sheet_name}」沒有資料，已略過。")
+def read_xlsx(source: Source) -> Iterator[TableFeed]:
+    """The reader for .xlsx: one table per worksheet with data, its header row found with
+    the same rules as delimited text (``dialect.find_table``)."""
+    check_zip(source.path)
+    source.progress.at(0.02, "已檢查 Excel 檔案結構", force=True)
+    workbook = _open_workbook(source.path)
+    sheets = []
+    for meta in workbook.sheets_metadata:
+        if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
+            source.notes.append(f"「{meta.name}」不是一般工作表（例如圖表工作表），已略過。")
             continue
-        tables.append(table.result())
-        warnings += table.warnings()
-    if not tables:
+        sheets.append(meta)
+    bounds = _progress_bounds(sheet_sizes(source.path, [meta.name for meta in sheets]))
+    found = 0
+    for meta, (start, end) in zip(sheets, bounds, strict=True):
+        span = (0.02 + 0.98 * start, 0.02 + 0.98 * end)
+        source.progress.at(span[0], f"正在載入工作表「{meta.name}」", force=True)
+        sheet = _in_thread(source.ctx, lambda name=meta.name: workbook.get_sheet_by_name(name))
+        feed = _sheet_feed(sheet, meta.name, span)
+        if feed is None:
+            source.notes.append(f"工作表「{meta.name}」沒有資料，已略過。")
+            continue
+        if meta.visible != python_calamine.SheetVisibleEnum.Visible:
+            feed.notes.insert(0, f"工作表「{meta.name}」是隱藏的工作表，仍一併分析。")
+        found += 1
+        yield feed
+    if not found:
         raise JobError("empty_file", "Excel 檔中的工作表都沒有資料。")
-    return tables, warnings
+
+
+def _sheet_feed(
+    sheet: python_calamine.CalamineSheet, name: str, span: tuple[float, float]
+) -> TableFeed | None:
+    head_rows = []
+    rows = sheet.iter_rows()
+    for _ in range(HEAD_ROWS):
+        row = next(rows, None)
+        if row is None:
+            break
+        head_rows.append(row)
+    records = [
+        Record([_cell(value) or "" for value in row], index, 1)
+        for index, row in enumerate(head_rows)
+    ]
+    table = find_table(records, unit="列")
+    if table is None:
+        return None
+    first_data = table.first
+    kept = len(table.names)
+    total = max(sheet.height - first_data, 1)
+
+    def batches(columns: list[int] | None) -> Iterator[Batch]:
+        wanted = list(range(kept + len(table.empty_names))) if columns is None else columns
+        batch: list[list[Any]] = []
+        done = 0
+        for index, row in enumerate(sheet.iter_rows()):
+            if index < first_data or not any(_cell(value) is not None for value in row):
+                continue
+            batch.append(row)
+            if len(batch) >= BATCH_ROWS:
+                done += len(batch)
+                yield Batch(_arrays(batch, wanted, kept), _fraction(span, done / total))
+                batch = []
+        if batch:
+            yield Batch(_arrays(batch, wanted, kept), span[1])
+
+    notes = list(table.notes)
+    preview = [
+        [row[i] if i < len(row) else None for i in range(kept)] + [None] * len(table.empty_names)
+        for row in head_rows[first_data:]
+        if any(_cell(value) is not None for value in row)
+    ]
+    return TableFeed(name, table.names + table.empty_names, batches, preview[:PREVIEW_ROWS], notes)
+
+
+def _fraction(span: tuple[float, float], share: float) -> float:
+    return span[0] + (span[1] - span[0]) * min(share, 1.0)
+
+
+def _arrays(rows: list[list[Any]], wanted: list[int], kept: int) -> list[pa.Array]:
+    return [
+        typed_array([row[i] if i < len(row) else None for row in rows])
+        if i < kept
+        else pa.nulls(len(rows), pa.string())
+        for i in wanted
+    ]
+
+
+def typed_array(cells: list[Any]) -> pa.Array:
+    """A column of calamine cells: typed when all its cells share a type (numbers, booleans,
+    dates, date-times), otherwise text."""
+    values = [None if value == "" else value for value in cells]
+    kinds = {type(value) for value in values if value is not None}
+    if kinds <= {int, float} and kinds:
+        if all(v is None or (float(v).is_integer() and abs(v) < 2**53) for v in values):
+            return pa.array([None if v is None else int(v) for v in values], pa.int64())
+        return pa.array([None if v is None else float(v) for v in values], pa.float64())
+    if kinds == {bool}:
+        return pa.array(values, pa.bool_())
+    if kinds == {dt.date}:
+        return pa.array(values, pa.date32())
+    if kinds and kinds <= {dt.date, dt.datetime}:
+        return pa.array(
+            [v if v is None or isinstance(v, dt.datetime) else dt.datetime.combine(v, dt.time())
+             for v in values],
+            pa.timestamp("s"),
+        )  # fmt: skip
+    return pa.array([_cell(value) for value in values], pa.string())
 
 
 def sheet_sizes(path: str, sheets: list[str]) -> list[int]:
@@ -183,34 +272,6 @@ def _open_workbook(path: str) -> python_calamine.CalamineWorkbook:
         raise JobError("invalid_file_format", NOT_XLSX) from None
 
 
-def _analyze_sheet(
-    ctx: JobContext,
-    workbook: python_calamine.CalamineWorkbook,
-    sheet_name: str,
-    progress: Progress,
-) -> TableStats | None:
-    progress.at(0.0, f"正在載入工作表「{sheet_name}」", force=True)
-    sheet = _in_thread(ctx, lambda: workbook.get_sheet_by_name(sheet_name))
-    rows = sheet.iter_rows()
-    header = next(rows, None)
-    if header is None or not any(_cell(value) is not None for value in header):
-        return None
-    names = unique_names([_cell(value) for value in header])
-    table = TableStats(sheet_name, names)
-    data_rows = max(sheet.height - 1, 1)
-    batch: list[list[Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= BATCH_ROWS:
-            _add_rows(table, batch, len(names))
-            batch = []
-            fraction = LOAD_SHARE + (1 - LOAD_SHARE) * table.rows / data_rows
-            progress.at(fraction, f"正在分析工作表「{sheet_name}」（{table.rows:,} 列）")
-    _add_rows(table, batch, len(names))
-    progress.at(1.0, f"已完成工作表「{sheet_name}」")
-    return table
-
-
 def _in_thread(ctx: JobContext, load: Callable[[], Any]) -> Any:
     """Run a long call (calamine releases the GIL) while still noticing a cancel."""
     outcome: dict[str, Any] = {}
@@ -229,16 +290,6 @@ def _in_thread(ctx: JobContext, load: Callable[[], Any]) -> Any:
     if "error" in outcome:
         raise JobError("invalid_file_format", NOT_XLSX)
     return outcome["value"]
-
-
-def _add_rows(table: TableStats, rows: list[list[Any]], width: int) -> None:
-    if not rows:
-        return
-    columns = [
-        pa.array([_cell(row[i]) if i < len(row) else None for row in rows], pa.string())
-        for i in range(width)
-    ]
-    table.add_batch(columns)
 
 
 def _cell(value: Any) -> str | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from backend.jobs.analyze_stats import Progress
-from backend.jobs.encoding import DecodedText
+from backend.jobs.analyze.encoding import DecodedText
+from backend.jobs.analyze.stats import Progress
 
 # Words: Chinese and Japanese have no spaces between words and no cheap, dependable way to
 # segment them, so each CJK character (Han, kana, Hangul syllable) counts as one word, like

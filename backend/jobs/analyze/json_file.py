@@ -7,8 +7,11 @@ What becomes a table, as users would expect:
 - an object → one table per member whose value is an array (``{"data": [...]}`` is the
   usual API export); without such a member, the object itself is a one-row table;
 - a lone scalar → JobError("invalid_file_format").
-Nested values are stringified as JSON. Only the top-level structure is streamed: memory is
-bounded by the largest single element, which is capped.
+Nested objects flatten into dotted column names (``{"a": {"b": 1}}`` gives column ``a.b``);
+lists inside a row are kept as JSON text. ``NaN``/``Infinity`` (which JSON does not have, but
+Python and JavaScript write) are read as empty cells, with a warning that counts them. Only
+the top-level structure is streamed: memory is bounded by the largest single element,
+which is capped.
 """
 
 from __future__ import annotations
@@ -21,15 +24,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from backend.jobs.analyze_stats import Progress, TableStats
+from backend.jobs.analyze.encoding import DecodedText
+from backend.jobs.analyze.source import Batch, Source, TableFeed
 from backend.jobs.context import JobError
-from backend.jobs.encoding import DecodedText
 
 BATCH_ROWS = 2_000
 MAX_VALUE_CHARS = 64 << 20
 SCALAR_COLUMN = "值"
 WHITESPACE = re.compile(r"[ \t\n\r]*")
-DECODER = json.JSONDecoder()
 
 
 class JsonStream:
@@ -42,6 +44,11 @@ class JsonStream:
         self.position = 0
         self.eof = False
         self._dropped_lines = 0
+        self.constants = 0  # NaN, Infinity, -Infinity: not JSON, read as empty cells
+        self._decoder = json.JSONDecoder(parse_constant=self._constant)
+
+    def _constant(self, name: str) -> None:
+        self.constants += 1
 
     def _read_more(self) -> bool:
         if self.eof:
@@ -77,7 +84,7 @@ class JsonStream:
         self.peek()
         while True:
             try:
-                value, end = DECODER.raw_decode(self.buffer, self.position)
+                value, end = self._decoder.raw_decode(self.buffer, self.position)
             except json.JSONDecodeError as error:
                 if self._grow():
                     continue
@@ -108,32 +115,101 @@ class JsonStream:
         return JobError("invalid_file_format", f"JSON 格式錯誤（第 {line:,} 行附近）：{reason}。")
 
 
-def analyze_json(
-    text: DecodedText, table_name: str, progress: Progress
-) -> tuple[list[dict], list[str]]:
-    stream = JsonStream(text)
-    first = stream.peek()
-    if first is None:
-        raise JobError("empty_file", "檔案是空的，沒有任何資料。")
-    warnings: list[str] = []
-    if first == "[":
-        tables = [_rows_table(table_name, _array_items(stream), stream, progress)]
-    elif first == "{":
-        tables = _object_tables(stream, table_name, progress, warnings)
-    else:
-        value = stream.value()
-        if stream.peek() is None:
-            raise JobError("invalid_file_format", "JSON 內容只有單一數值，不是表格資料。")
-        tables = [_rows_table(table_name, _prepend(value, _lines_after(stream)), stream, progress)]
-    if stream.peek() is not None:
-        raise stream._error("資料結尾之後還有多餘的內容")
-    if not any(table.columns for table in tables):
+def read_json(source: Source) -> Iterator[TableFeed]:
+    """The reader for .json: one table per array (see the module docstring)."""
+    assert source.encoding is not None
+    table_name = source.filename.rsplit(".", 1)[0] or source.filename
+    walk = _Walk(source, table_name)
+    seen: list[list[str]] = []
+    for index, (name, rows) in enumerate(walk.tables()):
+        names: list[str] = []
+        seen.append(names)
+        feed = TableFeed(name=name, names=names, batches=lambda columns: iter(()))
+        feed.batches = _batches_of(source, table_name, index, rows, names, walk)
+        yield feed
+    if walk.skipped:
+        source.notes.append(f"已略過最上層不是陣列的欄位：{'、'.join(walk.skipped[:10])}。")
+    if all(not feed_names for feed_names in seen):
         raise JobError("empty_file", "JSON 檔中沒有任何資料。")
-    results, notes = [], []
-    for table in tables:
-        results.append(table.result())
-        notes += table.warnings()
-    return results, warnings + notes
+    if walk.constants:
+        source.notes.append(
+            f"JSON 中有 {walk.constants:,} 個 NaN 或 Infinity（不是標準 JSON 的寫法），"
+            "已視為空白，不列入統計。"
+        )
+
+
+def _batches_of(source, table_name, index, rows, names, walk):
+    first = [rows]
+
+    def batches(columns: list[int] | None) -> Iterator[Batch]:
+        if first:
+            items = first.pop()
+            stream = walk.stream
+        else:  # a second pass: walk the file again up to this table
+            again = _Walk(source, table_name)
+            items = next(r for i, (_, r) in enumerate(again.tables()) if i == index)
+            stream = again.stream
+        yield from _row_batches(items, names, columns, stream)
+
+    return batches
+
+
+class _Walk:
+    """The tables of a JSON file in order, streamed."""
+
+    def __init__(self, source: Source, table_name: str) -> None:
+        assert source.encoding is not None
+        self.stream = JsonStream(DecodedText(source.path, source.encoding, chunk_size=256 * 1024))
+        self.table_name = table_name
+        self.skipped: list[str] = []
+
+    @property
+    def constants(self) -> int:
+        return self.stream.constants
+
+    def tables(self) -> Iterator[tuple[str, Iterator[Any]]]:
+        stream = self.stream
+        first = stream.peek()
+        if first is None:
+            raise JobError("empty_file", "檔案是空的，沒有任何資料。")
+        if first == "[":
+            yield self.table_name, _array_items(stream)
+        elif first == "{":
+            yield from self._object_tables()
+        else:
+            value = stream.value()
+            if stream.peek() is None:
+                raise JobError("invalid_file_format", "JSON 內容只有單一數值，不是表格資料。")
+            yield self.table_name, _prepend(value, _lines_after(stream))
+        if stream.peek() is not None:
+            raise stream._error("資料結尾之後還有多餘的內容")
+
+    def _object_tables(self) -> Iterator[tuple[str, Iterator[Any]]]:
+        stream = self.stream
+        if _is_json_lines(stream):
+            yield self.table_name, _prepend(stream.value(), _lines_after(stream))
+            return
+        stream.take("{")
+        fields: dict[str, Any] = {}
+        found = False
+        while stream.peek() != "}":
+            if found or fields:
+                stream.take(",")
+            key = stream.value()
+            stream.take(":")
+            if stream.peek() == "[":
+                found = True
+                items = _array_items(stream)
+                yield str(key), items
+                for _ in items:  # the caller may not have read it all
+                    pass
+            else:
+                fields[str(key)] = stream.value()
+        stream.position += 1
+        if not found:
+            yield self.table_name, iter([fields])
+        elif fields:
+            self.skipped = list(fields)
 
 
 def _array_items(stream: JsonStream) -> Iterator[Any]:
@@ -148,32 +224,6 @@ def _array_items(stream: JsonStream) -> Iterator[Any]:
             stream.position += 1
             return
         stream.take(",")
-
-
-def _object_tables(
-    stream: JsonStream, table_name: str, progress: Progress, warnings: list[str]
-) -> list[TableStats]:
-    first = stream.value() if _is_json_lines(stream) else None
-    if first is not None:
-        return [_rows_table(table_name, _prepend(first, _lines_after(stream)), stream, progress)]
-    stream.take("{")
-    tables: list[TableStats] = []
-    fields: dict[str, Any] = {}
-    while stream.peek() != "}":
-        if tables or fields:
-            stream.take(",")
-        key = stream.value()
-        stream.take(":")
-        if stream.peek() == "[":
-            tables.append(_rows_table(str(key), _array_items(stream), stream, progress))
-        else:
-            fields[str(key)] = stream.value()
-    stream.position += 1
-    if not tables:
-        return [_rows_table(table_name, iter([fields]), stream, progress)]
-    if fields:
-        warnings.append(f"已略過最上層不是陣列的欄位：{'、'.join(list(fields)[:10])}。")
-    return tables
 
 
 def _is_json_lines(stream: JsonStream) -> bool:
@@ -201,32 +251,44 @@ def _prepend(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield from rest
 
 
-def _rows_table(
-    name: str, rows: Iterator[Any], stream: JsonStream, progress: Progress
-) -> TableStats:
-    table = TableStats(name, [])
-    index: dict[str, int] = {}
+def flatten(row: dict, prefix: str = "", into: dict | None = None) -> dict:
+    """Nested objects as dotted keys: ``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    flat: dict = {} if into is None else into
+    for key, value in row.items():
+        name = f"{prefix}{key}" if str(key) else f"{prefix}欄位"
+        if isinstance(value, dict) and value:
+            flatten(value, f"{name}.", flat)
+        else:
+            flat[str(name)] = value
+    return flat
+
+
+def _row_batches(
+    rows: Iterator[Any], names: list[str], columns: list[int] | None, stream: JsonStream
+) -> Iterator[Batch]:
+    index = {name: i for i, name in enumerate(names)}
     batch: list[dict] = []
     for row in rows:
-        batch.append(row if isinstance(row, dict) else {SCALAR_COLUMN: row})
+        batch.append(flatten(row) if isinstance(row, dict) else {SCALAR_COLUMN: row})
         if len(batch) >= BATCH_ROWS:
-            _add_rows(table, index, batch)
+            yield _batch(batch, names, index, columns, stream)
             batch = []
-            progress.at(stream.text.fraction(), f"正在讀取 JSON 資料（{table.rows:,} 筆）")
-    _add_rows(table, index, batch)
-    return table
+    if batch:
+        yield _batch(batch, names, index, columns, stream)
 
 
-def _add_rows(table: TableStats, index: dict[str, int], rows: list[dict]) -> None:
-    if not rows:
-        return
+def _batch(
+    rows: list[dict], names: list[str], index: dict[str, int], columns: list[int] | None,
+    stream: JsonStream,
+) -> Batch:  # fmt: skip
     for row in rows:
         for key in row:
             if key not in index:
-                index[key] = len(table.columns)
-                table.add_column(str(key) or f"欄位 {len(table.columns) + 1}")
-    columns = [string_column([row.get(key) for row in rows]) for key in index]
-    table.add_batch(columns)
+                index[key] = len(names)
+                names.append(key)
+    wanted = range(len(names)) if columns is None else columns
+    arrays = [string_column([row.get(names[i]) for row in rows]) for i in wanted]
+    return Batch(arrays, stream.text.fraction())
 
 
 def string_column(values: list[Any]) -> pa.Array:

@@ -1,0 +1,122 @@
+"""The analyze job: what is in an uploaded file, table by table, column by column.
+
+``analyze_file(ctx, path, filename)`` streams the file (memory stays bounded whatever its
+size), reports progress that follows the bytes or rows really processed, and returns::
+
+    {"format": "csv", "encoding": "utf-8", "delimiter": ",", "text": None,
+     "tables": [{"name", "rows", "columns": [{"name", "type", "nulls", "min", "max",
+                 "mean", "std", "top", "histogram", "unit", "formats"}],
+                 "preview": [...], "warnings": ["...zh-TW..."]}],
+     "warnings": ["...zh-TW...", every decision made on the user's behalf]}
+
+``type`` is one of integer, float, date, datetime, boolean, text; date columns give ISO
+``min``/``max``; numeric columns a ``histogram`` ``{"edges", "counts"}``.
+
+The pieces: a reader per format (``delimited``, ``xlsx``, ``json_file``) turns the file
+into tables of batches (``source``); ``dialect`` decides how delimited text is laid out;
+``types`` what a cell means; ``stats`` the figures. Bad input raises
+``JobError("invalid_file_format" | "empty_file", zh-TW message)``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow as pa
+
+from backend.jobs.analyze.delimited import NeedsTranscoding, read_delimited
+from backend.jobs.analyze.encoding import detect_encoding
+from backend.jobs.analyze.json_file import read_json
+from backend.jobs.analyze.source import Reader, Source, TableFeed
+from backend.jobs.analyze.stats import Progress, TableStats
+from backend.jobs.analyze.xlsx import read_xlsx
+from backend.jobs.context import JobContext, JobError
+
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "txt", ".json": "json", ".xlsx": "xlsx"}
+KIND_LABELS = {"csv": "CSV 檔", "tsv": "TSV 檔", "txt": "文字檔", "json": "JSON 檔"}
+READERS: dict[str, Reader] = {
+    "csv": read_delimited,
+    "tsv": read_delimited,
+    "txt": read_delimited,
+    "json": read_json,
+    "xlsx": read_xlsx,
+}
+FIRST_PASS = 0.99  # share of the progress for reading; the rest for a second pass, if any
+
+
+def analyze_file(ctx: JobContext, path: str, filename: str) -> dict:
+    """Analyze the stored upload ``path``; its format comes from ``filename``'s extension."""
+    file_format = file_format_of(filename)
+    ctx.report(0, "開始分析檔案")
+    source = Source(ctx, path, filename, file_format, os.path.getsize(path), Progress(ctx, 1, 99))
+    try:
+        if file_format != "xlsx":
+            source.encoding = detect_encoding(path, KIND_LABELS[file_format])
+            source.progress.at(0.0, f"偵測到文字編碼：{source.encoding.name}", force=True)
+        tables = [analyze_table(source, feed) for feed in READERS[file_format](source)]
+    except RecursionError:
+        raise JobError("invalid_file_format", "資料的巢狀層數過深，無法分析。") from None
+    except pa.ArrowMemoryError:
+        raise JobError("invalid_file_format", "檔案內容超出可處理的範圍，無法分析。") from None
+    warnings = source.notes + [note for table in tables for note in table["warnings"]]
+    ctx.report(100, "分析完成")
+    return {
+        "format": file_format,
+        "encoding": source.encoding.name if source.encoding else None,
+        "delimiter": source.delimiter,
+        "text": source.text,
+        "tables": tables,
+        "warnings": warnings,
+    }
+
+
+def file_format_of(filename: str) -> str:
+    extension = Path(filename).suffix.lower()
+    if extension not in FORMATS:
+        supported = "、".join(FORMATS)
+        raise JobError(
+            "invalid_file_format",
+            f"不支援的檔案類型「{extension or '（無副檔名）'}」，支援的類型：{supported}。",
+        )
+    return FORMATS[extension]
+
+
+def analyze_table(source: Source, feed: TableFeed) -> dict:
+    """Statistics of one table: a pass over every column, then a second pass over the
+    columns that turned text after typed cells (to count their values)."""
+    first_pass = source.progress.sub(0.0, FIRST_PASS)
+    try:
+        stats = _first_pass(source, feed, first_pass)
+    except NeedsTranscoding:
+        first_pass.at(0.0, "部分資料列的欄位數不一致，正在以另一種方式重新讀取", force=True)
+        stats = _first_pass(source, feed, first_pass)
+    first_pass.at(1.0, "資料讀取完成", force=True)
+    rescan = stats.columns_to_rescan()
+    if rescan:
+        columns = stats.start_rescan()
+        second_pass = source.progress.sub(FIRST_PASS, 1.0)
+        for batch in feed.batches(rescan):
+            for column, values in zip(columns, batch.columns, strict=True):
+                column.add_text_only(values)
+            second_pass.at(batch.fraction, "部分欄位後段出現文字，正在重新統計文字值")
+    stats.notes = feed.notes
+    return stats.result()
+
+
+def _first_pass(source: Source, feed: TableFeed, progress: Progress) -> TableStats:
+    stats = TableStats(feed.name, feed.names)
+    if feed.preview is not None:
+        stats.set_preview(feed.preview)
+    for batch in feed.batches(None):
+        while len(stats.columns) < len(feed.names):  # JSON keys may appear late
+            stats.add_column(feed.names[len(stats.columns)])
+        stats.add_batch(batch.columns)
+        progress.at(batch.fraction, _reading_message(source.size, batch.fraction, stats.rows))
+    while len(stats.columns) < len(feed.names):
+        stats.add_column(feed.names[len(stats.columns)])
+    return stats
+
+
+def _reading_message(size: int, fraction: float, rows: int) -> str:
+    return f"正在讀取資料（{size * fraction / 1e6:,.1f} / {size / 1e6:,.1f} MB，{rows:,} 列）"

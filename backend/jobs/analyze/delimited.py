@@ -1,0 +1,585 @@
+"""Delimited text (csv, tsv, tabular txt): the layout from a sample, then text columns in
+batches.
+
+The layout (dialect, preamble, header, width) is decided on parsed records of the first
+SAMPLE_BYTES (``backend.jobs.analyze.dialect``). The file is then read by pyarrow's CSV
+parser with that dialect, every column as text (the statistics decide what the text means):
+
+* UTF-8 and the legacy encodings (CP950, GB18030, Shift-JIS, Windows-125x) are parsed as raw
+  bytes: their multi-byte characters never contain a byte below 0x40, so delimiters, quotes
+  and newlines are what they seem. Legacy-encoded columns come as bytes; a column's batch
+  is decoded only when it is not plain ASCII, and then only its distinct values. This is
+  what makes a Big5 file as fast as a UTF-8 one (Python's CP950 codec alone takes longer
+  than the whole analysis).
+* The quote-free part of such a file is cut at newlines and parsed on two threads
+  (``backend.jobs.analyze.split``); from the first quote on, pyarrow's streaming reader
+  takes over, which bounds memory with ``block_size`` even on an unbalanced quote.
+* UTF-16/32, and legacy files whose delimiter or escape character is a byte a multi-byte
+  character can contain (``|``, ``\\``), are transcoded to UTF-8 on the way.
+* Space-aligned columns are read with Python's csv module.
+
+Rows whose field count differs from the table's are kept: the parser hands them to
+``_Ragged``, which pads short rows with empty cells and keeps the first fields of long ones,
+and the warning says how many rows, which, and what the extra fields held.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import mmap
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from backend.jobs.analyze.dialect import Layout, sniff
+from backend.jobs.analyze.encoding import (
+    EMPTY_FILE_MESSAGE,
+    ERRORS,
+    CountingReader,
+    DecodedText,
+    Encoding,
+    replaced_so_far,
+)
+from backend.jobs.analyze.prose import analyze_prose
+from backend.jobs.analyze.source import Batch, Source, TableFeed
+from backend.jobs.analyze.split import Piece, QuoteFreeSplitter, RawScan, parse_in_order
+from backend.jobs.context import JobContext, JobError
+
+SAMPLE_BYTES = 256 * 1024
+DEFAULT_DELIMITERS = {"csv": ",", "tsv": "\t", "txt": None}
+MIN_BLOCK = 512 << 10  # a row must fit in a block
+MAX_BLOCK = 4 << 20
+PYTHON_BATCH_ROWS = 20_000
+RAGGED_BATCH_ROWS = 20_000
+EXAMPLES = 5
+
+
+class NeedsTranscoding(Exception):
+    """Raw legacy bytes met a row pyarrow cannot hand over as text (a ragged row): the table
+    must be read again through the transcoding path."""
+
+
+def read_sample(path: str, encoding: Encoding) -> tuple[str, bool]:
+    """The first SAMPLE_BYTES decoded, NUL bytes removed, and whether that is the whole file."""
+    with open(path, "rb") as f:
+        f.seek(encoding.bom_length)
+        data = f.read(SAMPLE_BYTES + 1)
+    complete = len(data) <= SAMPLE_BYTES
+    data = data[:SAMPLE_BYTES]
+    if encoding.ascii_compatible:
+        data = data.replace(b"\x00", b"")
+    text = codecs.getincrementaldecoder(encoding.codec)(errors=ERRORS).decode(data, final=complete)
+    return text, complete
+
+
+def read_delimited(source: Source) -> Iterator[TableFeed]:
+    """The reader for csv, tsv and txt: one table, or prose statistics on ``source.text``."""
+    assert source.encoding is not None
+    sample, complete = read_sample(source.path, source.encoding)
+    if not sample.strip():
+        raise JobError("empty_file", EMPTY_FILE_MESSAGE)
+    layout = sniff(sample, complete, DEFAULT_DELIMITERS[source.format])
+    if layout is None:
+        text = DecodedText(source.path, source.encoding)
+        source.text = analyze_prose(text, source.progress)
+        source.notes += _nul_note(text.nul_bytes)
+        return
+    source.delimiter = layout.delimiter
+    table = DelimitedTable(source, layout)
+    if not layout.has_data:
+        table.notes.append("檔案只有標題列，沒有任何資料列。")
+    yield TableFeed(
+        name=Path(source.filename).stem or source.filename,
+        names=layout.names + layout.empty_names,
+        batches=table.batches,
+        preview=layout.rows,
+        notes=table.notes,
+    )
+
+
+def _nul_note(count: int) -> list[str]:
+    if not count:
+        return []
+    return [f"檔案中有 {count:,} 個 NUL 位元組（\\0，通常來自匯出錯誤），已移除後再分析。"]
+
+
+@dataclass
+class _Ragged:
+    """Rows whose field count is not the table's, parsed by the dialect and kept."""
+
+    layout: Layout
+    rows: list[list[str]] = field(default_factory=list)
+    short: int = 0
+    long: int = 0
+    examples: list[str] = field(default_factory=list)
+    extras: list[str] = field(default_factory=list)
+
+    def handle(self, row: pacsv.InvalidRow) -> str:
+        """pyarrow's invalid_row_handler (called from its threads, one collector each)."""
+        self.add(self.layout.dialect.parse(row.text)[0] if row.text.strip() else [])
+        if len(self.examples) < EXAMPLES:
+            self.examples.append(row.text[:10_000])
+        return "skip"
+
+    def add(self, fields: list[str]) -> None:
+        width = self.layout.width
+        if not fields:
+            return
+        if len(fields) < width:
+            self.short += 1
+            fields = fields + [""] * (width - len(fields))
+        elif len(fields) > width:
+            extra = [cell for cell in fields[width:] if cell.strip()]
+            if not extra:
+                fields = fields[:width]  # a trailing delimiter: nothing lost
+            else:
+                self.long += 1
+                if len(self.extras) < EXAMPLES:
+                    self.extras.append("、".join(extra[:3]))
+                fields = fields[:width]
+        self.rows.append(fields)
+
+    def merge(self, other: _Ragged) -> None:
+        self.short += other.short
+        self.long += other.long
+        self.examples += other.examples[: EXAMPLES - len(self.examples)]
+        self.extras += other.extras[: EXAMPLES - len(self.extras)]
+        self.rows += other.rows
+
+    def take(self, columns: list[int], kept: int) -> list[pa.Array] | None:
+        """The rows so far as arrays of the selected columns; the collector is emptied."""
+        if not self.rows:
+            return None
+        rows, self.rows = self.rows, []
+        return [
+            pa.array([row[i] or None for row in rows], pa.string())
+            if i < kept
+            else pa.nulls(len(rows), pa.string())
+            for i in columns
+        ]
+
+
+class DelimitedTable:
+    """Reads one delimited table in batches of the selected columns."""
+
+    def __init__(self, source: Source, layout: Layout) -> None:
+        assert source.encoding is not None
+        self.source = source
+        self.encoding = source.encoding
+        self.layout = layout
+        self.kept = len(layout.names)
+        self.notes: list[str] = list(layout.notes)
+        self.transcode = not self._raw_safe()
+        self.python = layout.dialect.aligned
+
+    def _raw_safe(self) -> bool:
+        dialect = self.layout.dialect
+        if self.encoding.codec == "utf-8":
+            return True
+        special = [dialect.delimiter, dialect.quotechar, dialect.escapechar]
+        return self.encoding.ascii_compatible and all(ord(c) < 0x40 for c in special if c)
+
+    @property
+    def legacy_raw(self) -> bool:
+        return not self.transcode and self.encoding.codec != "utf-8"
+
+    def batches(self, columns: list[int] | None) -> Iterator[Batch]:
+        """Batches of the ``columns`` (indices into names + empty names; None: all)."""
+        selected = (
+            list(range(self.kept + len(self.layout.empty_names))) if columns is None else columns
+        )
+        ragged = _Ragged(self.layout)
+        quote = self.layout.dialect.quotechar.encode() if self.encoding.ascii_compatible else b""
+        scan = RawScan(quote, drop_nul=self.encoding.ascii_compatible)
+        replaced = replaced_so_far()
+        if not self.layout.has_data:
+            return
+        if self.python:
+            yield from self._python_batches(selected, ragged, scan)
+        else:
+            try:
+                yield from self._arrow_batches(selected, ragged, scan)
+            except NeedsTranscoding:
+                if columns is not None:
+                    raise
+                self.transcode = True
+                raise
+        if columns is None:
+            self._report(ragged, scan, replaced_so_far() - replaced)
+
+    # --- pyarrow ---------------------------------------------------------------------
+
+    def _names(self) -> list[str]:
+        extra = [f"\x00extra{i}" for i in range(self.layout.width - self.kept)]
+        return self.layout.names + extra
+
+    def _options(
+        self, selected: list[int], ragged: _Ragged, block_size: int, from_start: bool
+    ) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
+        dialect = self.layout.dialect
+        names = self._names()
+        include = [names[i] for i in selected if i < self.kept]
+        text_type = pa.binary() if self.legacy_raw else pa.string()
+        read = pacsv.ReadOptions(
+            block_size=block_size,
+            skip_rows=self.layout.skip_lines if from_start else 0,
+            column_names=names,
+            encoding="utf8",
+        )
+        parse = pacsv.ParseOptions(
+            delimiter=dialect.delimiter,
+            quote_char=dialect.quotechar or False,
+            double_quote=True,
+            escape_char=dialect.escapechar or False,
+            newlines_in_values=True,
+            ignore_empty_lines=True,
+            invalid_row_handler=ragged.handle,
+        )
+        convert = pacsv.ConvertOptions(
+            column_types={name: text_type for name in names},
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            include_columns=include,
+        )
+        return read, parse, convert
+
+    def _arrow_batches(
+        self, selected: list[int], ragged: _Ragged, scan: RawScan
+    ) -> Iterator[Batch]:
+        start = self.encoding.bom_length
+        end = Path(self.source.path).stat().st_size
+        size = max(end - start, 1)
+        if not self.transcode:
+            splitter = QuoteFreeSplitter(self.source.path, start, end, _block_size(size), scan)
+
+            def parse(piece: Piece) -> tuple[pa.Table, _Ragged]:
+                own = _Ragged(self.layout)
+                read, options, convert = self._options(
+                    selected, own, len(piece.data) + 1, piece.first
+                )
+                read.use_threads = False  # the pool already keeps the cores busy
+                table = pacsv.read_csv(
+                    pa.BufferReader(piece.data), read_options=read, parse_options=options,
+                    convert_options=convert,
+                )  # fmt: skip
+                return table, own
+
+            pieces = parse_in_order(self.source.ctx, iter(splitter), parse)
+            try:
+                for piece, (parsed, own) in pieces:
+                    ragged.merge(own)
+                    fraction = min((piece.end - start) / size, 0.999)
+                    for batch in parsed.to_batches():
+                        yield Batch(self._columns(batch.columns, selected), fraction)
+                    yield from self._ragged_batch(ragged, selected, fraction)
+            except (pa.ArrowException, ValueError, OSError) as error:
+                raise self._parse_error(error) from None
+            finally:
+                pieces.close()
+            if splitter.stopped_at is None:
+                return
+            start_at = splitter.stopped_at
+        else:
+            start_at = start
+        reader: io.RawIOBase
+        counting = _ScanningReader(self.source.path, start_at, scan)
+        reader = _Transcoder(counting, self.encoding) if self.transcode else counting
+        done = start_at - start
+        from_start = start_at == start
+        block_size = _block_size(counting.size)
+        options = self._options(selected, ragged, block_size, from_start)
+        try:
+            stream = self._open(reader, options)
+            for batch in _threaded(self.source.ctx, stream, self._parse_error):
+                fraction = min((done + counting.fraction() * counting.size) / size, 0.999)
+                yield Batch(self._columns(batch.columns, selected), fraction)
+                yield from self._ragged_batch(ragged, selected, fraction, RAGGED_BATCH_ROWS)
+            yield from self._ragged_batch(ragged, selected, 0.999)
+        finally:
+            counting.close()
+
+    def _ragged_batch(
+        self, ragged: _Ragged, selected: list[int], fraction: float, at_least: int = 1
+    ) -> Iterator[Batch]:
+        if len(ragged.rows) >= at_least:
+            arrays = ragged.take(selected, self.kept)
+            if arrays:
+                yield Batch(arrays, fraction)
+
+    def _columns(self, arrays: list[pa.Array], selected: list[int]) -> list[pa.Array]:
+        """Parsed arrays as text, with null columns for names without data."""
+        height = len(arrays[0]) if arrays else 0
+        parsed = iter(arrays)
+        out = []
+        for i in selected:
+            if i >= self.kept:
+                out.append(pa.nulls(height, pa.string()))
+                continue
+            values = next(parsed)
+            out.append(self._text(values) if pa.types.is_binary(values.type) else values)
+        return out
+
+    def _text(self, values: pa.Array) -> pa.Array:
+        """A legacy-encoded column as text: ASCII as is, otherwise its distinct values decoded."""
+        as_string = values.view(pa.string())
+        if pc.all(pc.string_is_ascii(as_string)).as_py() is not False:
+            return as_string
+        encoded = pc.dictionary_encode(values)
+        decoded = pa.array(
+            [
+                None if v is None else self.encoding.decode(v)
+                for v in encoded.dictionary.to_pylist()
+            ],
+            pa.string(),
+        )
+        return pc.take(decoded, encoded.indices)
+
+    def _open(self, reader: io.RawIOBase, options: tuple) -> pacsv.CSVStreamingReader:
+        read, parse, convert = options
+        try:
+            return pacsv.open_csv(
+                reader, read_options=read, parse_options=parse, convert_options=convert
+            )
+        except Exception as error:  # noqa: BLE001 - every parser failure becomes a JobError
+            raise self._parse_error(error) from None
+
+    def _parse_error(self, error: BaseException) -> BaseException:
+        text = str(error)
+        if isinstance(error, (NeedsTranscoding, JobError)):
+            return error
+        if "Expected" in text and "columns, got" in text and self.legacy_raw:
+            return NeedsTranscoding()
+        if "straddling" in text:
+            return JobError(
+                "invalid_file_format",
+                '無法解析檔案：有引號（"）沒有成對，或單一資料列過長（超過 4 MB）。'
+                "請檢查檔案中的引號是否成對。",
+            )
+        if "Empty CSV" in text:
+            return JobError("empty_file", EMPTY_FILE_MESSAGE)
+        if isinstance(error, (pa.ArrowException, ValueError, OSError)):
+            return JobError("invalid_file_format", "CSV 檔案格式錯誤，無法解析。請確認檔案內容。")
+        return error
+
+    # --- Python's csv module (space-aligned columns) -----------------------------------
+
+    def _python_batches(
+        self, selected: list[int], ragged: _Ragged, scan: RawScan
+    ) -> Iterator[Batch]:
+        raw = CountingReader(
+            self.source.path, self.encoding.bom_length, drop_nul=self.encoding.ascii_compatible
+        )
+        text = io.TextIOWrapper(raw, encoding=self.encoding.codec, errors=ERRORS, newline="")  # type: ignore[arg-type]
+        width = self.layout.width
+        try:
+            lines = iter(text)
+            for _ in range(self.layout.skip_lines):
+                next(lines, None)
+            rows: list[list[str]] = []
+            for fields in self.layout.dialect.reader(lines):
+                if not fields:
+                    continue
+                if len(fields) != width:
+                    ragged.add(fields)
+                    if len(ragged.examples) < EXAMPLES:
+                        ragged.examples.append(self.layout.dialect.delimiter.join(fields))
+                    continue
+                rows.append(fields)
+                if len(rows) >= PYTHON_BATCH_ROWS:
+                    yield self._python_batch(rows, selected, raw.fraction())
+                    rows = []
+                    yield from self._ragged_batch(ragged, selected, raw.fraction())
+            if rows:
+                yield self._python_batch(rows, selected, 0.999)
+            yield from self._ragged_batch(ragged, selected, 0.999)
+        finally:
+            scan.nul_bytes += raw.nul_bytes
+            text.close()
+
+    def _python_batch(self, rows: list[list[str]], selected: list[int], fraction: float) -> Batch:
+        arrays = [
+            pa.array([row[i] or None for row in rows], pa.string())
+            if i < self.kept
+            else pa.nulls(len(rows), pa.string())
+            for i in selected
+        ]
+        return Batch(arrays, fraction)
+
+    # --- warnings ------------------------------------------------------------------------
+
+    def _report(self, ragged: _Ragged, scan: RawScan, replaced: int) -> None:
+        count = ragged.short + ragged.long
+        if count:
+            lines = locate_lines(self.source.path, self.encoding, ragged.examples)
+            located = [str(line) for line in lines if line is not None]
+            where = f"（例如第 {'、'.join(located)} 行）" if located else ""
+            parts = []
+            if ragged.short:
+                parts.append(f"{ragged.short:,} 列欄位較少，缺少的欄位視為空白")
+            if ragged.long:
+                extras = "、".join(f"「{e[:30]}」" for e in ragged.extras[:3])
+                parts.append(
+                    f"{ragged.long:,} 列欄位較多，多出的欄位未列入統計（內容例如 {extras}）"
+                )
+            self.notes.append(
+                f"有 {count:,} 列的欄位數與表格的 {self.layout.width} 欄不符{where}，"
+                f"這些列仍計入資料：{'；'.join(parts)}。"
+            )
+        if scan.odd_quotes():
+            self.notes.append(
+                '檔案中的引號（"）沒有成對，可能有欄位少了結尾的引號，'
+                "使後面的幾列被併入同一個欄位；請檢查相關資料列。"
+            )
+        self.notes += _nul_note(scan.nul_bytes)
+        if replaced:
+            from backend.jobs.analyze.encoding import encoding_warnings, first_undecodable_line
+
+            line = first_undecodable_line(self.source.path, self.encoding)
+            self.source.notes += encoding_warnings(self.encoding, replaced, line)
+
+
+def _block_size(size: int) -> int:
+    return min(max(size // 128, MIN_BLOCK), MAX_BLOCK)
+
+
+_DONE = object()
+
+
+def _threaded(
+    ctx: JobContext, stream: pacsv.CSVStreamingReader, error_of
+) -> Iterator[pa.RecordBatch]:
+    """Parse in a producer thread (pyarrow releases the GIL) while the caller computes."""
+    batches: queue.Queue[object] = queue.Queue(maxsize=3)
+    stop = threading.Event()
+
+    def put(item: object) -> None:
+        while not stop.is_set():
+            try:
+                batches.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            for batch in stream:
+                if stop.is_set():
+                    return
+                put(batch)
+            put(_DONE)
+        except BaseException as error:  # noqa: BLE001 - handed over to the consumer
+            put(error)
+
+    producer = threading.Thread(target=produce, name="csv-reader", daemon=True)
+    producer.start()
+    try:
+        while True:
+            try:
+                item = batches.get(timeout=0.2)
+            except queue.Empty:
+                ctx.check_cancelled()
+                continue
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise error_of(item) from None
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        producer.join(timeout=10)
+
+
+class _ScanningReader(CountingReader):
+    """A CountingReader from ``start`` that shows what pyarrow reads to a RawScan (quotes
+    counted, NUL bytes dropped), called from pyarrow's reading thread."""
+
+    def __init__(self, path: str, start: int, scan: RawScan) -> None:
+        super().__init__(path, start)
+        self.scan = scan
+
+    def read(self, size: int = -1) -> bytes:
+        data = super().read(size)
+        out = self.scan.feed(data)
+        if data and not out:
+            return self.read(size)
+        return out
+
+
+class _Transcoder(io.RawIOBase):
+    """UTF-8 bytes of a file in another encoding, decoded on the way (pyarrow parses UTF-8)."""
+
+    def __init__(self, raw: CountingReader, encoding: Encoding) -> None:
+        super().__init__()
+        self._raw = raw
+        self._decoder = encoding.decoder()
+        self._pending = b""
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        want = size if size and size > 0 else 1 << 20
+        while len(self._pending) < want and not self._eof:
+            data = self._raw.read(1 << 20)
+            self._eof = not data
+            self._pending += self._decoder.decode(data, final=self._eof).encode("utf-8")
+        out, self._pending = self._pending[:want], self._pending[want:]
+        return out
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def locate_lines(path: str, encoding: Encoding, texts: list[str]) -> list[int | None]:
+    """1-based line numbers of rows given by their text, searched in order in the raw bytes."""
+    newline = "\n".encode(encoding.codec)
+    ends = (newline, "\r".encode(encoding.codec))
+    found: list[int | None] = []
+    if Path(path).stat().st_size == 0:
+        return [None] * len(texts)
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        start = encoding.bom_length
+        line = 1
+        for text in texts:
+            try:
+                needle = text.encode(encoding.codec)
+            except UnicodeEncodeError:
+                found.append(None)
+                continue
+            position = _find_row(data, needle, ends, start, newline)
+            if position is None:
+                found.append(None)
+                continue
+            line += data[start:position].count(newline)
+            found.append(line)
+            start = position
+    return found
+
+
+def _find_row(
+    data: mmap.mmap, needle: bytes, ends: tuple[bytes, bytes], start: int, newline: bytes
+) -> int | None:
+    position = data.find(needle, start)
+    while position != -1:
+        after = position + len(needle)
+        at_line_start = position == 0 or data[position - len(newline) : position] in ends
+        at_line_end = after >= len(data) or any(data[after : after + len(e)] == e for e in ends)
+        if at_line_start and at_line_end:
+            return position
+        position = data.find(needle, position + 1)
+    return None

@@ -1,0 +1,365 @@
+"""Text encodings of uploaded files, tuned for files from Excel on Taiwanese Windows.
+
+Detection (``detect_encoding``), in order:
+
+1. a BOM: UTF-8, UTF-16, UTF-32; BOM-less UTF-16 by its NUL-byte pattern;
+2. binary content refused by magic number or by the share of control bytes
+   (``backend.content.binary_label``); a few stray NUL bytes are text, removed later;
+3. UTF-8, checked strictly chunk by chunk (pure-ASCII chunks are cheap, so Chinese that
+   only appears after the first megabytes still decides);
+4. CP950 (Big5 with Microsoft's extensions such as 裏), the encoding of our users' Excel;
+   end-user-defined characters (造字) that Python's codec rejects do not refuse the file;
+5. otherwise the guess of charset-normalizer (a well-kept detector that comes with requests)
+   among the legacy encodings suppliers abroad send: GB18030/GBK, Shift-JIS (CP932), CP949,
+   Windows-1252/1250/1251. A guess is reported to the user with a warning.
+
+Decoding never fails on a bad byte: Big5 end-user-defined characters map to the Unicode
+private-use area as Windows does (Microsoft code page 950 EUDC ranges: FA40-FEFE ->
+U+E000-U+E310, 8E40-A0FE -> U+E311-U+EEB7, 8140-8DFE -> U+EEB8-U+F6B0, C6A1-C8FE ->
+U+F6B1-U+F848); any other undecodable byte becomes U+FFFD. Both are counted, and the
+analysis warns with the count and the first line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from backend.content import binary_label, utf16_without_bom
+from backend.jobs.context import JobError
+
+SCAN_CHUNK = 1 << 20
+NON_ASCII_EVIDENCE = 4 << 20  # bytes of non-ASCII chunks to decode before deciding
+GUESS_SAMPLE = 256 << 10  # bytes charset-normalizer looks at
+# Undecodable CP950 characters tolerated before the file is rather not CP950 at all.
+MAX_CP950_ERROR_SHARE = 0.01
+MIN_CP950_ERRORS = 5  # a small file may hold a few 造字 among few characters
+ERRORS = "analyze-replace"
+
+BOMS = [
+    (codecs.BOM_UTF32_LE, "utf-32-le", "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "utf-32"),
+    (codecs.BOM_UTF8, "utf-8", "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16"),
+]
+# charset-normalizer's candidates, and the codec we decode each with.
+GUESSES = {
+    "cp950": "cp950", "big5": "cp950", "big5hkscs": "cp950",
+    "gb18030": "gb18030", "gb2312": "gb18030", "gbk": "gb18030",
+    "cp932": "cp932", "shift_jis": "cp932", "euc_jp": "euc_jp",
+    "cp949": "cp949", "euc_kr": "cp949",
+    "cp1252": "cp1252", "cp1250": "cp1250", "cp1251": "cp1251",
+}  # fmt: skip
+GUESS_ORDER = ["cp950", "gb18030", "cp932", "cp949", "cp1252", "cp1250", "cp1251"]
+# big5hkscs decodes the Big5 EUDC rows (as Hong Kong characters), so a Big5 file with 造字
+# still finds a Big5 candidate; we decode it as CP950 all the same.
+CANDIDATES = ["cp950", "big5hkscs", *GUESS_ORDER[1:]]
+ENCODING_LABELS = {
+    "cp950": "Big5（CP950）", "gb18030": "簡體中文 GB18030／GBK", "cp932": "日文 Shift-JIS",
+    "euc_jp": "日文 EUC-JP", "cp949": "韓文 CP949", "cp1252": "西歐語系 Windows-1252",
+    "cp1250": "中歐語系 Windows-1250", "cp1251": "斯拉夫語系 Windows-1251",
+}  # fmt: skip
+# (first lead byte, last lead byte, first trail row offset, first code point)
+EUDC_RANGES = [
+    (0xFA, 0xFE, 0, 0xE000),
+    (0x8E, 0xA0, 0, 0xE311),
+    (0x81, 0x8D, 0, 0xEEB8),
+]
+EMPTY_FILE_MESSAGE = "檔案是空的，沒有任何資料。"
+
+_replaced = [0]  # characters replaced by the error handler, ever (jobs run one per process)
+
+
+def _trail_index(trail: int) -> int | None:
+    if 0x40 <= trail <= 0x7E:
+        return trail - 0x40
+    if 0xA1 <= trail <= 0xFE:
+        return trail - 0xA1 + 63
+    return None
+
+
+def eudc_character(lead: int, trail: int) -> str | None:
+    """The private-use character Windows gives a Big5 end-user-defined byte pair, or None."""
+    index = _trail_index(trail)
+    if index is None:
+        return None
+    for first, last, _, code in EUDC_RANGES:
+        if first <= lead <= last:
+            return chr(code + (lead - first) * 157 + index)
+    if 0xC6 <= lead <= 0xC8 and (lead > 0xC6 or trail >= 0xA1):
+        offset = index - 63 if lead == 0xC6 else 94 + (lead - 0xC7) * 157 + index
+        return chr(0xF6B1 + offset)
+    return None
+
+
+def _replace(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    _replaced[0] += 1
+    data, start = error.object, error.start
+    if error.encoding.replace("_", "").lower() in ("cp950", "big5") and start + 1 < len(data):
+        character = eudc_character(data[start], data[start + 1])
+        if character:
+            return character, start + 2
+    return "\ufffd", error.end
+
+
+codecs.register_error(ERRORS, _replace)
+
+
+def replaced_so_far() -> int:
+    """How many characters the decoding error handler replaced in this process so far."""
+    return _replaced[0]
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """``codec``: Python codec for the bytes after the BOM; ``name``: what the user is told;
+    ``guessed``: found by charset-normalizer's statistics rather than by a strict check."""
+
+    codec: str
+    name: str
+    bom_length: int
+    guessed: bool = False
+
+    @property
+    def ascii_compatible(self) -> bool:
+        """Whether ASCII bytes below 0x40 only ever mean themselves (delimiters, quotes,
+        newlines): true for UTF-8 and the legacy encodings, whose multi-byte trail bytes
+        are 0x40 and above; false for UTF-16/32."""
+        return not self.codec.startswith(("utf-16", "utf-32"))
+
+    def decode(self, data: bytes) -> str:
+        """Whole bytes to text; a bad byte becomes a private-use or replacement character."""
+        return data.decode(self.codec, errors=ERRORS)
+
+    def decoder(self) -> codecs.IncrementalDecoder:
+        return codecs.getincrementaldecoder(self.codec)(errors=ERRORS)
+
+    def label(self) -> str:
+        return ENCODING_LABELS.get(self.codec, self.name)
+
+
+def detect_encoding(path: str, kind_label: str) -> Encoding:
+    """The encoding of ``path``; raises JobError for empty, binary or undecodable files."""
+    with open(path, "rb") as f:
+        head = f.read(64 * 1024)
+        if not head:
+            raise JobError("empty_file", EMPTY_FILE_MESSAGE)
+        for bom, codec, name in BOMS:
+            if head.startswith(bom):
+                return Encoding(codec, name, len(bom))
+        utf16 = utf16_without_bom(head)
+        if utf16:
+            return Encoding(utf16, utf16, 0)
+        label = binary_label(head)
+        if label:
+            raise JobError(
+                "invalid_file_format",
+                f"檔案內容是{label}，不是{kind_label}，請確認上傳的檔案。",
+            )
+        f.seek(0)
+        return _scan(f)
+
+
+def _scan(f: io.BufferedReader) -> Encoding:
+    # ASCII chunks are fed to the decoder too (its ASCII fast path is cheap) so that a
+    # multi-byte sequence split between chunks is judged correctly.
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    evidence = 0
+    first_non_ascii: int | None = None
+    offset = 0
+    try:
+        while evidence < NON_ASCII_EVIDENCE:
+            chunk = f.read(SCAN_CHUNK)
+            if not chunk:
+                utf8.decode(b"", final=True)
+                break
+            if not chunk.isascii():
+                first_non_ascii = offset if first_non_ascii is None else first_non_ascii
+                evidence += len(chunk)
+            utf8.decode(chunk)
+            offset += len(chunk)
+        return Encoding("utf-8", "utf-8", 0)
+    except UnicodeDecodeError:
+        pass
+    assert first_non_ascii is not None
+    f.seek(first_non_ascii)
+    evidence_bytes = f.read(NON_ASCII_EVIDENCE)
+    if _mostly_cp950(evidence_bytes):
+        return Encoding("cp950", "cp950", 0)
+    guessed = _guess(evidence_bytes[:GUESS_SAMPLE])
+    if guessed is None:
+        raise JobError(
+            "invalid_file_format",
+            "無法辨識檔案的文字編碼（支援 UTF-8、UTF-16、Big5／CP950，以及常見的簡體中文、"
+            "日文與西歐語系編碼），請用 Excel 或記事本另存為 UTF-8 後再上傳。",
+        )
+    return guessed
+
+
+def _mostly_cp950(data: bytes) -> bool:
+    """CP950 with at most a few undecodable characters (造字) in ``data``."""
+    before = replaced_so_far()
+    text = codecs.getincrementaldecoder("cp950")(errors=ERRORS).decode(data)
+    errors = replaced_so_far() - before
+    if errors == 0 and len(data) >= GUESS_SAMPLE:
+        return True  # plenty of Chinese decoded without a fault
+    wide = len(text) - len(text.encode("ascii", errors="ignore"))
+    if errors > max(MAX_CP950_ERROR_SHARE * wide, MIN_CP950_ERRORS):
+        return False
+    guess = _guess_codec(data[:GUESS_SAMPLE])
+    return guess == "cp950" or (guess is None and errors == 0)
+
+
+def _guess_codec(data: bytes) -> str | None:
+    from charset_normalizer import from_bytes
+
+    matches = from_bytes(data, cp_isolation=CANDIDATES, explain=False)
+    if not len(matches):
+        return None
+    best_chaos = min(match.chaos for match in matches)
+    close = [match for match in matches if match.chaos <= best_chaos + 0.01]
+    best_coherence = max(match.coherence for match in close)
+    finalists = {
+        GUESSES.get(match.encoding, match.encoding)
+        for match in close
+        if match.coherence >= best_coherence - 0.01
+    }
+    return next((codec for codec in GUESS_ORDER if codec in finalists), None)
+
+
+def _guess(data: bytes) -> Encoding | None:
+    codec = _guess_codec(data)
+    if codec is None:
+        return None
+    return Encoding(codec, codec, 0, guessed=True)
+
+
+def encoding_warnings(encoding: Encoding, replaced: int, first_line: int | None) -> list[str]:
+    """zh-TW sentences about a guessed encoding and about replaced characters."""
+    notes = []
+    if encoding.guessed:
+        notes.append(
+            f"檔案不是 UTF-8 或 Big5，依內容推測為{encoding.label()}編碼並據此解讀；"
+            "若文字看起來不對，請另存為 UTF-8 後再上傳。"
+        )
+    if replaced:
+        where = f"，第一個在第 {first_line:,} 行" if first_line else ""
+        what = " Big5 造字或無法辨識的字元" if encoding.codec == "cp950" else "無法解碼的字元"
+        notes.append(
+            f"有 {replaced:,} 個{what}無法以 {encoding.label()}解讀{where}，"
+            "已以私人使用區字元或 � 代替，其餘內容照常分析。"
+        )
+    return notes
+
+
+def first_undecodable_line(path: str, encoding: Encoding) -> int | None:
+    """1-based line of the first byte ``encoding`` cannot decode strictly, or None."""
+    decoder = codecs.getincrementaldecoder(encoding.codec)()
+    newline = "\n".encode(encoding.codec)
+    lines = 1
+    with open(path, "rb") as f:
+        f.seek(encoding.bom_length)
+        while chunk := f.read(SCAN_CHUNK):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                state = decoder.getstate()[0]
+                return lines + (state + chunk[: max(error.start - len(state), 0)]).count(newline)
+            lines += chunk.count(newline)
+    return None
+
+
+class CountingReader(io.RawIOBase):
+    """A raw binary file that skips the BOM and counts the bytes read, for byte progress.
+
+    With ``drop_nul`` NUL bytes are removed on the way (counted in ``nul_bytes``): a few
+    stray NULs in a text file would otherwise end up inside values. pyarrow reads it from
+    its own threads; ``consumed`` is only ever read for progress, so a slightly stale value
+    is harmless.
+    """
+
+    def __init__(self, path: str, skip: int = 0, drop_nul: bool = False, end: int | None = None):
+        super().__init__()
+        self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._file.seek(skip)
+        total = os.path.getsize(path) if end is None else end
+        self.size = max(total - skip, 1)
+        self._left = total - skip
+        self.consumed = 0
+        self.drop_nul = drop_nul
+        self.nul_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = self._left
+        data = self._file.read(min(size, max(self._left, 0)))
+        self._left -= len(data)
+        self.consumed += len(data)
+        if self.drop_nul and b"\x00" in data:
+            self.nul_bytes += data.count(b"\x00")
+            data = data.replace(b"\x00", b"")
+            if not data and self._left > 0:
+                return self.read(size)
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def fraction(self) -> float:
+        return min(self.consumed / self.size, 1.0)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+class DecodedText:
+    """Decoded text chunks of a file, with the share of its bytes read so far."""
+
+    def __init__(self, path: str, encoding: Encoding, chunk_size: int = 1 << 20) -> None:
+        self.encoding = encoding
+        self._raw = CountingReader(path, encoding.bom_length, drop_nul=encoding.ascii_compatible)
+        self._chunk_size = chunk_size
+        self.replaced = 0
+
+    @property
+    def nul_bytes(self) -> int:
+        return self._raw.nul_bytes
+
+    def fraction(self) -> float:
+        return self._raw.fraction()
+
+    def chunks(self) -> Iterator[str]:
+        decoder = self.encoding.decoder()
+        before = replaced_so_far()
+        try:
+            while True:
+                data = self._raw.read(self._chunk_size)
+                text = decoder.decode(data, final=not data)
+                self.replaced = replaced_so_far() - before
+                if text:
+                    yield text
+                if not data:
+                    return
+        finally:
+            self._raw.close()
+
+
+def undecodable(encoding: Encoding, position: int | None = None) -> JobError:
+    where = f"在第 {position:,} 位元組附近" if position is not None else "中有內容"
+    return JobError(
+        "invalid_file_format",
+        f"檔案{where}無法以 {encoding.name} 解碼，檔案可能損毀或混用了不同的編碼。"
+        "請另存為 UTF-8 後再上傳。",
+    )

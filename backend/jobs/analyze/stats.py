@@ -1,0 +1,651 @@
+"""Streaming column statistics shared by every file format of the analyze job.
+
+Readers hand :class:`TableStats` batches of pyarrow arrays, one per column, with empty cells
+as nulls. A cell array is either typed by the reader (numbers, booleans, dates from Excel or
+JSON) or text, whose meaning ``backend.jobs.analyze.types`` decides. The kind of a column is
+decided over the whole file: it stays a number, date or boolean column while every non-empty
+cell is one, and turns into text the first time one is not (its text values are then counted
+again in a second pass, see ``TableStats.columns_to_rescan``).
+
+All the work is done with pyarrow compute kernels on whole arrays: converting them to
+another library first cost more than the statistics themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from backend.jobs.analyze import types
+from backend.jobs.context import JobContext
+
+PREVIEW_ROWS = 20
+TOP_VALUES = 5
+HISTOGRAM_BINS = 20  # at most; fewer when an integer column holds fewer values
+FINE_BINS = 2048  # resolution kept while streaming, merged into HISTOGRAM_BINS at the end
+
+# Total number of distinct text values kept in memory for one table, shared by its columns.
+DISTINCT_BUDGET = 2_000_000
+MIN_DISTINCT_PER_COLUMN = 20_000
+
+KINDS = ("integer", "float", "date", "datetime", "boolean", "text")
+NUMERIC = ("integer", "float")
+# What a text batch may still turn out to be, given the column's kind so far.
+CANDIDATES: dict[str, tuple[str, ...]] = {
+    "empty": ("number", "date", "boolean"),
+    "integer": ("number",),
+    "float": ("number",),
+    "date": ("date",),
+    "datetime": ("date",),
+    "boolean": ("boolean",),
+}
+FORMAT_LABELS = {
+    types.THOUSANDS: "千分位（例如 1,234）",
+    types.PERCENT: "百分比（例如 12.5%，數值以 % 為單位）",
+    types.CURRENCY: "貨幣符號（例如 NT$1,200）",
+    types.ACCOUNTING: "會計負數（例如 (1,234) 代表 -1234）",
+    types.FULLWIDTH: "全形數字（例如 １２３）",
+}
+
+
+class _Reporter:
+    """The one place that talks to the context: keeps progress monotonic and throttled."""
+
+    def __init__(self, ctx: JobContext, step: float, interval: float) -> None:
+        self.ctx = ctx
+        self.step = step
+        self.interval = interval
+        self.value = 0.0
+        self._reported = -1.0
+        self._reported_at = 0.0
+
+    def report(self, value: float, message: str, force: bool) -> None:
+        self.value = max(self.value, value)
+        now = time.monotonic()
+        due = self.value - self._reported >= self.step or now - self._reported_at >= self.interval
+        if force or due:
+            self._reported = self.value
+            self._reported_at = now
+            self.ctx.report(self.value, message)
+        else:
+            self.ctx.check_cancelled()
+
+
+class Progress:
+    """Maps work done (a fraction) to a slice of 0..100 and reports it.
+
+    Reports when progress moved by ``step`` percent or ``interval`` seconds went by, so a
+    cancel is noticed quickly without flooding the context. Never goes backwards, also
+    across the sub-progresses made with :meth:`sub`.
+    """
+
+    def __init__(
+        self,
+        ctx: JobContext,
+        start: float = 0.0,
+        end: float = 100.0,
+        step: float = 0.5,
+        interval: float = 0.25,
+        reporter: _Reporter | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.start = start
+        self.end = end
+        self._reporter = reporter or _Reporter(ctx, step, interval)
+
+    def sub(self, start_fraction: float, end_fraction: float) -> Progress:
+        """A progress over a part of this one's slice."""
+        span = self.end - self.start
+        return Progress(
+            self.ctx,
+            self.start + span * start_fraction,
+            self.start + span * end_fraction,
+            reporter=self._reporter,
+        )
+
+    def at(self, fraction: float, message: str, force: bool = False) -> None:
+        fraction = min(max(fraction, 0.0), 1.0)
+        value = round(self.start + (self.end - self.start) * fraction, 2)
+        self._reporter.report(value, message, force)
+
+
+def finite_or_none(value: float | None) -> float | int | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class Histogram:
+    """Exact bin counts of a stream of numbers, in one pass.
+
+    Values are counted on a fine grid anchored at 0 with bin width ``w`` (a power of two, so
+    integers fall on bin edges once ``w >= 1``); when the values span more than FINE_BINS
+    bins, ``w`` doubles and neighbouring bins merge, which keeps every count exact because
+    ``floor(v / 2w) == floor(floor(v / w) / 2)``. At the end, whole fine bins are grouped
+    into at most HISTOGRAM_BINS bins, so the final counts are exact too. Non-finite values
+    are left out.
+    """
+
+    def __init__(self) -> None:
+        self.width: float | None = None
+        self.first = 0  # index of counts[0] on the grid
+        self.counts = np.zeros(0, dtype=np.int64)
+
+    def add(self, values: pa.Array, low: float, high: float) -> None:
+        """``values``: numbers without nulls or NaN; ``low``/``high``: their finite extremes."""
+        array = values.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        if not np.isfinite(array).all():
+            array = array[np.isfinite(array)]
+        if array.size == 0:
+            return
+        if self.width is None:
+            self.width = _initial_width(low, high)
+            self.first = math.floor(low / self.width)
+        self._cover(low, high)
+        index = np.floor(array / self.width).astype(np.int64) - self.first
+        np.clip(index, 0, len(self.counts) - 1, out=index)  # float rounding at the edges
+        self.counts += np.bincount(index, minlength=len(self.counts))
+
+    def _cover(self, low: float, high: float) -> None:
+        assert self.width is not None
+        while True:
+            first = min(self.first, math.floor(low / self.width))
+            last = max(self.first + len(self.counts) - 1, math.floor(high / self.width))
+            if last - first < FINE_BINS or not math.isfinite(self.width * 2):
+                break
+            self._merge_pairs()
+        if first < self.first or last >= self.first + len(self.counts):
+            grown = np.zeros(last - first + 1, dtype=np.int64)
+            start = self.first - first
+            grown[start : start + len(self.counts)] = self.counts
+            self.counts, self.first = grown, first
+
+    def _merge_pairs(self) -> None:
+        assert self.width is not None
+        first = self.first // 2
+        last = (self.first + len(self.counts) - 1) // 2
+        merged = np.zeros(last - first + 1, dtype=np.int64)
+        np.add.at(
+            merged, np.arange(self.first, self.first + len(self.counts)) // 2 - first, self.counts
+        )
+        self.counts, self.first, self.width = merged, first, self.width * 2
+
+    def result(self, integer: bool) -> dict | None:
+        """``{"edges": [n + 1 floats], "counts": [n ints]}``, or None without values.
+
+        Bins are half-open ``[edge_i, edge_i+1)``; the last bin holds the maximum.
+        """
+        if self.width is None or not self.counts.any():
+            return None
+        used = np.nonzero(self.counts)[0]
+        counts = self.counts[used[0] : used[-1] + 1]
+        first = self.first + used[0]
+        group = max(1, math.ceil(len(counts) / HISTOGRAM_BINS))
+        if integer and self.width < 1:
+            group = max(group, math.ceil(1 / self.width))  # no bin narrower than one unit
+        start = (first // group) * group  # bins aligned on the grid
+        padded = np.zeros(math.ceil((first - start + len(counts)) / group) * group, np.int64)
+        padded[first - start : first - start + len(counts)] = counts
+        binned = padded.reshape(-1, group).sum(axis=1)
+        edges = [(start + i * group) * self.width for i in range(len(binned) + 1)]
+        return {"edges": [float(edge) for edge in edges], "counts": binned.tolist()}
+
+
+def _initial_width(low: float, high: float) -> float:
+    """A power of two: the span over FINE_BINS, but not so fine that ``v / width`` loses
+    integer precision (2**52) for the largest value."""
+    magnitude = max(abs(low), abs(high), 1e-300)
+    span = high - low if high > low else max(magnitude, 1.0)
+    width = 2.0 ** math.floor(math.log2(span / FINE_BINS))
+    return max(width, 2.0 ** math.ceil(math.log2(magnitude / 2**52)))
+
+
+@dataclass
+class NumericAccumulator:
+    """Count, mean and sum of squared deviations merged batch by batch (Chan et al., "Updating
+    formulae and a pairwise algorithm for computing sample variances", 1979), extremes and
+    a histogram.
+
+    Merging per-batch moments keeps the sample standard deviation within ~1e-12 of a
+    two-pass computation, unlike a running sum of squares.
+    """
+
+    count: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+    minimum: float | int | None = None
+    maximum: float | int | None = None
+    histogram: Histogram = field(default_factory=Histogram)
+
+    def add(self, values: pa.Array) -> int:
+        """Add a batch of numbers; NaN are dropped. Returns how many NaN there were."""
+        n = len(values) - values.null_count
+        if n == 0:
+            return 0
+        # Arrow's mean and variance take integers as they are (double accumulators), so
+        # no float copy of an integer column is made.
+        batch_mean = pc.mean(values).as_py()
+        nans = 0
+        if math.isnan(batch_mean):  # rare: "nan" cells parse as NaN, which pandas calls NA
+            values = pc.if_else(pc.is_nan(values), None, values)
+            nans = n - (len(values) - values.null_count)
+            n -= nans
+            if n == 0:
+                return nans
+            batch_mean = pc.mean(values).as_py()
+        batch_m2 = pc.variance(values, ddof=0).as_py() * n
+        extremes = pc.min_max(values)
+        total = self.count + n
+        delta = batch_mean - self.mean
+        self.mean += delta * n / total
+        self.m2 += batch_m2 + delta * delta * self.count * n / total
+        self.count = total
+        low, high = extremes["min"].as_py(), extremes["max"].as_py()
+        self.minimum = low if self.minimum is None else min(self.minimum, low)
+        self.maximum = high if self.maximum is None else max(self.maximum, high)
+        if math.isfinite(low) and math.isfinite(high):
+            self.histogram.add(pc.drop_null(values), low, high)
+        else:
+            finite = pc.filter(values, pc.is_finite(values))
+            if len(finite):
+                bounds = pc.min_max(finite)
+                self.histogram.add(finite, bounds["min"].as_py(), bounds["max"].as_py())
+        return nans
+
+    def as_float(self) -> None:
+        if self.minimum is not None and self.maximum is not None:
+            self.minimum = float(self.minimum)
+            self.maximum = float(self.maximum)
+
+    def std(self) -> float | None:
+        if self.count < 2:
+            return None
+        return math.sqrt(max(self.m2, 0.0) / (self.count - 1))
+
+
+COUNTS_SCHEMA = pa.schema([("value", pa.string()), ("count", pa.int64())])
+
+
+class TopCounter:
+    """Counts of text values, merged in bulk with pyarrow group-by.
+
+    Past ``cap`` distinct values the rarest are dropped, so counts become lower bounds
+    (``approximate``) but memory stays bounded.
+    """
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.approximate = False
+        self._merged = COUNTS_SCHEMA.empty_table()
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+
+    def add(self, values: pa.Array) -> None:
+        counts = pc.value_counts(values)
+        distinct = counts.field("values")
+        if counts.null_count or distinct.null_count:
+            counts = counts.filter(distinct.is_valid())
+            distinct = counts.field("values")
+        if len(counts) == 0:
+            return
+        self._pending.append(
+            pa.Table.from_arrays(
+                [distinct.cast(pa.string()), counts.field("counts")], schema=COUNTS_SCHEMA
+            )
+        )
+        self._pending_rows += len(counts)
+        if self._pending_rows > self.cap:
+            self._compact()
+
+    def _compact(self) -> None:
+        if not self._pending:
+            return
+        merged = (
+            pa.concat_tables([self._merged, *self._pending])
+            .group_by("value")
+            .aggregate([("count", "sum")])
+            .rename_columns(["value", "count"])
+        )
+        self._pending = []
+        self._pending_rows = 0
+        if merged.num_rows > self.cap:
+            self.approximate = True
+            merged = _most_frequent(merged, self.cap // 2)
+        self._merged = merged
+
+    def reset(self) -> None:
+        self.approximate = False
+        self._merged = COUNTS_SCHEMA.empty_table()
+        self._pending = []
+        self._pending_rows = 0
+
+    def top(self, k: int = TOP_VALUES) -> list[list[str | int]]:
+        self._compact()
+        best = _most_frequent(self._merged, k)
+        return [[row["value"], row["count"]] for row in best.to_pylist()]
+
+
+def _most_frequent(counts: pa.Table, k: int) -> pa.Table:
+    """The k most frequent values; ties broken by value so the result is deterministic."""
+    return counts.sort_by([("count", "descending"), ("value", "ascending")]).slice(0, k)
+
+
+def _typed_kind(dtype: pa.DataType) -> str | None:
+    """The kind of an array a reader already typed, or None for text."""
+    if pa.types.is_integer(dtype):
+        return "integer"
+    if pa.types.is_floating(dtype):
+        return "float"
+    if pa.types.is_boolean(dtype):
+        return "boolean"
+    if pa.types.is_date(dtype):
+        return "date"
+    if pa.types.is_timestamp(dtype):
+        return "datetime"
+    return None
+
+
+def _merged_kind(old: str, new: str) -> str | None:
+    """The kind of a column whose cells so far were ``old`` and now ``new``; None: text."""
+    if old == "empty" or old == new:
+        return new
+    if {old, new} == {"integer", "float"}:
+        return "float"
+    if {old, new} == {"date", "datetime"}:
+        return "datetime"
+    return None
+
+
+@dataclass
+class ColumnStats:
+    """One column's kind and figures, fed batch by batch."""
+
+    name: str
+    distinct_cap: int
+    kind: str = "empty"  # "empty" until a non-empty cell is seen, then one of KINDS
+    nulls: int = 0
+    numeric: NumericAccumulator = field(default_factory=NumericAccumulator)
+    earliest: dt.date | dt.datetime | None = None
+    latest: dt.date | dt.datetime | None = None
+    counter: TopCounter | None = None
+    formats: set[str] = field(default_factory=set)
+    percent: bool | None = None  # every cell so far carried "%" (or none did)
+    currency: str | None = None
+    # Became text after other cells were already seen: text counts need a second pass.
+    needs_rescan: bool = False
+
+    def add(self, values: pa.Array) -> None:
+        """``values``: the column's cells in this batch, nulls for empty cells."""
+        nulls = values.null_count
+        self.nulls += nulls
+        if nulls == len(values):
+            return
+        if self.kind == "text":
+            self._add_text(values)
+            return
+        kind = _typed_kind(values.type)
+        if kind is not None:
+            parsed: types.Parsed | None = types.Parsed(kind, values)
+        else:
+            parsed = types.parse(values, CANDIDATES[self.kind])
+        merged = _merged_kind(self.kind, parsed.kind) if parsed else None
+        if parsed is None or merged is None or not self._same_units(parsed):
+            self._become_text()
+            self._add_text(values)
+            return
+        if merged == "float" and self.kind == "integer":
+            self.numeric.as_float()
+        self.kind = merged
+        self.formats |= parsed.formats
+        self.nulls += parsed.values.null_count - nulls  # NA markers
+        if merged in NUMERIC:
+            self.nulls += self.numeric.add(parsed.values)
+        elif merged == "boolean":
+            self._count(parsed.values)
+        else:
+            self._add_dates(parsed.values)
+
+    def _same_units(self, parsed: types.Parsed) -> bool:
+        percent = types.PERCENT in parsed.formats
+        if self.percent is not None and percent != self.percent and parsed.kind in NUMERIC:
+            return False
+        if parsed.currency and self.currency and parsed.currency != self.currency:
+            return False
+        if parsed.kind in NUMERIC:
+            self.percent = percent
+            self.currency = self.currency or parsed.currency
+        return True
+
+    def _add_dates(self, values: pa.Array) -> None:
+        extremes = pc.min_max(values)
+        low, high = extremes["min"].as_py(), extremes["max"].as_py()
+        if low is None:
+            return
+        if self.kind == "datetime" and type(low) is dt.date:  # date cells beside date-times
+            low = dt.datetime.combine(low, dt.time())
+            high = dt.datetime.combine(high, dt.time())
+        if self.earliest is not None and type(self.earliest) is not type(low):
+            self.earliest = dt.datetime.combine(self.earliest, dt.time())  # type: ignore[arg-type]
+            self.latest = dt.datetime.combine(self.latest, dt.time())  # type: ignore[arg-type]
+        self.earliest = low if self.earliest is None else min(self.earliest, low)
+        self.latest = high if self.latest is None else max(self.latest, high)
+
+    def _become_text(self) -> None:
+        if self.kind != "empty":
+            self.needs_rescan = True
+            self.nulls = self.nulls_before_parsing()
+        self.kind = "text"
+        self.numeric = NumericAccumulator()
+        self.formats = set()
+        self.percent = self.currency = None
+        self.earliest = self.latest = None
+        self.counter = None
+
+    def nulls_before_parsing(self) -> int:
+        """Recomputed in the rescan: NA markers count as values in a text column."""
+        return 0
+
+    def _count(self, values: pa.Array) -> None:
+        if self.counter is None:
+            self.counter = TopCounter(self.distinct_cap)
+        self.counter.add(values.cast(pa.string()) if pa.types.is_boolean(values.type) else values)
+
+    def _add_text(self, values: pa.Array) -> None:
+        self.kind = "text"
+        self._count(_as_text(values))
+
+    def add_text_only(self, values: pa.Array) -> None:
+        """Second pass, from the start, of a column that turned text: counts and nulls."""
+        self.nulls += values.null_count
+        if values.null_count < len(values):
+            self._count(_as_text(values))
+
+    def result(self) -> dict:
+        numeric = self.kind in NUMERIC
+        dates = self.kind in ("date", "datetime")
+        stats = self.numeric
+        low = self.earliest.isoformat() if dates and self.earliest else None
+        high = self.latest.isoformat() if dates and self.latest else None
+        return {
+            "name": self.name,
+            "type": "text" if self.kind == "empty" else self.kind,
+            "nulls": self.nulls,
+            "min": finite_or_none(stats.minimum) if numeric else low,
+            "max": finite_or_none(stats.maximum) if numeric else high,
+            "mean": finite_or_none(stats.mean) if numeric and stats.count else None,
+            "std": finite_or_none(stats.std()) if numeric else None,
+            "top": self.counter.top()
+            if self.counter and self.kind in ("text", "boolean")
+            else None,
+            "histogram": stats.histogram.result(self.kind == "integer") if numeric else None,
+            "unit": "%" if numeric and self.percent else (self.currency if numeric else None),
+            "formats": sorted(self.formats),
+        }
+
+    def warning(self, table: str) -> str | None:
+        """One zh-TW sentence on what was converted for the user, or None."""
+        if self.kind in NUMERIC:
+            shown = [FORMAT_LABELS[name] for name in sorted(self.formats) if name in FORMAT_LABELS]
+            if shown:
+                return f"「{table}」的欄位「{self.name}」以{'、'.join(shown)}書寫，已轉為數值。"
+        if self.kind in ("date", "datetime") and types.ROC in self.formats:
+            return (
+                f"「{table}」的欄位「{self.name}」是民國紀年日期（例如 113/05/01），"
+                "已換算為西元日期（民國年 + 1911）。"
+            )
+        return None
+
+
+def _as_text(values: pa.Array) -> pa.Array:
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        return values
+    if pa.types.is_floating(values.type) or pa.types.is_integer(values.type):
+        return pa.array([_number_text(v) for v in values.to_pylist()], pa.string())
+    if pa.types.is_boolean(values.type):
+        return pc.if_else(values, "TRUE", "FALSE")
+    return values.cast(pa.string())
+
+
+def _number_text(value: float | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+class TableStats:
+    """Statistics of one table, fed batch by batch, and the warnings that concern it."""
+
+    def __init__(self, name: str, column_names: Sequence[str]) -> None:
+        self.name = name
+        self.rows = 0
+        self.columns: list[ColumnStats] = []
+        self.preview: list[list[object]] = []
+        self.preview_given = False
+        self.notes: list[str] = []  # decisions the reader made for the user, zh-TW
+        for column_name in column_names:
+            self.add_column(column_name)
+
+    def _distinct_cap(self) -> int:
+        return max(MIN_DISTINCT_PER_COLUMN, DISTINCT_BUDGET // max(len(self.columns) + 1, 1))
+
+    def add_column(self, name: str) -> ColumnStats:
+        """Add a column (JSON keys may appear late); earlier rows count as empty cells."""
+        column = ColumnStats(name, self._distinct_cap(), nulls=self.rows)
+        self.columns.append(column)
+        for row in self.preview:
+            row.append(None)
+        return column
+
+    def set_preview(self, rows: list[list[object]]) -> None:
+        """The first rows in file order, when batches do not come in that order."""
+        self.preview = [list(row) for row in rows[:PREVIEW_ROWS]]
+        self.preview_given = True
+
+    def add_batch(self, columns: Sequence[pa.Array]) -> None:
+        """``columns`` in the order of ``self.columns``, with nulls for empty cells."""
+        if not columns:
+            return
+        height = len(columns[0])
+        if not self.preview_given:
+            self._keep_preview(columns, height)
+        for stats, values in zip(self.columns, columns, strict=True):
+            stats.add(values)
+        self.rows += height
+
+    def _keep_preview(self, columns: Sequence[pa.Array], height: int) -> None:
+        wanted = PREVIEW_ROWS - len(self.preview)
+        if wanted <= 0:
+            return
+        heads = [values.slice(0, wanted).to_pylist() for values in columns]
+        for i in range(min(wanted, height)):
+            self.preview.append([head[i] for head in heads])
+
+    def columns_to_rescan(self) -> list[int]:
+        return [i for i, column in enumerate(self.columns) if column.needs_rescan]
+
+    def start_rescan(self) -> list[ColumnStats]:
+        """The columns that turned text, reset for a second pass over their values."""
+        columns = [self.columns[i] for i in self.columns_to_rescan()]
+        for column in columns:
+            column.nulls = 0
+            column.counter = None
+        return columns
+
+    def warnings(self) -> list[str]:
+        notes = list(self.notes)
+        for column in self.columns:
+            note = column.warning(self.name)
+            if note:
+                notes.append(note)
+            if column.counter is not None and column.counter.approximate:
+                notes.append(
+                    f"「{self.name}」的欄位「{column.name}」相異值超過 "
+                    f"{column.counter.cap:,} 個，最常見值的次數為近似值。"
+                )
+        return notes
+
+    def result(self) -> dict:
+        return {
+            "name": self.name,
+            "rows": self.rows,
+            "columns": [column.result() for column in self.columns],
+            "preview": [self._preview_row(row) for row in self.preview],
+            "warnings": self.warnings(),
+        }
+
+    def _preview_row(self, row: list[object]) -> dict:
+        return {
+            column.name: typed_cell(value, column.kind)
+            for column, value in zip(self.columns, row, strict=True)
+        }
+
+
+def typed_cell(value: object, kind: str) -> object:
+    """A preview cell as the JSON value a user expects for the column's final type."""
+    if value is None:
+        return None
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if kind == "text" or kind == "empty":
+        if isinstance(value, (int, float, bool)):
+            return _as_text(pa.array([value]))[0].as_py()
+        return value
+    if not isinstance(value, str):
+        return finite_or_none(value) if isinstance(value, float) else value
+    parsed = types.parse(pa.array([value], pa.string()), CANDIDATES.get(kind, ()))
+    if parsed is None:
+        return value
+    cell = parsed.values[0].as_py()
+    if isinstance(cell, (dt.date, dt.datetime)):
+        return cell.isoformat()
+    return finite_or_none(cell) if isinstance(cell, float) else cell
+
+
+def unique_names(raw: Sequence[str | None]) -> list[str]:
+    """Column names as users see them: blanks named by position, duplicates suffixed like pandas."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for position, name in enumerate(raw, start=1):
+        base = (name or "").strip() or f"欄位 {position}"
+        candidate = base
+        suffix = 1
+        while candidate in seen:
+            candidate = f"{base}.{suffix}"
+            suffix += 1
+        seen.add(candidate)
+        names.append(candidate)
+    return names
+
+
+Decoder = Callable[[bytes], str]

@@ -1,0 +1,325 @@
+"""What a cell means: numbers as Excel displays them, dates (ROC calendar too), booleans.
+
+Every function takes a pyarrow string array whose empty cells are already nulls and answers
+for the *whole* array: either every non-empty cell is of one kind, and the parsed array comes
+back with the display formats that were met, or ``None``. A column is of a kind only when all
+its cells are; one cell that does not fit leaves the column text, which is never wrong.
+
+Numbers (``parse_numbers``), after Unicode NFKC folds full-width characters (``１２３``,
+``％``, ``＄``) to ASCII:
+
+* plain: ``-12``, ``3.5``, ``1e3``;
+* thousands-separated: ``1,234``, ``12,500.50`` (groups of three digits, as Excel writes);
+* percentages: ``12.5%``; the figures stay in percent and the column says so (unit ``%``);
+  a column is a percentage column only when every cell carries ``%``;
+* currency-prefixed: ``NT$1,200``, ``$300``, ``¥500``, ``€``, ``£``; one currency a column;
+* accounting negatives: ``(1,234)`` is -1234.
+
+Identifiers stay text: a leading zero (``0912345678``, ``007``, postal codes, 統一編號) or
+more than 15 integer digits (Excel itself keeps only 15 significant digits). Cells such as
+``N/A`` or ``-`` (``NA_MARKERS``) are empty in numeric and date columns.
+
+Dates (``parse_dates``): ``2024-05-01``, ``2024/5/1``, ``2024.05.01``, ``2024年5月1日``, and
+ROC (民國) dates with a two- or three-digit year: ``113/05/01``, ``113/5/2``, ``113-05-01``,
+``民國113年5月1日`` (ROC year + 1911 = Gregorian year, 中華民國曆法). An optional time
+``13:45``, ``13:45:30``, ``下午 01:45:30`` (上午/下午 as Windows zh-TW writes AM/PM) makes a
+datetime column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+NA_MARKERS = [
+    "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null", "-", "--", "－",
+]  # fmt: skip
+NA_SET = pa.array(NA_MARKERS, pa.string())
+MAX_INTEGER_DIGITS = 15
+ROC_OFFSET = 1911  # ROC year 1 is 1912
+
+# Display formats a column's numbers or dates were written in (keys of FORMAT_LABELS in
+# backend.jobs.analyze.stats).
+THOUSANDS, PERCENT, CURRENCY, ACCOUNTING, FULLWIDTH = (
+    "thousands", "percent", "currency", "accounting", "fullwidth",
+)  # fmt: skip
+ROC, GREGORIAN = "roc", "gregorian"
+
+NUMBER = (
+    r"^(?P<sign>[+-])?(?P<open>\()?(?P<sign2>[+-])?(?P<cur>NT\$|NTD|US\$|\$|¥|€|£)?\s?"
+    r"(?P<sign3>[+-])?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d+(?:\.\d*)?|\.\d+)"
+    r"(?:[eE](?P<exp>[+-]?\d+))?(?P<pct>%)?(?P<close>\))?$"
+)
+TIME = (
+    r"(?:(?:\s+|T)(?P<ap>上午|下午|AM|PM|am|pm)?\s*(?P<H>\d{1,2}):(?P<M>\d{2})"
+    r"(?::(?P<S>\d{2})(?:\.\d+)?)?\s*(?P<ap2>AM|PM|am|pm)?)?"
+)
+DATE = (
+    r"^(?:(?P<roc>民國)\s*)?(?P<y>\d{2,4})"
+    r"(?:[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})|\s*年\s*(?P<m2>\d{1,2})\s*月\s*(?P<d2>\d{1,2})\s*日)"
+    + TIME
+    + "$"
+)
+CURRENCY_NAMES = {"NTD": "NT$"}
+TRUE_WORDS = ["true", "True", "TRUE"]
+FALSE_WORDS = ["false", "False", "FALSE"]
+BOOLEAN_SET = pa.array(TRUE_WORDS + FALSE_WORDS, pa.string())
+
+
+@dataclass
+class Parsed:
+    """A string array read as one kind.
+
+    ``kind``: "integer" | "float" | "date" | "datetime" | "boolean"; ``values``: int64,
+    float64, date32, timestamp[s] or bool, null where the cell was empty or an NA marker;
+    ``formats``: display formats met (THOUSANDS, PERCENT, ... ROC, GREGORIAN);
+    ``currency``: the currency symbol, if any cell had one.
+    """
+
+    kind: str
+    values: pa.Array
+    formats: set[str] = field(default_factory=set)
+    currency: str | None = None
+
+
+def parse(values: pa.Array, kinds: tuple[str, ...]) -> Parsed | None:
+    """The first of ``kinds`` ("number", "date", "boolean") that every cell fits, or None."""
+    for kind in kinds:
+        parsed = PARSERS[kind](values)
+        if parsed is not None:
+            return parsed
+    return None
+
+
+def without_na(values: pa.Array) -> pa.Array:
+    """Trimmed cells with the NA markers turned into nulls."""
+    stripped = pc.utf8_trim_whitespace(values)
+    return pc.if_else(pc.is_in(stripped, value_set=NA_SET), None, stripped)
+
+
+def _any(mask: pa.Array) -> bool:
+    return bool(pc.any(mask).as_py())
+
+
+def _leading_zero(values: pa.Array) -> bool:
+    """An identifier such as 0912345678 or 007 (also hexadecimal 0x1F): not a number."""
+    hit = pc.or_(pc.starts_with(values, "0"), pc.starts_with(values, "-0"))
+    if not _any(hit):
+        return False
+    return _any(pc.match_substring_regex(values, r"^[+-]?0[0-9xX]"))
+
+
+def _too_long(integers: pa.Array) -> bool:
+    extremes = pc.min_max(integers)
+    low, high = extremes["min"].as_py(), extremes["max"].as_py()
+    limit = 10**MAX_INTEGER_DIGITS
+    return low is not None and (high >= limit or low <= -limit)
+
+
+class _Groups:
+    """The named groups of a regex matched on every non-null cell; "" where a group is
+    absent, null where the cell was."""
+
+    def __init__(self, parts: pa.StructArray) -> None:
+        self._fields = dict(
+            zip([parts.type.field(i).name for i in range(parts.type.num_fields)], parts.flatten())
+        )
+
+    def __call__(self, name: str) -> pa.Array:
+        return self._fields[name]
+
+
+def _match(values: pa.Array, pattern: str) -> _Groups | None:
+    parts = pc.extract_regex(values, pattern)
+    if parts.null_count != values.null_count:
+        return None
+    return _Groups(parts)
+
+
+def parse_numbers(values: pa.Array) -> Parsed | None:
+    """Numbers, plain or as displayed (see the module docstring), or None."""
+    if values.null_count == len(values):
+        return None
+    plain = _plain_numbers(values)
+    if plain is not None:
+        return plain
+    return _displayed_numbers(values)
+
+
+def _plain_numbers(values: pa.Array) -> Parsed | None:
+    """The fast path: what Arrow's own parser takes (no spaces, separators or symbols)."""
+    if _leading_zero(values):
+        return None
+    for kind, dtype in (("integer", pa.int64()), ("float", pa.float64())):
+        try:
+            parsed = values.cast(dtype)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        if kind == "integer" and _too_long(parsed):
+            return None
+        return Parsed(kind, parsed)
+    return None
+
+
+def _displayed_numbers(values: pa.Array) -> Parsed | None:
+    formats: set[str] = set()
+    if not _any(pc.invert(pc.string_is_ascii(values))):
+        normalized = values
+    else:
+        normalized = pc.utf8_normalize(values, "NFKC")
+        if _any(pc.not_equal(normalized, values)):
+            formats.add(FULLWIDTH)
+    cleaned = without_na(normalized)
+    if cleaned.null_count == len(cleaned):
+        return None
+    parts = _match(cleaned, NUMBER)
+    if parts is None:
+        return None  # some cell is not a number
+    opened = pc.equal(parts("open"), "(")
+    closed = pc.equal(parts("close"), ")")
+    if _any(pc.not_equal(opened, closed)):
+        return None
+    digits = parts("num")
+    if _leading_zero(digits) and not _any(pc.match_substring(digits, ",")):
+        return None
+    percent = pc.equal(parts("pct"), "%")
+    has_percent = _any(percent)
+    if has_percent and not pc.all(percent).as_py():
+        return None  # 12% beside 0.5: which unit? leave it to the user
+    currency = _one_currency(parts("cur"))
+    if currency is False:
+        return None  # adding NT$ to US$ would be wrong
+    if _any(pc.match_substring(digits, ",")):
+        formats.add(THOUSANDS)
+    if has_percent:
+        formats.add(PERCENT)
+    if currency:
+        formats.add(CURRENCY)
+    if _any(opened):
+        formats.add(ACCOUNTING)
+    number = pc.replace_substring(digits, ",", "")
+    exponent = parts("exp")
+    has_exponent = _any(pc.not_equal(exponent, ""))
+    if has_exponent:
+        number = pc.binary_join_element_wise(
+            number, pc.if_else(pc.equal(exponent, ""), "0", exponent), "e"
+        )
+    negative = pc.or_(
+        opened,
+        pc.or_(
+            pc.equal(parts("sign"), "-"),
+            pc.or_(pc.equal(parts("sign2"), "-"), pc.equal(parts("sign3"), "-")),
+        ),
+    )
+    is_float = has_exponent or _any(pc.match_substring(number, "."))
+    dtype = pa.float64() if is_float else pa.int64()
+    try:
+        magnitude = number.cast(dtype)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if not is_float and _too_long(magnitude):
+        return None
+    parsed = pc.if_else(negative, pc.negate(magnitude), magnitude)
+    return Parsed("float" if is_float else "integer", parsed, formats, currency)
+
+
+def _one_currency(symbols: pa.Array) -> str | None | bool:
+    """The column's currency, None without any, False when two differ. A bare "$" goes with
+    any dollar (NT$ in Taiwan); NTD is NT$."""
+    found = {CURRENCY_NAMES.get(s, s) for s in pc.unique(symbols).to_pylist() if s}
+    if len(found) > 1:
+        found.discard("$")
+    if len(found) > 1:
+        return False
+    return found.pop() if found else None
+
+
+def parse_dates(values: pa.Array) -> Parsed | None:
+    """Dates or date-times, Gregorian or ROC (see the module docstring), or None."""
+    if values.null_count == len(values):
+        return None
+    normalized = values
+    if _any(pc.invert(pc.string_is_ascii(values))):
+        normalized = pc.utf8_normalize(values, "NFKC")
+    cleaned = without_na(normalized)
+    if cleaned.null_count == len(cleaned):
+        return None
+    parts = _match(cleaned, DATE)
+    if parts is None:
+        return None
+    year_text = parts("y")
+    roc = pc.or_(pc.equal(parts("roc"), "民國"), pc.less(pc.utf8_length(year_text), 4))
+    year = pc.add(year_text.cast(pa.int64()), pc.if_else(roc, ROC_OFFSET, 0))
+    month = pc.if_else(pc.equal(parts("m"), ""), parts("m2"), parts("m"))
+    day = pc.if_else(pc.equal(parts("d"), ""), parts("d2"), parts("d"))
+    iso_date = pc.binary_join_element_wise(
+        pc.utf8_lpad(year.cast(pa.string()), 4, "0"),
+        pc.utf8_lpad(month, 2, "0"),
+        pc.utf8_lpad(day, 2, "0"),
+        "-",
+    )
+    hours = parts("H")
+    has_time = _any(pc.not_equal(hours, ""))
+    formats = set()
+    if _any(roc):
+        formats.add(ROC)
+    if not pc.all(roc).as_py():
+        formats.add(GREGORIAN)
+    if not has_time:
+        stamps = _strict_strptime(iso_date, "%Y-%m-%d")
+        if stamps is None:
+            return None
+        return Parsed("date", stamps.cast(pa.date32()), formats)
+    iso = _with_time(iso_date, parts)
+    if iso is None:
+        return None
+    stamps = _strict_strptime(iso, "%Y-%m-%d %H:%M:%S")
+    if stamps is None:
+        return None
+    return Parsed("datetime", stamps, formats)
+
+
+def _strict_strptime(iso: pa.Array, layout: str) -> pa.Array | None:
+    """Timestamps of ISO strings, or None when one is no real date: strptime rolls
+    2024-02-30 over to March, so the text must come back unchanged."""
+    stamps = pc.strptime(iso, format=layout, unit="s", error_is_null=True)
+    if stamps.null_count != iso.null_count:
+        return None
+    if not pc.all(pc.equal(pc.strftime(stamps, format=layout), iso)).as_py():
+        return None
+    return stamps
+
+
+def _with_time(iso_date: pa.Array, parts: _Groups) -> pa.Array | None:
+    hours_text = pc.if_else(pc.equal(parts("H"), ""), "0", parts("H"))
+    hours = hours_text.cast(pa.int64())
+    marker = pc.if_else(pc.equal(parts("ap"), ""), parts("ap2"), parts("ap"))
+    afternoon = pc.is_in(marker, value_set=pa.array(["下午", "PM", "pm"]))
+    morning = pc.is_in(marker, value_set=pa.array(["上午", "AM", "am"]))
+    twelve_hour = pc.or_(afternoon, morning)
+    if _any(pc.and_(twelve_hour, pc.or_(pc.greater(hours, 12), pc.equal(hours, 0)))):
+        return None  # 下午 13:00 is no time
+    hours = pc.if_else(pc.and_(afternoon, pc.less(hours, 12)), pc.add(hours, 12), hours)
+    hours = pc.if_else(pc.and_(morning, pc.equal(hours, 12)), 0, hours)
+    minutes = pc.if_else(pc.equal(parts("M"), ""), "00", parts("M"))
+    seconds = pc.if_else(pc.equal(parts("S"), ""), "00", parts("S"))
+    clock = pc.binary_join_element_wise(
+        pc.utf8_lpad(hours.cast(pa.string()), 2, "0"), minutes, seconds, ":"
+    )
+    return pc.binary_join_element_wise(iso_date, clock, " ")
+
+
+def parse_booleans(values: pa.Array) -> Parsed | None:
+    """TRUE/FALSE (any of the usual spellings) in every cell, or None."""
+    if values.null_count == len(values):
+        return None
+    stripped = pc.utf8_trim_whitespace(values)
+    if not pc.all(pc.is_in(pc.drop_null(stripped), value_set=BOOLEAN_SET)).as_py():
+        return None
+    return Parsed("boolean", pc.is_in(stripped, value_set=pa.array(TRUE_WORDS)).cast(pa.bool_()))
+
+
+PARSERS = {"number": parse_numbers, "date": parse_dates, "boolean": parse_booleans}
