@@ -26,7 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from backend.jobs.analyze.delimited import NeedsTranscoding, read_delimited
-from backend.jobs.analyze.encoding import detect_encoding
+from backend.jobs.analyze.encoding import detect_encoding, encoding_warnings
 from backend.jobs.analyze.json_file import read_json
 from backend.jobs.analyze.source import Reader, Source, TableFeed
 from backend.jobs.analyze.stats import Progress, TableStats
@@ -54,6 +54,7 @@ def analyze_file(ctx: JobContext, path: str, filename: str) -> dict:
         if file_format != "xlsx":
             source.encoding = detect_encoding(path, KIND_LABELS[file_format])
             source.progress.at(0.0, f"偵測到文字編碼：{source.encoding.name}", force=True)
+            source.notes += encoding_warnings(source.encoding, 0, None)
         tables = [analyze_table(source, feed) for feed in READERS[file_format](source)]
     except RecursionError:
         raise JobError("invalid_file_format", "資料的巢狀層數過深，無法分析。") from None

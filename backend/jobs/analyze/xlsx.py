@@ -9,10 +9,13 @@ and refuse any DTD in the XML parts (entity bombs) with defusedxml.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -32,9 +35,18 @@ RATIO_CHECK_FROM = 1 << 20  # tiny members may compress oddly without harm
 MAX_PROLOG_BYTES = 1 << 20  # XML read before the root element, looking for a DTD
 BATCH_ROWS = 5_000
 HEAD_ROWS = 200  # rows the header row is looked for in
-# Share of a sheet's progress given to calamine loading it (measured: ~40% of the time);
-# calamine cannot tell how far it is, so progress jumps over the load.
-LOAD_SHARE = 0.4
+SCAN_CHUNK = 1 << 20
+MAX_ROW_XML = 64 << 20  # one row's XML, at most, before the scan gives up on row ends
+MAX_CELLS = 20_000_000  # calamine holds a sheet's whole range in memory (~32 bytes a cell)
+FAR_ROWS = 1_000  # a gap of empty rows (and larger than the data above) ends the data
+FAR_COLUMNS = 100
+CELL = re.compile(
+    rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(?:/>|>(.*?)</(?:\w+:)?c>)',
+    re.DOTALL,
+)
+CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
+FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+VALUE = re.compile(rb"<(?:\w+:)?v>[^<]")
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
@@ -53,13 +65,20 @@ def read_xlsx(source: Source) -> Iterator[TableFeed]:
             source.notes.append(f"「{meta.name}」不是一般工作表（例如圖表工作表），已略過。")
             continue
         sheets.append(meta)
-    bounds = _progress_bounds(sheet_sizes(source.path, [meta.name for meta in sheets]))
+    members = sheet_members(source.path, [meta.name for meta in sheets])
+    bounds = _progress_bounds(sheet_sizes(source.path, members))
     found = 0
-    for meta, (start, end) in zip(sheets, bounds, strict=True):
+    for meta, member, (start, end) in zip(sheets, members, bounds, strict=True):
         span = (0.02 + 0.98 * start, 0.02 + 0.98 * end)
-        source.progress.at(span[0], f"正在載入工作表「{meta.name}」", force=True)
-        sheet = _in_thread(source.ctx, lambda name=meta.name: workbook.get_sheet_by_name(name))
-        feed = _sheet_feed(sheet, meta.name, span)
+        source.progress.at(span[0], f"正在檢查工作表「{meta.name}」", force=True)
+        scan = scan_sheet(source.path, member)
+        if scan.rows * scan.columns > MAX_CELLS or scan.far:
+            rows = _bounded_rows(source, member, meta.name, scan)
+        else:
+            source.progress.at(span[0], f"正在載入工作表「{meta.name}」", force=True)
+            sheet = _in_thread(source.ctx, lambda name=meta.name: workbook.get_sheet_by_name(name))
+            rows = sheet.iter_rows
+        feed = _sheet_feed(rows, meta.name, span, scan)
         if feed is None:
             source.notes.append(f"工作表「{meta.name}」沒有資料，已略過。")
             continue
@@ -71,11 +90,44 @@ def read_xlsx(source: Source) -> Iterator[TableFeed]:
         raise JobError("empty_file", "Excel 檔中的工作表都沒有資料。")
 
 
+def _bounded_rows(
+    source: Source, member: str | None, name: str, scan: SheetScan
+) -> Callable[[], Iterator[list[Any]]]:
+    """Rows of the sheet's main block read by openpyxl's streaming reader, never a range
+    sized by the sheet's far-off cells; refused when even the main block is too large."""
+    if scan.rows * scan.columns > MAX_CELLS:
+        raise JobError(
+            "invalid_file_format",
+            f"工作表「{name}」的資料範圍過大（{scan.rows:,} 列 × {scan.columns:,} 欄），"
+            "超出可分析的上限；請只保留需要的資料後再上傳。",
+        )
+    if scan.far:
+        where = "、".join(scan.far_examples[:3])
+        source.notes.append(
+            f"工作表「{name}」在 {where} 有 {scan.far:,} 個遠離主要資料的儲存格"
+            f"（主要資料在 A1:{_column_letters(scan.columns)}{scan.rows}），已略過這些儲存格。"
+        )
+
+    def rows() -> Iterator[list[Any]]:
+        import openpyxl  # only for sheets calamine would load by their full range
+
+        workbook = openpyxl.load_workbook(source.path, read_only=True, data_only=True)
+        try:
+            sheet = workbook[name]
+            for row in sheet.iter_rows(max_row=scan.rows, max_col=scan.columns, values_only=True):
+                yield ["" if value is None else value for value in row]
+        finally:
+            workbook.close()
+
+    return rows
+
+
 def _sheet_feed(
-    sheet: python_calamine.CalamineSheet, name: str, span: tuple[float, float]
-) -> TableFeed | None:
+    iter_rows: Callable[[], Iterator[list[Any]]], name: str, span: tuple[float, float],
+    scan: SheetScan,
+) -> TableFeed | None:  # fmt: skip
     head_rows = []
-    rows = sheet.iter_rows()
+    rows = iter_rows()
     for _ in range(HEAD_ROWS):
         row = next(rows, None)
         if row is None:
@@ -90,13 +142,13 @@ def _sheet_feed(
         return None
     first_data = table.first
     kept = len(table.names)
-    total = max(sheet.height - first_data, 1)
+    total = max(scan.rows - first_data, 1)
 
     def batches(columns: list[int] | None) -> Iterator[Batch]:
         wanted = list(range(kept + len(table.empty_names))) if columns is None else columns
         batch: list[list[Any]] = []
         done = 0
-        for index, row in enumerate(sheet.iter_rows()):
+        for index, row in enumerate(iter_rows()):
             if index < first_data or not any(_cell(value) is not None for value in row):
                 continue
             batch.append(row)
@@ -108,6 +160,13 @@ def _sheet_feed(
             yield Batch(_arrays(batch, wanted, kept), span[1])
 
     notes = list(table.notes)
+    for column, count in sorted(scan.formulas_without_values.items()):
+        label = table.names[column - 1] if 0 < column <= kept else _column_letters(column)
+        notes.append(
+            f"工作表「{name}」欄位「{label}」有 {count:,} 個公式儲存格沒有儲存計算結果"
+            "（檔案可能由程式產生、從未在 Excel 中開啟），無法得知其值，統計時視為空白；"
+            "請用 Excel 開啟並重新存檔後再上傳。"
+        )
     preview = [
         [row[i] if i < len(row) else None for i in range(kept)] + [None] * len(table.empty_names)
         for row in head_rows[first_data:]
@@ -151,8 +210,8 @@ def typed_array(cells: list[Any]) -> pa.Array:
     return pa.array([_cell(value) for value in values], pa.string())
 
 
-def sheet_sizes(path: str, sheets: list[str]) -> list[int]:
-    """Uncompressed XML size of each sheet, to weigh progress; equal weights if unknown."""
+def sheet_members(path: str, sheets: list[str]) -> list[str | None]:
+    """The zip member holding each sheet's XML (from the workbook's relationships)."""
     try:
         with zipfile.ZipFile(path) as archive:
             ids = {
@@ -160,13 +219,128 @@ def sheet_sizes(path: str, sheets: list[str]) -> list[int]:
                 for sheet in fromstring(archive.read("xl/workbook.xml")).iter(f"{{{MAIN_NS}}}sheet")
             }
             targets = {
-                rel.get("Id"): rel.get("Target", "").lstrip("/").removeprefix("xl/")
+                rel.get("Id"): rel.get("Target", "")
                 for rel in fromstring(archive.read("xl/_rels/workbook.xml.rels"))
             }
-            sizes = {info.filename: info.file_size for info in archive.infolist()}
-            return [max(sizes.get(f"xl/{targets.get(ids.get(name))}", 0), 1) for name in sheets]
-    except Exception:  # noqa: BLE001 - only a progress weight; the sheets were checked already
-        return [1] * len(sheets)
+            names = {info.filename for info in archive.infolist()}
+    except Exception:  # noqa: BLE001 - calamine reads what this cannot; checked already
+        return [None] * len(sheets)
+    members: list[str | None] = []
+    for name in sheets:
+        target = targets.get(ids.get(name)) or ""
+        member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        members.append(member if member in names else None)
+    return members
+
+
+def sheet_sizes(path: str, members: list[str | None]) -> list[int]:
+    """Uncompressed XML size of each sheet, to weigh progress; 1 if unknown."""
+    with zipfile.ZipFile(path) as archive:
+        sizes = {info.filename: info.file_size for info in archive.infolist()}
+    return [max(sizes.get(member or "", 0), 1) for member in members]
+
+
+@dataclass
+class SheetScan:
+    """What a sheet's XML says before any cell is loaded: where its cells are, and formula
+    cells whose result was never stored (a workbook written by a program, never opened in
+    Excel: the value is unknown, not empty).
+
+    ``rows``/``columns``: 1-based extent of the main block of cells; ``far``: cells well
+    beyond it (a stray keystroke at XFD1048576), as (reference, value) examples and count.
+    """
+
+    rows: int = 0
+    columns: int = 0
+    cells: int = 0
+    far: int = 0
+    far_examples: list[str] = field(default_factory=list)
+    formulas_without_values: Counter[int] = field(default_factory=Counter)  # by column
+
+
+def scan_sheet(path: str, member: str | None) -> SheetScan:
+    """Stream a sheet's XML once (bounded memory) and find its real extent."""
+    scan = SheetScan()
+    if member is None:
+        return scan
+    row_cells: Counter[int] = Counter()
+    column_cells: Counter[int] = Counter()
+    first_refs: dict[tuple[int, int], bytes] = {}
+    with zipfile.ZipFile(path) as archive, archive.open(member) as stream:
+        carry = b""
+        while True:
+            chunk = stream.read(SCAN_CHUNK)
+            data = carry + chunk
+            cut = data.rfind(b"</row>") + 6 if chunk else len(data)
+            if cut < 6 and chunk and len(data) < MAX_ROW_XML:
+                carry = data
+                continue
+            body, carry = data[:cut], data[cut:]
+            formulas = b"<f" in body or b":f" in body
+            for match in CELL.finditer(body):
+                column, row = _column_index(match.group(1)), int(match.group(2))
+                row_cells[row] += 1
+                column_cells[column] += 1
+                if len(first_refs) < 100_000:
+                    first_refs.setdefault((row, column), match.group(0)[:200])
+                content = match.group(3) or b""
+                if formulas and FORMULA.search(content) and not VALUE.search(content):
+                    scan.formulas_without_values[column] += 1
+            if not chunk:
+                break
+    scan.cells = sum(row_cells.values())
+    scan.rows = _main_extent(row_cells, FAR_ROWS)
+    scan.columns = _main_extent(column_cells, FAR_COLUMNS)
+    for (row, column), _ in first_refs.items():
+        if row > scan.rows or column > scan.columns:
+            scan.far_examples.append(f"{_column_letters(column)}{row}")
+    if (
+        scan.far_examples
+        or max(row_cells, default=0) > scan.rows
+        or max(column_cells, default=0) > scan.columns
+    ):
+        scan.far = _count_far(path, member, scan.rows, scan.columns)
+    return scan
+
+
+def _count_far(path: str, member: str, rows: int, columns: int) -> int:
+    """Cells beyond the main block (a second pass, only for sheets that have any)."""
+    far = 0
+    with zipfile.ZipFile(path) as archive, archive.open(member) as stream:
+        carry = b""
+        while chunk := stream.read(SCAN_CHUNK):
+            data = carry + chunk
+            cut = max(data.rfind(b">") + 1, 0)
+            body, carry = data[:cut], data[cut:]
+            for match in CELL_REF.finditer(body):
+                if int(match.group(2)) > rows or _column_index(match.group(1)) > columns:
+                    far += 1
+    return far
+
+
+def _main_extent(counts: Counter[int], far: int) -> int:
+    """The last index before a gap larger than ``far`` and than everything before it."""
+    last = 0
+    for index in sorted(counts):
+        if last and index - last > max(far, last):
+            break
+        last = index
+    return last
+
+
+def _column_index(letters: bytes) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + letter - 64
+    return index
+
+
+def _column_letters(index: int) -> str:
+    letters = ""
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
 
 
 def _progress_bounds(sizes: list[int]) -> list[tuple[float, float]]:
