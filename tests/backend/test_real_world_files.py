@@ -138,7 +138,7 @@ def test_a_file_without_header_row(tmp_path: Path, data: str) -> None:
     result = analyze(tmp_path, data, "n.csv")
     table = result["tables"][0]
     assert table["rows"] == 3
-    assert [c["name"] for c in table["columns"]][0] == "欄位 1"
+    assert table["columns"][0]["name"] == "欄位 1"
     assert table["columns"][0]["mean"] == (2 if data.startswith("1,") else 20)
     assert any("沒有標題列" in w for w in result["warnings"])
 

@@ -71,7 +71,7 @@ def read_xlsx(source: Source) -> Iterator[TableFeed]:
     for meta, member, (start, end) in zip(sheets, members, bounds, strict=True):
         span = (0.02 + 0.98 * start, 0.02 + 0.98 * end)
         source.progress.at(span[0], f"正在檢查工作表「{meta.name}」", force=True)
-        scan = scan_sheet(source.path, member)
+        scan = scan_sheet(source.path, member, source.ctx.check_cancelled)
         if scan.rows * scan.columns > MAX_CELLS or scan.far:
             rows = _bounded_rows(source, member, meta.name, scan)
         else:
@@ -258,7 +258,9 @@ class SheetScan:
     formulas_without_values: Counter[int] = field(default_factory=Counter)  # by column
 
 
-def scan_sheet(path: str, member: str | None) -> SheetScan:
+def scan_sheet(
+    path: str, member: str | None, check_cancelled: Callable[[], None] = lambda: None
+) -> SheetScan:
     """Stream a sheet's XML once (bounded memory) and find its real extent."""
     scan = SheetScan()
     if member is None:
@@ -269,6 +271,7 @@ def scan_sheet(path: str, member: str | None) -> SheetScan:
     with zipfile.ZipFile(path) as archive, archive.open(member) as stream:
         carry = b""
         while True:
+            check_cancelled()
             chunk = stream.read(SCAN_CHUNK)
             data = carry + chunk
             cut = data.rfind(b"</row>") + 6 if chunk else len(data)
@@ -291,7 +294,7 @@ def scan_sheet(path: str, member: str | None) -> SheetScan:
     scan.cells = sum(row_cells.values())
     scan.rows = _main_extent(row_cells, FAR_ROWS)
     scan.columns = _main_extent(column_cells, FAR_COLUMNS)
-    for (row, column), _ in first_refs.items():
+    for row, column in first_refs:
         if row > scan.rows or column > scan.columns:
             scan.far_examples.append(f"{_column_letters(column)}{row}")
     if (
