@@ -42,6 +42,7 @@ from backend.jobs.analyze.dialect import Layout, sniff
 from backend.jobs.analyze.encoding import (
     EMPTY_FILE_MESSAGE,
     ERRORS,
+    ByteStream,
     CountingReader,
     DecodedText,
     Encoding,
@@ -513,7 +514,7 @@ class _ScanningReader(CountingReader):
         return out
 
 
-class _Transcoder(io.RawIOBase):
+class _Transcoder(ByteStream):
     """UTF-8 bytes of a file in another encoding, decoded on the way (pyarrow parses UTF-8)."""
 
     def __init__(self, raw: CountingReader, encoding: Encoding) -> None:
@@ -523,9 +524,6 @@ class _Transcoder(io.RawIOBase):
         self._pending = b""
         self._eof = False
 
-    def readable(self) -> bool:
-        return True
-
     def read(self, size: int = -1) -> bytes:
         want = size if size and size > 0 else 1 << 20
         while len(self._pending) < want and not self._eof:
@@ -534,11 +532,6 @@ class _Transcoder(io.RawIOBase):
             self._pending += self._decoder.decode(data, final=self._eof).encode("utf-8")
         out, self._pending = self._pending[:want], self._pending[want:]
         return out
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def close(self) -> None:
         self._raw.close()

@@ -275,7 +275,19 @@ def first_undecodable_line(path: str, encoding: Encoding) -> int | None:
     return None
 
 
-class CountingReader(io.RawIOBase):
+class ByteStream(io.RawIOBase):
+    """A readable raw stream defined by its ``read``; pyarrow may call either method."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class CountingReader(ByteStream):
     """A raw binary file that skips the BOM and counts the bytes read, for byte progress.
 
     With ``drop_nul`` NUL bytes are removed on the way (counted in ``nul_bytes``): a few
@@ -295,9 +307,6 @@ class CountingReader(io.RawIOBase):
         self.drop_nul = drop_nul
         self.nul_bytes = 0
 
-    def readable(self) -> bool:
-        return True
-
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
             size = self._left
@@ -310,11 +319,6 @@ class CountingReader(io.RawIOBase):
             if not data and self._left > 0:
                 return self.read(size)
         return data
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def fraction(self) -> float:
         return min(self.consumed / self.size, 1.0)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -441,18 +441,13 @@ class ColumnStats:
 
     def _become_text(self) -> None:
         if self.kind != "empty":
-            self.needs_rescan = True
-            self.nulls = self.nulls_before_parsing()
+            self.needs_rescan = True  # nulls and counts are recomputed in the rescan
         self.kind = "text"
         self.numeric = NumericAccumulator()
         self.formats = set()
         self.percent = self.currency = None
         self.earliest = self.latest = None
         self.counter = None
-
-    def nulls_before_parsing(self) -> int:
-        """Recomputed in the rescan: NA markers count as values in a text column."""
-        return 0
 
     def _count(self, values: pa.Array) -> None:
         if self.counter is None:
@@ -646,6 +641,3 @@ def unique_names(raw: Sequence[str | None]) -> list[str]:
         seen.add(candidate)
         names.append(candidate)
     return names
-
-
-Decoder = Callable[[bytes], str]
