@@ -29,6 +29,7 @@ from backend.jobs.analyze.delimited import NeedsTranscoding, read_delimited
 from backend.jobs.analyze.encoding import detect_encoding, encoding_warnings
 from backend.jobs.analyze.json_file import read_json
 from backend.jobs.analyze.source import Reader, Source, TableFeed
+from backend.jobs.analyze.split import map_in_order
 from backend.jobs.analyze.stats import Progress, TableStats
 from backend.jobs.analyze.xlsx import read_xlsx
 from backend.jobs.context import JobContext, JobError
@@ -109,10 +110,13 @@ def _first_pass(source: Source, feed: TableFeed, progress: Progress) -> TableSta
     stats = TableStats(feed.name, feed.names)
     if feed.preview is not None:
         stats.set_preview(feed.preview)
-    for batch in feed.batches(None):
+    # Parsing cells and counting text values release the GIL: done for the next batches on
+    # a thread pool while this thread merges the figures of the current one.
+    ahead = map_in_order(source.ctx, feed.batches(None), lambda b: stats.prepare(b.columns))
+    for batch, prepared in ahead:
         while len(stats.columns) < len(feed.names):  # JSON keys may appear late
             stats.add_column(feed.names[len(stats.columns)])
-        stats.add_batch(batch.columns)
+        stats.add_batch(batch.columns, prepared)
         progress.at(batch.fraction, _reading_message(source.size, batch.fraction, stats.rows))
     while len(stats.columns) < len(feed.names):
         stats.add_column(feed.names[len(stats.columns)])

@@ -50,7 +50,7 @@ from backend.jobs.analyze.encoding import (
 )
 from backend.jobs.analyze.prose import analyze_prose
 from backend.jobs.analyze.source import Batch, Source, TableFeed
-from backend.jobs.analyze.split import Piece, QuoteFreeSplitter, RawScan, parse_in_order
+from backend.jobs.analyze.split import Piece, QuoteFreeSplitter, RawScan, map_in_order
 from backend.jobs.context import JobContext, JobError
 
 SAMPLE_BYTES = 256 * 1024
@@ -261,7 +261,7 @@ class DelimitedTable:
         if not self.transcode:
             splitter = QuoteFreeSplitter(self.source.path, start, end, _block_size(size), scan)
 
-            def parse(piece: Piece) -> tuple[pa.Table, _Ragged]:
+            def parse(piece: Piece) -> tuple[list[list[pa.Array]], _Ragged]:
                 own = _Ragged(self.layout)
                 read, options, convert = self._options(
                     selected, own, len(piece.data) + 1, piece.first
@@ -271,15 +271,17 @@ class DelimitedTable:
                     pa.BufferReader(piece.data), read_options=read, parse_options=options,
                     convert_options=convert,
                 )  # fmt: skip
-                return table, own
+                # Decoding legacy text here too keeps it off the thread that adds figures.
+                columns = [self._columns(b.columns, selected) for b in table.to_batches()]
+                return columns, own
 
-            pieces = parse_in_order(self.source.ctx, iter(splitter), parse)
+            pieces = map_in_order(self.source.ctx, iter(splitter), parse)
             try:
                 for piece, (parsed, own) in pieces:
                     ragged.merge(own)
                     fraction = min((piece.end - start) / size, 0.999)
-                    for batch in parsed.to_batches():
-                        yield Batch(self._columns(batch.columns, selected), fraction)
+                    for columns in parsed:
+                        yield Batch(columns, fraction)
                     yield from self._ragged_batch(ragged, selected, fraction)
             except (pa.ArrowException, ValueError, OSError) as error:
                 raise self._parse_error(error) from None
@@ -334,14 +336,7 @@ class DelimitedTable:
         if pc.all(pc.string_is_ascii(as_string)).as_py() is not False:
             return as_string
         encoded = pc.dictionary_encode(values)
-        decoded = pa.array(
-            [
-                None if v is None else self.encoding.decode(v)
-                for v in encoded.dictionary.to_pylist()
-            ],
-            pa.string(),
-        )
-        return pc.take(decoded, encoded.indices)
+        return pc.take(self.encoding.decode_array(encoded.dictionary), encoded.indices)
 
     def _open(self, reader: io.RawIOBase, options: tuple) -> pacsv.CSVStreamingReader:
         read, parse, convert = options

@@ -25,8 +25,12 @@ from __future__ import annotations
 import codecs
 import io
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from backend.content import binary_label, utf16_without_bom
 from backend.jobs.context import JobError
@@ -72,6 +76,7 @@ EUDC_RANGES = [
 EMPTY_FILE_MESSAGE = "檔案是空的，沒有任何資料。"
 
 _replaced = [0]  # characters replaced by the error handler, ever (jobs run one per process)
+_replaced_lock = threading.Lock()  # reader threads decode concurrently
 
 
 def _trail_index(trail: int) -> int | None:
@@ -99,7 +104,8 @@ def eudc_character(lead: int, trail: int) -> str | None:
 def _replace(error: UnicodeError) -> tuple[str, int]:
     if not isinstance(error, UnicodeDecodeError):
         raise error
-    _replaced[0] += 1
+    with _replaced_lock:
+        _replaced[0] += 1
     data, start = error.object, error.start
     if error.encoding.replace("_", "").lower() in ("cp950", "big5") and start + 1 < len(data):
         character = eudc_character(data[start], data[start + 1])
@@ -136,6 +142,24 @@ class Encoding:
     def decode(self, data: bytes) -> str:
         """Whole bytes to text; a bad byte becomes a private-use or replacement character."""
         return data.decode(self.codec, errors=ERRORS)
+
+    def decode_array(self, values: pa.Array) -> pa.Array:
+        """A binary array's cells decoded into a string array of the same length (nulls
+        kept), by one decode call over the cells joined with NUL, which the readers removed
+        from the data; cell by cell when the join does not split back (a NUL in a cell, or a
+        bad byte that swallowed the separator)."""
+        if len(values) == 0:
+            return pa.array([], pa.string())
+        cells = values.fill_null(b"") if values.null_count else values
+        whole = pa.ListArray.from_arrays(pa.array([0, len(cells)], pa.int32()), cells)
+        joined = pc.binary_join(whole, b"\x00")[0].as_py()
+        parts = self.decode(joined).split("\x00")
+        if len(parts) != len(values):
+            parts = [self.decode(cell) for cell in cells.to_pylist()]
+        decoded = pa.array(parts, pa.string())
+        if values.null_count:
+            decoded = pc.if_else(values.is_valid(), decoded, pa.scalar(None, pa.string()))
+        return decoded
 
     def decoder(self) -> codecs.IncrementalDecoder:
         return codecs.getincrementaldecoder(self.codec)(errors=ERRORS)

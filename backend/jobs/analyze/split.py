@@ -26,6 +26,7 @@ from backend.jobs.context import JobContext
 WORKERS = 2
 IN_FLIGHT = 4  # pieces submitted ahead of the one being consumed
 
+I = TypeVar("I")
 T = TypeVar("T")
 
 
@@ -94,26 +95,29 @@ class QuoteFreeSplitter:
                 position += cut
 
 
-def parse_in_order(
-    ctx: JobContext, pieces: Iterator[Piece], parse: Callable[[Piece], T]
-) -> Iterator[tuple[Piece, T]]:
-    """``parse`` each piece on a thread pool, results in file order, a few pieces ahead."""
-    pending: deque[tuple[Piece, Future[T]]] = deque()
-    executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="csv-split")
+def map_in_order(
+    ctx: JobContext, items: Iterator[I], work: Callable[[I], T], workers: int = WORKERS
+) -> Iterator[tuple[I, T]]:
+    """``work`` on each item on a thread pool, results in order, a few items ahead.
+
+    ``items`` is consumed on the calling thread; the job's cancel is checked between items.
+    """
+    pending: deque[tuple[I, Future[T]]] = deque()
+    executor = ThreadPoolExecutor(workers, thread_name_prefix="analyze")
     try:
-        source = iter(pieces)
-        for piece in source:
-            pending.append((piece, executor.submit(parse, piece)))
+        source = iter(items)
+        for item in source:
+            pending.append((item, executor.submit(work, item)))
             if len(pending) >= IN_FLIGHT:
                 break
         while pending:
-            piece, future = pending.popleft()
+            item, future = pending.popleft()
             result = future.result()
             ctx.check_cancelled()
-            next_piece = next(source, None)
-            if next_piece is not None:
-                pending.append((next_piece, executor.submit(parse, next_piece)))
-            yield piece, result
+            next_item = next(source, None)
+            if next_item is not None:
+                pending.append((next_item, executor.submit(work, next_item)))
+            yield item, result
     finally:
         for _, future in pending:
             future.cancel()

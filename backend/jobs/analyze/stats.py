@@ -290,19 +290,14 @@ class TopCounter:
         self._pending_rows = 0
 
     def add(self, values: pa.Array) -> None:
-        counts = pc.value_counts(values)
-        distinct = counts.field("values")
-        if counts.null_count or distinct.null_count:
-            counts = counts.filter(distinct.is_valid())
-            distinct = counts.field("values")
-        if len(counts) == 0:
+        self.add_counts(count_values(values))
+
+    def add_counts(self, counts: pa.Table) -> None:
+        """Merge a batch's :func:`count_values`."""
+        if counts.num_rows == 0:
             return
-        self._pending.append(
-            pa.Table.from_arrays(
-                [distinct.cast(pa.string()), counts.field("counts")], schema=COUNTS_SCHEMA
-            )
-        )
-        self._pending_rows += len(counts)
+        self._pending.append(counts)
+        self._pending_rows += counts.num_rows
         if self._pending_rows > self.cap:
             self._compact()
 
@@ -332,6 +327,18 @@ class TopCounter:
         self._compact()
         best = _most_frequent(self._merged, k)
         return [[row["value"], row["count"]] for row in best.to_pylist()]
+
+
+def count_values(values: pa.Array) -> pa.Table:
+    """How often each non-null value of a text array occurs: a table in COUNTS_SCHEMA."""
+    counts = pc.value_counts(values)
+    distinct = counts.field("values")
+    if counts.null_count or distinct.null_count:
+        counts = counts.filter(distinct.is_valid())
+        distinct = counts.field("values")
+    return pa.Table.from_arrays(
+        [distinct.cast(pa.string()), counts.field("counts")], schema=COUNTS_SCHEMA
+    )
 
 
 def _most_frequent(counts: pa.Table, k: int) -> pa.Table:
@@ -366,6 +373,35 @@ def _merged_kind(old: str, new: str) -> str | None:
 
 
 @dataclass
+class Prepared:
+    """The part of adding one column's batch that needs no state, so it can run on another
+    thread ahead of :meth:`ColumnStats.add`: the text cells parsed against what the column
+    could still be (``kinds``, the :data:`CANDIDATES` of its kind when the work started), or
+    the cells' counts once the column is text."""
+
+    kinds: tuple[str, ...] | None = None  # parsed against these (None: not parsed)
+    parsed: types.Parsed | None = None
+    counts: pa.Table | None = None
+
+
+def prepare_column(values: pa.Array, kind: str) -> Prepared | None:
+    """Thread-safe work ahead of ``ColumnStats.add(values)`` for a column of ``kind``.
+
+    A column's kind only ever narrows (empty, then one kind, then text), so work prepared
+    for the kind it had earlier is still right when the batch is added: a parse against a
+    wider set of candidates finds the same kind or one the column's kind rejects.
+    """
+    if values.null_count == len(values):
+        return None
+    if kind == "text":
+        return Prepared(counts=count_values(_as_text(values)))
+    if _typed_kind(values.type) is not None:
+        return None
+    kinds = CANDIDATES[kind]
+    return Prepared(kinds=kinds, parsed=types.parse(values, kinds))
+
+
+@dataclass
 class ColumnStats:
     """One column's kind and figures, fed batch by batch."""
 
@@ -383,18 +419,21 @@ class ColumnStats:
     # Became text after other cells were already seen: text counts need a second pass.
     needs_rescan: bool = False
 
-    def add(self, values: pa.Array) -> None:
-        """``values``: the column's cells in this batch, nulls for empty cells."""
+    def add(self, values: pa.Array, prepared: Prepared | None = None) -> None:
+        """``values``: the column's cells in this batch, nulls for empty cells; ``prepared``:
+        :func:`prepare_column`'s work on them, if any."""
         nulls = values.null_count
         self.nulls += nulls
         if nulls == len(values):
             return
         if self.kind == "text":
-            self._add_text(values)
+            self._add_text(values, prepared.counts if prepared else None)
             return
         kind = _typed_kind(values.type)
         if kind is not None:
             parsed: types.Parsed | None = types.Parsed(kind, values)
+        elif prepared is not None and prepared.kinds is not None:
+            parsed = prepared.parsed
         else:
             parsed = types.parse(values, CANDIDATES[self.kind])
         merged = _merged_kind(self.kind, parsed.kind) if parsed else None
@@ -454,9 +493,14 @@ class ColumnStats:
             self.counter = TopCounter(self.distinct_cap)
         self.counter.add(values.cast(pa.string()) if pa.types.is_boolean(values.type) else values)
 
-    def _add_text(self, values: pa.Array) -> None:
+    def _add_text(self, values: pa.Array, counts: pa.Table | None = None) -> None:
         self.kind = "text"
-        self._count(_as_text(values))
+        if counts is None:
+            self._count(_as_text(values))
+            return
+        if self.counter is None:
+            self.counter = TopCounter(self.distinct_cap)
+        self.counter.add_counts(counts)
 
     def add_text_only(self, values: pa.Array) -> None:
         """Second pass, from the start, of a column that turned text: counts and nulls."""
@@ -547,15 +591,26 @@ class TableStats:
         self.preview = [list(row) for row in rows[:PREVIEW_ROWS]]
         self.preview_given = True
 
-    def add_batch(self, columns: Sequence[pa.Array]) -> None:
-        """``columns`` in the order of ``self.columns``, with nulls for empty cells."""
+    def prepare(self, columns: Sequence[pa.Array]) -> list[Prepared | None]:
+        """:func:`prepare_column` for each of a batch's columns; safe on another thread
+        while earlier batches are being added (columns not added yet count as empty)."""
+        kinds = [column.kind for column in self.columns]
+        kinds += ["empty"] * (len(columns) - len(kinds))
+        return [prepare_column(values, kind) for values, kind in zip(columns, kinds)]
+
+    def add_batch(
+        self, columns: Sequence[pa.Array], prepared: Sequence[Prepared | None] | None = None
+    ) -> None:
+        """``columns`` in the order of ``self.columns``, with nulls for empty cells;
+        ``prepared``: :meth:`prepare`'s work on them, if done."""
         if not columns:
             return
         height = len(columns[0])
         if not self.preview_given:
             self._keep_preview(columns, height)
-        for stats, values in zip(self.columns, columns, strict=True):
-            stats.add(values)
+        ahead = prepared if prepared is not None else [None] * len(columns)
+        for stats, values, work in zip(self.columns, columns, ahead, strict=True):
+            stats.add(values, work)
         self.rows += height
 
     def _keep_preview(self, columns: Sequence[pa.Array], height: int) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -105,11 +106,50 @@ def _any(mask: pa.Array) -> bool:
 
 
 def _leading_zero(values: pa.Array) -> bool:
-    """An identifier such as 0912345678 or 007 (also hexadecimal 0x1F): not a number."""
-    hit = pc.or_(pc.starts_with(values, "0"), pc.starts_with(values, "-0"))
-    if not _any(hit):
+    """An identifier such as 0912345678, -007 or 0x1F: not a number. Looks at the first bytes
+    of each cell (digits and signs are single bytes in UTF-8) without copying the cells."""
+    starts, lengths, data = _cells(values)
+    first = _byte_at(data, starts, lengths, 0)
+    rows = np.flatnonzero((first == ord("0")) | (first == ord("-")) | (first == ord("+")))
+    if not len(rows):
         return False
-    return _any(pc.match_substring_regex(values, r"^[+-]?0[0-9xX]"))
+    starts, lengths, first = starts[rows], lengths[rows], first[rows]
+    second = _byte_at(data, starts, lengths, 1)
+    if np.any((first == ord("0")) & _digit_or_x(second)):
+        return True
+    rows = np.flatnonzero((first != ord("0")) & (second == ord("0")))  # a sign, then 0
+    return bool(len(rows)) and bool(
+        _digit_or_x(_byte_at(data, starts[rows], lengths[rows], 2)).any()
+    )
+
+
+def _digit_or_x(byte: np.ndarray) -> np.ndarray:
+    return ((byte >= ord("0")) & (byte <= ord("9"))) | (byte == ord("x")) | (byte == ord("X"))
+
+
+def _cells(values: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A string array's cells as (start offsets, byte lengths, data bytes), lengths 0 for
+    null cells; views of Arrow's buffers, not copies."""
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        values = values.cast(pa.large_string())
+    width = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    _, offset_buffer, data_buffer = values.buffers()
+    offsets = np.frombuffer(offset_buffer, dtype=width)[
+        values.offset : values.offset + len(values) + 1
+    ]
+    starts = offsets[:-1]
+    lengths = offsets[1:] - starts
+    if values.null_count:
+        lengths = np.where(values.is_valid().to_numpy(zero_copy_only=False), lengths, 0)
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer else np.empty(0, np.uint8)
+    return starts, lengths, data
+
+
+def _byte_at(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, index: int) -> np.ndarray:
+    """Byte ``index`` of each cell, 0 where the cell is shorter."""
+    if not len(data):
+        return np.zeros(len(starts), dtype=np.uint8)
+    return np.where(lengths > index, data[np.minimum(starts + index, len(data) - 1)], 0)
 
 
 def _too_long(integers: pa.Array) -> bool:
@@ -153,7 +193,11 @@ def _plain_numbers(values: pa.Array) -> Parsed | None:
     """The fast path: what Arrow's own parser takes (no spaces, separators or symbols)."""
     if _leading_zero(values):
         return None
-    for kind, dtype in (("integer", pa.int64()), ("float", pa.float64())):
+    attempts = [("integer", pa.int64()), ("float", pa.float64())]
+    if _any(pc.match_substring(values, ".")):
+        # A failing cast to int64 costs as much as ten successful ones: skip the hopeless one.
+        attempts = attempts[1:]
+    for kind, dtype in attempts:
         try:
             parsed = values.cast(dtype)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
