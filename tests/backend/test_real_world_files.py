@@ -130,6 +130,24 @@ def test_rows_that_do_not_fit_are_kept_and_counted(tmp_path: Path) -> None:
     assert "第 3、4 行" in warning and "「99」" in warning
 
 
+@pytest.mark.parametrize("rows_after", [1, 2, 3000])
+def test_a_stray_quote_does_not_swallow_the_next_line(tmp_path: Path, rows_after: int) -> None:
+    """A quote left in an empty cell at a line's end opens a field that the next quoted cell
+    closes, joining two lines into a row that does not fit the table. Each line fits on its
+    own, so the lines are read one by one (and said)."""
+    head = "id,name,note,\n1,Boots,a,\n2,Socks,b,\n3,Cap,c,\n"
+    stray = '4,Fly Rod 8\'9" length,x,"\n'
+    tail = "".join(f'{5 + i},Vest {i},"ok, fine",\n' for i in range(rows_after))
+    result = analyze(tmp_path, head + stray + tail, "s.csv")
+    table = result["tables"][0]
+    assert table["rows"] == 4 + rows_after
+    cols = columns(result)
+    assert cols["id"]["type"] == "integer" and cols["id"]["max"] == 4 + rows_after
+    assert cols["name"]["nulls"] == 0 and cols["note"]["nulls"] == 0
+    [warning] = [w for w in result["warnings"] if "引號" in w]
+    assert "第 5 行" in warning and "逐行讀取" in warning
+
+
 @pytest.mark.parametrize(
     "data",
     ["1,2024/5/1,100\n2,2024/5/2,200\n3,2024/5/3,300\n", "10;3.5\n20;4.5\n30;5.5\n"],
@@ -198,7 +216,16 @@ def test_numbers_as_excel_displays_them(
 
 
 @pytest.mark.parametrize(
-    "cells", [["0912345678", "0223456789"], ["04595257", "12345678"], ["007", "100"]]
+    "cells",
+    [
+        ["0912345678", "0223456789"],
+        ["04595257", "12345678"],
+        ["007", "100"],
+        ["-007", "12"],
+        ["+01", "5"],
+        ["0x1F", "16"],
+        ["1.5", "01.5"],
+    ],
 )
 def test_identifiers_with_leading_zeros_stay_text(tmp_path: Path, cells: list[str]) -> None:
     result = analyze(

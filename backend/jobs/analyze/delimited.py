@@ -121,13 +121,45 @@ class _Ragged:
     long: int = 0
     examples: list[str] = field(default_factory=list)
     extras: list[str] = field(default_factory=list)
+    stray_quotes: int = 0  # rows split back into lines (a quote that opened no field)
+    stray_examples: list[str] = field(default_factory=list)
 
     def handle(self, row: pacsv.InvalidRow) -> str:
         """pyarrow's invalid_row_handler (called from its threads, one collector each)."""
+        lines = self._stray_quote_lines(row.text)
+        if lines:
+            self.stray_quotes += 1
+            if len(self.stray_examples) < EXAMPLES:
+                self.stray_examples.append(row.text.splitlines()[0][:10_000])
+            for fields in lines:
+                self.add(fields)
+            return "skip"
         self.add(self.layout.dialect.parse(row.text)[0] if row.text.strip() else [])
         if len(self.examples) < EXAMPLES:
             self.examples.append(row.text[:10_000])
         return "skip"
+
+    def _stray_quote_lines(self, text: str) -> list[list[str]] | None:
+        """A record that spans lines and does not fit the table, whose lines each fit it on
+        their own: a stray quote (``12" pipe``, a quote left at a line's end) opened a field
+        that swallowed the line break. Its lines, parsed one by one; None otherwise."""
+        quote = self.layout.dialect.quotechar
+        lines = text.splitlines()
+        if len(lines) < 2 or not quote or quote not in text:
+            return None
+        parsed = []
+        for line in lines:
+            records = self.layout.dialect.parse(line)
+            if len(records) != 1 or not self._fits(records[0]):
+                return None
+            parsed.append(records[0])
+        return parsed
+
+    def _fits(self, fields: list[str]) -> bool:
+        width = self.layout.width
+        return len(fields) == width or (
+            len(fields) > width and not any(cell.strip() for cell in fields[width:])
+        )
 
     def add(self, fields: list[str]) -> None:
         width = self.layout.width
@@ -151,6 +183,8 @@ class _Ragged:
         self.short += other.short
         self.long += other.long
         self.examples += other.examples[: EXAMPLES - len(self.examples)]
+        self.stray_quotes += other.stray_quotes
+        self.stray_examples += other.stray_examples[: EXAMPLES - len(self.stray_examples)]
         self.extras += other.extras[: EXAMPLES - len(self.extras)]
         self.rows += other.rows
 
@@ -429,7 +463,15 @@ class DelimitedTable:
                 f"有 {count:,} 列的欄位數與表格的 {self.layout.width} 欄不符{where}，"
                 f"這些列仍計入資料：{'；'.join(parts)}。"
             )
-        if scan.odd_quotes():
+        if ragged.stray_quotes:
+            lines = locate_lines(self.source.path, self.encoding, ragged.stray_examples)
+            located = [str(line) for line in lines if line is not None]
+            where = f"（例如第 {'、'.join(located)} 行）" if located else ""
+            self.notes.append(
+                f'有 {ragged.stray_quotes:,} 處引號（"）沒有成對{where}，使資料列跨到下一行、'
+                "欄位數不符；已把這些引號當作一般文字，逐行讀取。"
+            )
+        elif scan.odd_quotes():
             self.notes.append(
                 '檔案中的引號（"）沒有成對，可能有欄位少了結尾的引號，'
                 "使後面的幾列被併入同一個欄位；請檢查相關資料列。"

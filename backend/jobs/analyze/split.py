@@ -24,7 +24,7 @@ from typing import TypeVar
 from backend.jobs.context import JobContext
 
 WORKERS = 2
-IN_FLIGHT = 4  # pieces submitted ahead of the one being consumed
+IN_FLIGHT = 3  # pieces submitted ahead of the one being consumed
 
 I = TypeVar("I")
 T = TypeVar("T")

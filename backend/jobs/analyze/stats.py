@@ -40,8 +40,8 @@ NUMERIC = ("integer", "float")
 # What a text batch may still turn out to be, given the column's kind so far.
 CANDIDATES: dict[str, tuple[str, ...]] = {
     "empty": ("number", "date", "boolean"),
-    "integer": ("number",),
-    "float": ("number",),
+    "integer": ("integer",),  # numbers, tried as integers first
+    "float": ("float",),
     "date": ("date",),
     "datetime": ("date",),
     "boolean": ("boolean",),

@@ -87,7 +87,8 @@ class Parsed:
 
 
 def parse(values: pa.Array, kinds: tuple[str, ...]) -> Parsed | None:
-    """The first of ``kinds`` ("number", "date", "boolean") that every cell fits, or None."""
+    """The first of ``kinds`` ("number", "date", "boolean"; "integer" and "float" are
+    numbers expected to be of that kind) that every cell fits, or None."""
     for kind in kinds:
         parsed = PARSERS[kind](values)
         if parsed is not None:
@@ -179,23 +180,24 @@ def _match(values: pa.Array, pattern: str) -> _Groups | None:
     return _Groups(parts)
 
 
-def parse_numbers(values: pa.Array) -> Parsed | None:
-    """Numbers, plain or as displayed (see the module docstring), or None."""
+def parse_numbers(values: pa.Array, likely: str | None = None) -> Parsed | None:
+    """Numbers, plain or as displayed (see the module docstring), or None. ``likely``
+    ("integer" or "float", what the column held so far) is tried first on the fast path."""
     if values.null_count == len(values):
         return None
-    plain = _plain_numbers(values)
+    plain = _plain_numbers(values, likely)
     if plain is not None:
         return plain
     return _displayed_numbers(values)
 
 
-def _plain_numbers(values: pa.Array) -> Parsed | None:
+def _plain_numbers(values: pa.Array, likely: str | None) -> Parsed | None:
     """The fast path: what Arrow's own parser takes (no spaces, separators or symbols)."""
     if _leading_zero(values):
         return None
     attempts = [("integer", pa.int64()), ("float", pa.float64())]
-    if _any(pc.match_substring(values, ".")):
-        # A failing cast to int64 costs as much as ten successful ones: skip the hopeless one.
+    # A failing cast to int64 costs as much as ten successful ones: skip the hopeless one.
+    if likely == "float" or (likely is None and _any(pc.match_substring(values, "."))):
         attempts = attempts[1:]
     for kind, dtype in attempts:
         try:
@@ -366,4 +368,10 @@ def parse_booleans(values: pa.Array) -> Parsed | None:
     return Parsed("boolean", pc.is_in(stripped, value_set=pa.array(TRUE_WORDS)).cast(pa.bool_()))
 
 
-PARSERS = {"number": parse_numbers, "date": parse_dates, "boolean": parse_booleans}
+PARSERS = {
+    "number": parse_numbers,
+    "integer": lambda values: parse_numbers(values, "integer"),
+    "float": lambda values: parse_numbers(values, "float"),
+    "date": parse_dates,
+    "boolean": parse_booleans,
+}
