@@ -422,11 +422,20 @@ def test_json_nan_and_infinity_are_empty_cells_with_a_warning(tmp_path: Path) ->
 # --- the result ---------------------------------------------------------------------------
 
 
-def test_numeric_columns_have_an_exact_histogram(tmp_path: Path) -> None:
-    values = [i % 97 for i in range(3000)]
+@pytest.mark.parametrize(
+    "values",
+    [
+        [i % 97 for i in range(3000)],
+        [1200, 3200, 12500],
+        [-7, 3, 1_000_003],
+        [i * 0.37 - 50 for i in range(1000)],
+        [0.001 * i for i in range(21)],
+    ],
+)
+def test_numeric_columns_have_an_exact_histogram(tmp_path: Path, values: list[float]) -> None:
     result = analyze(tmp_path, "v\n" + "".join(f"{v}\n" for v in values), "h.csv")
     histogram = columns(result)["v"]["histogram"]
-    assert 2 <= len(histogram["counts"]) <= 20 and sum(histogram["counts"]) == 3000
+    assert 2 <= len(histogram["counts"]) <= 20 and sum(histogram["counts"]) == len(values)
     edges = histogram["edges"]
     for low, high, count in zip(edges, edges[1:], histogram["counts"], strict=False):
         assert count == sum(1 for v in values if low <= v < high)

@@ -193,6 +193,9 @@ class Histogram:
         if integer and self.width < 1:
             group = max(group, math.ceil(1 / self.width))  # no bin narrower than one unit
         start = (first // group) * group  # bins aligned on the grid
+        while math.ceil((first - start + len(counts)) / group) > HISTOGRAM_BINS:
+            group += 1  # the alignment cost one bin too many
+            start = (first // group) * group
         padded = np.zeros(math.ceil((first - start + len(counts)) / group) * group, np.int64)
         padded[first - start : first - start + len(counts)] = counts
         binned = padded.reshape(-1, group).sum(axis=1)
