@@ -130,6 +130,30 @@ def test_rows_that_do_not_fit_are_kept_and_counted(tmp_path: Path) -> None:
     assert "第 3、4 行" in warning and "「99」" in warning
 
 
+@pytest.mark.parametrize(
+    ("header", "empty_at"),
+    [(",日期,數量,金額", 1), ("日期,,數量,金額", 2), ("日期,數量,,金額", 3)],
+)
+def test_a_stray_delimiter_in_the_header_is_dropped(
+    tmp_path: Path, header: str, empty_at: int
+) -> None:
+    """A header one field longer than every data row, with an empty name: the empty name is a
+    stray delimiter, and without it the names line up with the data."""
+    rows = "".join(f"2024-05-0{i},{i},{i * 100}\n" for i in range(1, 6))
+    result = analyze(tmp_path, header + "\n" + rows, "h.csv")
+    cols = columns(result)
+    assert list(cols) == ["日期", "數量", "金額"]
+    assert cols["日期"]["type"] == "date" and cols["金額"]["max"] == 500
+    assert any(f"第 {empty_at} 欄的欄名是空白" in w for w in result["warnings"])
+
+
+def test_header_names_without_data_are_kept_empty_and_said(tmp_path: Path) -> None:
+    result = analyze(tmp_path, "a,b,c,備註\n1,2,3\n4,5,6\n", "h.csv")
+    cols = columns(result)
+    assert list(cols) == ["a", "b", "c", "備註"] and cols["備註"]["nulls"] == 2
+    assert any("「備註」沒有對應的資料" in w for w in result["warnings"])
+
+
 @pytest.mark.parametrize("rows_after", [1, 2, 3000])
 def test_a_stray_quote_does_not_swallow_the_next_line(tmp_path: Path, rows_after: int) -> None:
     """A quote left in an empty cell at a line's end opens a field that the next quoted cell

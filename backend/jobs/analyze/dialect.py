@@ -341,6 +341,24 @@ def _names(header: list[str], data: list[Record], data_width: int) -> tuple[list
     elif len(raw) > data_width:
         while len(raw) > data_width and not (raw[-1] or "").strip():
             raw.pop()  # a trailing delimiter on the header only
+        excess = len(raw) - data_width
+        empty = [i for i, name in enumerate(raw) if not (name or "").strip()]
+        if excess and len(empty) >= excess:
+            # "DATE,,TIME" above rows of one field fewer: the empty name is a stray
+            # delimiter; without it the names line up with the data again.
+            dropped = empty[:excess]
+            raw = [name for i, name in enumerate(raw) if i not in dropped]
+            where = "、".join(f"第 {i + 1} 欄" for i in dropped)
+            notes.append(
+                f"標題列比資料列多 {excess} 欄，且{where}的欄名是空白，"
+                "應是多打的分隔符號，已略過，讓欄名與資料對齊。"
+            )
+        elif excess:
+            extra = "、".join(f"「{name}」" for name in raw[data_width:][:3])
+            notes.append(
+                f"標題列有 {len(raw)} 個欄名，但資料列只有 {data_width} 欄；"
+                f"{extra}沒有對應的資料，列為空白欄位。請確認欄名是否與資料對齊。"
+            )
     return unique_names(raw), notes
 
 

@@ -536,7 +536,10 @@ class ColumnStats:
     def warning(self, table: str) -> str | None:
         """One zh-TW sentence on what was converted for the user, or None."""
         if self.kind in NUMERIC:
-            shown = [FORMAT_LABELS[name] for name in sorted(self.formats) if name in FORMAT_LABELS]
+            labels = dict(FORMAT_LABELS)
+            if self.currency:
+                labels[types.CURRENCY] = f"貨幣符號（{self.currency}，數值不含幣別）"
+            shown = [labels[name] for name in sorted(self.formats) if name in labels]
             if shown:
                 return f"「{table}」的欄位「{self.name}」以{'、'.join(shown)}書寫，已轉為數值。"
         if self.kind in ("date", "datetime") and types.ROC in self.formats:
