@@ -195,6 +195,29 @@ def test_other_delimiters(tmp_path: Path, delimiter: str) -> None:
     assert columns(result)["數量"]["mean"] == 30
 
 
+@pytest.mark.parametrize(
+    ("template", "note"),
+    [
+        ('{n}, "{name}, 台北", {v}', "後面接著空白"),
+        ("{n};'{name}; 台北';{v}", None),  # CleverCSV finds this one itself
+        ("{n}, '{name}, O'Neil', {v}", "單引號"),
+    ],
+)
+def test_quoting_that_the_detector_misses(tmp_path: Path, template: str, note: str | None) -> None:
+    """Spaces after the delimiter before a quoted field, and single quotes: the quoted
+    delimiters stay inside their cells."""
+    delimiter = template[3]
+    header = delimiter.join(["編號", "名稱", "金額"])
+    rows = [template.format(n=i, name=f"店{i}", v=i * 10) for i in range(1, 31)]
+    result = analyze(tmp_path, header + "\n" + "\n".join(rows) + "\n", "q.csv")
+    table = result["tables"][0]
+    assert table["rows"] == 30 and [c["name"] for c in table["columns"]] == ["編號", "名稱", "金額"]
+    cols = columns(result)
+    assert cols["金額"]["type"] == "integer" and cols["金額"]["max"] == 300
+    assert cols["名稱"]["top"][0][0].startswith("店")
+    assert note is None or any(note in w for w in result["warnings"])
+
+
 def test_space_aligned_columns(tmp_path: Path) -> None:
     data = "id   name     amount\n1    apple      100\n2    banana    2000\n3    kiwi        30\n"
     result = analyze(tmp_path, data, "aligned.txt")

@@ -16,7 +16,7 @@ parser with that dialect, every column as text (the statistics decide what the t
   takes over, which bounds memory with ``block_size`` even on an unbalanced quote.
 * UTF-16/32, and legacy files whose delimiter or escape character is a byte a multi-byte
   character can contain (``|``, ``\\``), are transcoded to UTF-8 on the way.
-* Space-aligned columns are read with Python's csv module.
+* Space-aligned columns, and spaces after delimiters, are read with Python's csv module.
 
 Rows whose field count differs from the table's are kept: the parser hands them to
 ``_Ragged``, which pads short rows with empty cells and keeps the first fields of long ones,
@@ -212,7 +212,8 @@ class DelimitedTable:
         self.kept = len(layout.names)
         self.notes: list[str] = list(layout.notes)
         self.transcode = not self._raw_safe()
-        self.python = layout.dialect.aligned
+        # pyarrow has no skip-initial-space option: those dialects go to Python's csv module.
+        self.python = layout.dialect.aligned or layout.dialect.skipinitialspace
 
     def _raw_safe(self) -> bool:
         dialect = self.layout.dialect
@@ -399,7 +400,7 @@ class DelimitedTable:
             return JobError("invalid_file_format", "CSV 檔案格式錯誤，無法解析。請確認檔案內容。")
         return error
 
-    # --- Python's csv module (space-aligned columns) -----------------------------------
+    # --- Python's csv module (space-aligned columns, spaces after delimiters) ---------
 
     def _python_batches(
         self, selected: list[int], ragged: _Ragged, scan: RawScan

@@ -53,12 +53,15 @@ DELIMITER_NAMES = {",": "逗號", ";": "分號", "\t": "定位字元（Tab）", 
 @dataclass(frozen=True)
 class Dialect:
     """How fields are delimited and quoted. ``quotechar``/``escapechar`` "" for none;
-    ``aligned``: columns padded with runs of spaces (delimiter " ", runs count as one)."""
+    ``aligned``: columns padded with runs of spaces (delimiter " ", runs count as one);
+    ``skipinitialspace``: spaces after a delimiter are not part of the field (``a, "b, c"``).
+    """
 
     delimiter: str
     quotechar: str = '"'
     escapechar: str = ""
     aligned: bool = False
+    skipinitialspace: bool = False
 
     @property
     def single_column(self) -> bool:
@@ -75,7 +78,7 @@ class Dialect:
             quoting=csv.QUOTE_MINIMAL if self.quotechar else csv.QUOTE_NONE,
             escapechar=self.escapechar or None,
             doublequote=True,
-            skipinitialspace=self.aligned,
+            skipinitialspace=self.aligned or self.skipinitialspace,
             strict=False,
         )
 
@@ -158,6 +161,11 @@ def sniff(text: str, complete: bool, default_delimiter: str | None) -> Layout | 
         found = records(body, dialect, complete)
         return _layout(found, dialect, hint=True)
     for dialect in _candidates(body, default_delimiter):
+        for variant, note in _variants(dialect):
+            if _evident(body, variant):  # a consistent split on its own would be wrong
+                found = records(body, variant, complete)
+                if _consistent(found, variant):
+                    return _noted(_layout(found, variant, hint=False), note)
         found = records(body, dialect, complete)
         if dialect.single_column or _consistent(found, dialect):
             return _layout(found, dialect, hint=False)
@@ -167,7 +175,50 @@ def sniff(text: str, complete: bool, default_delimiter: str | None) -> Layout | 
         unquoted = records(body, Dialect(dialect.delimiter, ""), complete)
         if dialect.quotechar and _consistent(unquoted, dialect):
             return _layout(unquoted, dialect, hint=False)
+        for variant, note in _variants(dialect):
+            found = records(body, variant, complete)
+            if _consistent(found, variant):
+                return _noted(_layout(found, variant, hint=False), note)
     return None
+
+
+def _noted(layout: Layout | None, note: str) -> Layout | None:
+    if layout is not None:
+        layout.notes.insert(0, note)
+    return layout
+
+
+def _evident(text: str, dialect: Dialect) -> bool:
+    """Whether at least a fifth of the lines open a field the way ``dialect`` quotes and the
+    plain dialect does not: ``, "`` for spaces after the delimiter, ``,'`` (and no double
+    quote anywhere) for single quotes."""
+    lines = text.splitlines()[:1000]
+    quote, delimiter = dialect.quotechar, dialect.delimiter
+    if quote == "'" and '"' in text:
+        return False
+    opening = delimiter + (" " if dialect.skipinitialspace else "") + quote
+    hits = sum(1 for line in lines if opening in line)
+    return hits >= max(2, len(lines) // 5)
+
+
+def _variants(dialect: Dialect) -> Iterator[tuple[Dialect, str]]:
+    """Quoting that CleverCSV's patterns can miss, tried when its dialect gives no
+    consistent table: spaces after the delimiter before a quoted field (``a, "b, c"``), and
+    single quotes (which apostrophes in the text hide from it). Each with its zh-TW note."""
+    if dialect.single_column or dialect.aligned:
+        return
+    name = DELIMITER_NAMES.get(dialect.delimiter, f"「{dialect.delimiter}」")
+    spaced = f"分隔符號（{name}）後面接著空白，已忽略欄位開頭的空白"
+    for quote, skip in (('"', True), ("'", False), ("'", True)):
+        if (quote, skip) == (dialect.quotechar, dialect.skipinitialspace):
+            continue
+        parts = [spaced] if skip else []
+        if quote == "'":
+            parts.append("欄位以單引號（'）括住")
+        yield (
+            Dialect(dialect.delimiter, quote, dialect.escapechar, skipinitialspace=skip),
+            f"{'；'.join(parts)}。",
+        )
 
 
 def _candidates(text: str, default_delimiter: str | None) -> Iterator[Dialect]:
