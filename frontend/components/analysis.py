@@ -1,13 +1,17 @@
 """An analysis result (`analyze` task) as people like to read it.
 
-The backend gives whole-file statistics per column (min, mean, std, max, top values) and
-only the first rows as a preview, so the charts draw those statistics; a histogram of 20
-preview rows would pretend to show a distribution it does not know.
+Every figure comes from the whole file: per-column statistics, and for numeric columns a
+histogram whose counts the backend took over every row. The preview is only the first
+rows, so nothing is ever drawn from it.
 """
 
 from __future__ import annotations
 
+import codecs
 import math
+import re
+import unicodedata
+from collections import Counter
 from typing import Any
 
 import altair as alt
@@ -15,26 +19,71 @@ import pandas as pd
 import streamlit as st
 
 NUMERIC_TYPES = frozenset({"integer", "float"})
+DATE_TYPES = frozenset({"date", "datetime"})
 TYPE_LABELS = {
     "integer": "整數",
     "float": "小數",
-    "text": "文字",
-    "empty": "空白",
-    "boolean": "是非",
     "date": "日期",
     "datetime": "日期時間",
+    "boolean": "是/否（布林）",
+    "text": "文字",
+    "empty": "空白",  # results stored before every column got one of the six types
 }
-FORMAT_LABELS = {"csv": "CSV", "xlsx": "Excel（.xlsx）", "txt": "文字檔", "json": "JSON"}
+FORMAT_LABELS = {
+    "csv": "CSV",
+    "tsv": "TSV（Tab 分隔）",
+    "txt": "文字檔",
+    "json": "JSON",
+    "xlsx": "Excel（.xlsx）",
+}
+# Keys are Python codec names as the backend reports them, with "_" written "-".
 ENCODING_LABELS = {
     "utf-8": "UTF-8",
     "utf-8-sig": "UTF-8（含 BOM）",
-    "utf-16": "UTF-16",
+    "utf-16": "UTF-16（Unicode 文字）",
+    "utf-16-le": "UTF-16 LE",
+    "utf-16-be": "UTF-16 BE",
+    "utf-32": "UTF-32",
+    "utf-32-le": "UTF-32 LE",
+    "utf-32-be": "UTF-32 BE",
+    "ascii": "ASCII（純英數）",
+    "cp950": "Big5（CP950）",
     "big5": "Big5",
-    "cp950": "Big5（cp950）",
-    "big5hkscs": "Big5-HKSCS",
-    "ascii": "ASCII",
+    "big5hkscs": "Big5-HKSCS（香港增補字符集）",
+    "gb18030": "簡體中文 GB18030",
+    "gbk": "簡體中文 GBK",
+    "gb2312": "簡體中文 GB2312",
+    "cp932": "日文 Shift-JIS（CP932）",
+    "shift-jis": "日文 Shift-JIS",
+    "euc-jp": "日文 EUC-JP",
+    "cp949": "韓文 CP949",
+    "euc-kr": "韓文 EUC-KR",
+    "cp1252": "西歐 Windows-1252",
+    "cp1250": "中歐 Windows-1250",
+    "cp1251": "西里爾字母 Windows-1251",
+    "latin-1": "西歐 ISO-8859-1",
+    "iso8859-1": "西歐 ISO-8859-1",
     "binary": "—",
 }
+DELIMITER_LABELS = {
+    ",": "逗號（,）",
+    "\t": "Tab 鍵",
+    ";": "分號（;）",
+    "|": "直線（|）",
+    " ": "空格",
+    ":": "冒號（:）",
+}
+# How a column's values were written in the file (see FORMAT_LABELS in the backend's stats).
+WRITTEN_AS_LABELS = {
+    "thousands": "千分位",
+    "percent": "百分比",
+    "currency": "貨幣",
+    "accounting": "會計負數",
+    "fullwidth": "全形",
+    "roc": "民國年",
+    "gregorian": "西元年",
+}
+BOOLEAN_WORDS = {"true": "是", "false": "否"}
 COLUMN_HEADERS = {
     "name": "欄位",
     "type": "型別",
@@ -45,189 +94,431 @@ COLUMN_HEADERS = {
     "std": "標準差",
     "top": "最常見的值（次數）",
 }
+SUMMARY_ROWS = 25  # columns listed before the summary table scrolls
+TOP_VALUES_SHOWN = 2
+TOP_VALUE_CHARS = 12
+MAX_CELL_WIDTH = 260
+NARROW_CHARS = frozenset(" ,.:;-'|()[]!iljft")
+RIGHT_ALIGNED = ("nulls", "min", "max", "mean", "std")
 CHARTS_PER_ROW = 2
+CHARTS_SHOWN = 6  # more numeric columns go into an expander
+MISSING = "—"
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]$~<>|:])")
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+_MARKDOWN_LINE_START = re.compile(r"^([#>+-]|\d+[.)](?=\s|$))")
+
+
+def markdown_text(value: Any) -> str:
+    """Text from the file (names, warnings) made literal in Markdown: "NT$" must not start
+    a formula, "_" or "*" must not turn into emphasis, a leading "-" or "1." must not make
+    a list, a line break must not end a list item."""
+    text = _MARKDOWN_INLINE.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(value)))
+    return _MARKDOWN_LINE_START.sub(lambda match: f"{match[1][:-1]}\\{match[1][-1]}", text)
+
+
+# --- Labels -----------------------------------------------------------------------------
 
 
 def format_label(value: str | None) -> str:
     if not value:
-        return "—"
-    return FORMAT_LABELS.get(value.lower().lstrip("."), value)
+        return MISSING
+    key = value.lower().lstrip(".")
+    return FORMAT_LABELS.get(key, key.upper())
 
 
 def encoding_label(value: str | None) -> str:
+    """The zh-TW name of an encoding; an unknown one is shown by its own name."""
     if not value:
-        return "—"
-    return ENCODING_LABELS.get(value.lower().replace("_", "-"), value)
+        return MISSING
+    key = value.strip().lower().replace("_", "-")
+    if key in ENCODING_LABELS:
+        return ENCODING_LABELS[key]
+    try:
+        canonical = codecs.lookup(key).name.replace("_", "-")
+    except LookupError:
+        return value.strip().upper()
+    return ENCODING_LABELS.get(canonical, canonical.upper())
 
 
-def format_number(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return "—"
-    if float(value).is_integer() and abs(value) < 1e15:
-        return f"{int(value):,}"
-    return f"{value:,.4g}" if abs(value) >= 1e6 or abs(value) < 1e-3 else f"{value:,.2f}"
+def delimiter_label(value: str | None) -> str:
+    if not value:
+        return MISSING
+    return DELIMITER_LABELS.get(value, f"「{value}」")
 
 
-def _top_values(top: list[list[Any]] | None, limit: int = 3) -> str:
-    if not top:
-        return "—"
-    shown = [f"{value}（{count:,}）" for value, count in top[:limit]]
-    return "、".join(shown)
+def type_label(value: str | None) -> str:
+    return TYPE_LABELS.get(value or "", value or MISSING)
 
 
-def column_table(columns: list[dict[str, Any]]) -> pd.DataFrame:
-    """The per-column statistics with zh-TW headers; every cell is text so that numbers
-    and words can share a column."""
-    rows = []
-    for column in columns:
-        rows.append(
-            {
-                COLUMN_HEADERS["name"]: str(column.get("name", "")),
-                COLUMN_HEADERS["type"]: TYPE_LABELS.get(
-                    column.get("type", ""), column.get("type", "")
-                ),
-                COLUMN_HEADERS["nulls"]: format_number(column.get("nulls")),
-                COLUMN_HEADERS["min"]: format_number(column.get("min")),
-                COLUMN_HEADERS["max"]: format_number(column.get("max")),
-                COLUMN_HEADERS["mean"]: format_number(column.get("mean")),
-                COLUMN_HEADERS["std"]: format_number(column.get("std")),
-                COLUMN_HEADERS["top"]: _top_values(column.get("top")),
-            }
-        )
-    return pd.DataFrame(rows, columns=list(COLUMN_HEADERS.values()))
+def written_as_label(formats: list[str] | None) -> str:
+    names = list(formats or [])
+    if "gregorian" in names and "roc" not in names:
+        names.remove("gregorian")  # plain Gregorian dates are the default, not news
+    shown = [WRITTEN_AS_LABELS.get(name, name) for name in names]
+    return "、".join(shown) if shown else MISSING
 
 
-def _cell_text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""  # an empty cell, as in Excel (Streamlit would print "None")
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    return str(value)
-
-
-def preview_frame(
-    preview: list[dict[str, Any]], columns: list[dict[str, Any]]
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The preview rows as text exactly as in the file, numbers aligned right; with the
-    column_config for st.dataframe. Text cells also keep mixed types out of Arrow."""
-    names = [str(column.get("name", "")) for column in columns]
-    for row in preview:
-        names.extend(name for name in row if name not in names)
-    frame = pd.DataFrame(
-        [[_cell_text(row.get(name)) for name in names] for row in preview],
-        columns=names,
-        index=pd.RangeIndex(1, len(preview) + 1, name="列"),
-    )
-    numeric = {str(c.get("name")) for c in columns if c.get("type") in NUMERIC_TYPES}
-    config = {
-        name: st.column_config.TextColumn(name, alignment="right")
-        for name in names
-        if name in numeric
-    }
-    return frame, config
+# --- Values -----------------------------------------------------------------------------
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def numeric_summary_chart(column: dict[str, Any]) -> alt.LayerChart | None:
-    """Min to max as a line, mean ± one standard deviation as a band, the mean as a dot."""
-    low, high, mean = column.get("min"), column.get("max"), column.get("mean")
-    if not (_is_number(low) and _is_number(high) and _is_number(mean)):
+def format_number(value: Any) -> str:
+    if value is None:
+        return MISSING
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return MISSING
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:,.4g}" if abs(value) >= 1e15 or abs(value) < 1e-3 else f"{value:,.2f}"
+
+
+def with_unit(text: str, unit: str | None) -> str:
+    """A formatted number with its unit: "12.5 %", "NT$1,200", "-NT$300"."""
+    if not unit or text == MISSING:
+        return text
+    if unit == "%":
+        return f"{text} %"
+    if text.startswith("-"):
+        return f"-{unit}{text[1:]}"
+    return f"{unit}{text}"
+
+
+def format_amount(value: Any, unit: str | None = None) -> str:
+    """A computed figure (mean, deviation), rounded, with its unit."""
+    return with_unit(format_number(value), unit)
+
+
+def format_exact(value: Any, unit: str | None = None, grouped: bool = True) -> str:
+    """A value from the file (a minimum, a cell) with every digit Excel keeps (15)."""
+    if not _is_number(value):
+        return format_amount(value, unit)
+    return with_unit(format(value, ",.15g" if grouped else ".15g"), unit)
+
+
+def format_date(value: Any, column_type: str | None = "date") -> str:
+    """An ISO date or date-time as people write it: "2024-05-01", "2024-05-01 13:45:00".
+    In a date-time column a bare date is midnight (Excel may store it as a whole day)."""
+    if value is None or value == "":
+        return MISSING
+    text = str(value).replace("T", " ")
+    if column_type == "datetime" and len(text) == len("2024-05-01"):
+        text += " 00:00:00"
+    return text
+
+
+def column_extreme(column: dict[str, Any], key: str) -> str:
+    value = column.get(key)
+    if column.get("type") in DATE_TYPES:
+        return format_date(value, column.get("type"))
+    if _is_number(value):
+        return format_exact(value, column.get("unit"))
+    return MISSING if value is None else str(value)
+
+
+def _value_text(value: Any, column_type: str | None) -> str:
+    if column_type == "boolean":
+        return BOOLEAN_WORDS.get(str(value).lower(), str(value))
+    return str(value)
+
+
+def _shortened(text: str, limit: int = TOP_VALUE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _top_values(column: dict[str, Any]) -> str:
+    """The two most frequent values, kept short so the summary fits a laptop screen; the
+    charts below show more."""
+    top = column.get("top") or []
+    if not top:
+        return MISSING
+    shown = [
+        f"{_shortened(_value_text(value, column.get('type')))}（{count:,}）"
+        for value, count in top[:TOP_VALUES_SHOWN]
+    ]
+    return "、".join(shown)
+
+
+def _type_cell(column: dict[str, Any]) -> str:
+    """The type, and how the file wrote the values when they were converted."""
+    written_as = written_as_label(column.get("formats"))
+    label = type_label(column.get("type"))
+    return label if written_as == MISSING else f"{label}（{written_as}）"
+
+
+def _nulls_text(nulls: Any, rows: int | None) -> str:
+    text = format_number(nulls)
+    if not rows or not _is_number(nulls) or nulls <= 0:
+        return text
+    share = nulls / rows
+    return f"{text}（{'<1%' if share < 0.01 else f'{share:.0%}'}）"
+
+
+def column_table(columns: list[dict[str, Any]], rows: int | None = None) -> pd.DataFrame:
+    """The per-column statistics with zh-TW headers; every cell is text so that numbers,
+    dates and words can share a column."""
+    records = []
+    for column in columns:
+        numeric = column.get("type") in NUMERIC_TYPES
+        unit = column.get("unit")
+        cells = {
+            "name": str(column.get("name", "")),
+            "type": _type_cell(column),
+            "nulls": _nulls_text(column.get("nulls"), rows),
+            "min": column_extreme(column, "min"),
+            "max": column_extreme(column, "max"),
+            "mean": format_amount(column.get("mean"), unit) if numeric else MISSING,
+            "std": format_amount(column.get("std"), unit) if numeric else MISSING,
+            "top": _top_values(column),
+        }
+        records.append({COLUMN_HEADERS[key]: text for key, text in cells.items()})
+    return pd.DataFrame(records, columns=list(COLUMN_HEADERS.values()))
+
+
+def _char_width(char: str) -> float:
+    if unicodedata.east_asian_width(char) in "WF":
+        return 14.0
+    if char in NARROW_CHARS:
+        return 4.0
+    return 8.5 if char.isupper() else 7.0
+
+
+def _cell_width(text: str) -> int:
+    """Pixels a cell needs at the grid's 14 px font, with the cell's padding."""
+    return round(sum(map(_char_width, text))) + 20
+
+
+def _column_table_config(table: pd.DataFrame) -> dict[str, Any]:
+    """Each column as wide as its longest cell (the grid sizes columns from the first rows
+    only, and a right-aligned cell cut short loses its start); figures aligned right; the
+    names stay in view when a wide table scrolls sideways."""
+    config = {}
+    for key, header in COLUMN_HEADERS.items():
+        widest = max([_cell_width(header), *map(_cell_width, table[header])])
+        config[header] = st.column_config.TextColumn(
+            header,
+            width=min(widest, MAX_CELL_WIDTH),
+            alignment="right" if key in RIGHT_ALIGNED else None,
+            pinned=key == "name",
+        )
+    return config
+
+
+def _preview_number(value: float, column: dict[str, Any]) -> str:
+    """Grouped (and with its unit) as the file wrote it."""
+    grouped = bool({"thousands", "currency"} & set(column.get("formats") or []))
+    return format_exact(value, column.get("unit"), grouped)
+
+
+def _cell_text(value: Any, column: dict[str, Any] | None) -> str:
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return ""  # an empty cell, as in Excel (Streamlit would print "None")
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    column_type = column.get("type") if column else None
+    if column_type in NUMERIC_TYPES and _is_number(value):
+        return _preview_number(value, column or {})
+    if column_type in DATE_TYPES and isinstance(value, str):
+        return format_date(value, column_type)
+    return str(value)
+
+
+def preview_frame(
+    preview: list[dict[str, Any]], columns: list[dict[str, Any]]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The preview rows as text, numbers with their units and aligned right; with the
+    column_config for st.dataframe. Text cells also keep mixed types out of Arrow."""
+    by_name = {str(column.get("name", "")): column for column in columns}
+    names = list(by_name)
+    for row in preview:
+        names.extend(name for name in row if name not in names)
+    frame = pd.DataFrame(
+        [[_cell_text(row.get(name), by_name.get(name)) for name in names] for row in preview],
+        columns=names,
+        index=pd.RangeIndex(1, len(preview) + 1, name="列"),
+    )
+    config = {
+        name: st.column_config.TextColumn(name, alignment="right")
+        for name, column in by_name.items()
+        if column.get("type") in NUMERIC_TYPES
+    }
+    return frame, config
+
+
+# --- Charts -----------------------------------------------------------------------------
+
+
+def histogram_frame(column: dict[str, Any]) -> pd.DataFrame | None:
+    """One row per bin of the backend's histogram {"edges": [n + 1], "counts": [n]}."""
+    histogram = column.get("histogram") or {}
+    edges, counts = histogram.get("edges") or [], histogram.get("counts") or []
+    if not counts or len(edges) != len(counts) + 1:
         return None
-    std = column.get("std") if _is_number(column.get("std")) else 0.0
-    data = pd.DataFrame(
+    if not all(map(_is_number, [*edges, *counts])):
+        return None
+    unit = column.get("unit")
+    last = len(counts) - 1
+    return pd.DataFrame(
         [
             {
-                "欄位": str(column.get("name", "")),
-                "最小值": low,
-                "最大值": high,
-                "平均值": mean,
-                "平均減標準差": max(low, mean - std),
-                "平均加標準差": min(high, mean + std),
-                "標準差": std,
+                "起": edges[i],
+                "迄": edges[i + 1],
+                "列數": int(count),
+                "範圍": f"{format_amount(edges[i], unit)} ～ {format_amount(edges[i + 1], unit)}"
+                + ("（含）" if i == last else "（不含）"),
             }
+            for i, count in enumerate(counts)
         ]
     )
-    base = alt.Chart(data).encode(y=alt.Y("欄位:N", axis=None))
-    tooltip = [
-        alt.Tooltip("最小值:Q", format=",.2f"),
-        alt.Tooltip("平均值:Q", format=",.2f"),
-        alt.Tooltip("標準差:Q", format=",.2f"),
-        alt.Tooltip("最大值:Q", format=",.2f"),
-    ]
-    span = base.mark_rule(strokeWidth=2, color="#8c96a8").encode(
-        x=alt.X("最小值:Q", title=None, scale=alt.Scale(zero=False, nice=True)),
-        x2="最大值:Q",
-        tooltip=tooltip,
-    )
-    band = base.mark_bar(height=18, color="#7fb2e5", opacity=0.8).encode(
-        x="平均減標準差:Q", x2="平均加標準差:Q", tooltip=tooltip
-    )
-    ends = (
+
+
+def histogram_chart(column: dict[str, Any]) -> alt.Chart | None:
+    data = histogram_frame(column)
+    if data is None:
+        return None
+    unit = column.get("unit")
+    x_title = f"數值範圍（{unit}）" if unit else "數值範圍"
+    domain = [float(data["起"].iloc[0]), float(data["迄"].iloc[-1])]
+    return (
         alt.Chart(data)
-        .transform_fold(["最小值", "最大值"], as_=["統計", "值"])
-        .mark_tick(thickness=2, size=22, color="#5b6577")
-        .encode(x="值:Q", y=alt.Y("欄位:N", axis=None), tooltip=tooltip)
+        .mark_bar(color="#4c8bd6", stroke="white", strokeWidth=0.5)
+        .encode(
+            x=alt.X(
+                "起:Q",
+                bin="binned",
+                title=x_title,
+                scale=alt.Scale(domain=domain, nice=False, zero=False),
+                axis=alt.Axis(
+                    labelOverlap=True,
+                    labelFlush=True,
+                    tickMinStep=1 if column.get("type") == "integer" else alt.Undefined,
+                ),
+            ),
+            x2="迄:Q",
+            y=alt.Y("列數:Q", title="列數", axis=alt.Axis(tickMinStep=1, format=",d")),
+            tooltip=[
+                alt.Tooltip("範圍:N", title="數值範圍"),
+                alt.Tooltip("列數:Q", title="列數", format=","),
+            ],
+        )
+        .properties(height=180)
     )
-    dot = base.mark_point(filled=True, size=90, color="#1f5fa8").encode(
-        x="平均值:Q", tooltip=tooltip
-    )
-    return (span + band + ends + dot).properties(height=70)
 
 
 def top_values_chart(column: dict[str, Any]) -> alt.Chart | None:
     top = column.get("top") or []
     if not top:
         return None
-    data = pd.DataFrame([{"值": str(value), "次數": count} for value, count in top[:10]])
+    data = pd.DataFrame(
+        [{"值": _value_text(value, column.get("type")), "次數": count} for value, count in top[:10]]
+    )
     return (
         alt.Chart(data)
         .mark_bar(color="#7fb2e5")
         .encode(
-            x=alt.X("次數:Q", title="次數"),
+            x=alt.X("次數:Q", title="次數", axis=alt.Axis(tickMinStep=1, format=",d")),
             y=alt.Y("值:N", sort="-x", title=None),
             tooltip=["值:N", alt.Tooltip("次數:Q", format=",")],
         )
-        .properties(height=max(60, 24 * len(data)))
+        .properties(height=alt.Step(24))
     )
+
+
+def _chart_title(column: dict[str, Any]) -> str:
+    name = f"**{markdown_text(column.get('name', ''))}**"
+    unit = column.get("unit")
+    return f"{name}（單位：{markdown_text(unit)}）" if unit else name
+
+
+def _numeric_caption(column: dict[str, Any]) -> str:
+    """Markdown: extremes on one line, mean and deviation on the next, so a narrow card
+    never breaks a label such as 標準差 in two."""
+    unit = column.get("unit")
+    extremes = (
+        f"最小 {format_exact(column.get('min'), unit)}　·　"
+        f"最大 {format_exact(column.get('max'), unit)}"
+    )
+    spread = (
+        f"平均 {format_amount(column.get('mean'), unit)}　·　"
+        f"標準差 {format_amount(column.get('std'), unit)}"
+    )
+    return f"{markdown_text(extremes)}  \n{markdown_text(spread)}"
+
+
+def _top_caption(column: dict[str, Any]) -> str:
+    return markdown_text(f"空值 {format_number(column.get('nulls'))} 個")
 
 
 def _chart_grid(columns: list[dict[str, Any]], make_chart: Any, caption: Any) -> None:
     charts = [(column, make_chart(column)) for column in columns]
     charts = [(column, chart) for column, chart in charts if chart is not None]
-    for start in range(0, len(charts), CHARTS_PER_ROW):
-        cells = st.columns(CHARTS_PER_ROW)
-        for cell, (column, chart) in zip(
-            cells, charts[start : start + CHARTS_PER_ROW], strict=False
-        ):
+    per_row = min(CHARTS_PER_ROW, len(charts))
+    for start in range(0, len(charts), per_row):
+        cells = st.columns(per_row)
+        for cell, (column, chart) in zip(cells, charts[start : start + per_row], strict=False):
             with cell.container(border=True):
-                st.markdown(f"**{column.get('name', '')}**")
+                st.markdown(_chart_title(column))
                 st.altair_chart(chart, width="stretch")
                 st.caption(caption(column))
 
 
-def _numeric_caption(column: dict[str, Any]) -> str:
-    return (
-        f"最小 {format_number(column.get('min'))}　平均 {format_number(column.get('mean'))}"
-        f"　最大 {format_number(column.get('max'))}　標準差 {format_number(column.get('std'))}"
+def _render_histograms(numeric: list[dict[str, Any]]) -> None:
+    drawable = [column for column in numeric if histogram_frame(column) is not None]
+    if not drawable:
+        return
+    st.markdown("##### 數值分布")
+    st.caption(
+        "依整個檔案的數值分成若干區間，長條高度是數值落在該區間的列數；滑鼠移到長條上可看範圍。"
     )
+    _chart_grid(drawable[:CHARTS_SHOWN], histogram_chart, _numeric_caption)
+    if len(drawable) > CHARTS_SHOWN:
+        with st.expander(f"其餘 {len(drawable) - CHARTS_SHOWN} 個數值欄位的分布"):
+            _chart_grid(drawable[CHARTS_SHOWN:], histogram_chart, _numeric_caption)
 
 
-def _top_caption(column: dict[str, Any]) -> str:
-    return f"空值 {format_number(column.get('nulls'))} 個"
+# --- Warnings ---------------------------------------------------------------------------
+
+
+def file_warnings(result: dict[str, Any]) -> list[str]:
+    """The warnings about the whole file: the top-level list repeats every table's own
+    warnings (shown with that table), what is left concerns no table."""
+    owned = Counter(
+        warning for table in result.get("tables") or [] for warning in table.get("warnings") or []
+    )
+    left = []
+    for warning in result.get("warnings") or []:
+        if owned[warning] > 0:
+            owned[warning] -= 1
+        else:
+            left.append(warning)
+    return left
+
+
+def render_warnings(warnings: list[str]) -> None:
+    """One box, the sentences as a list when there are several."""
+    if not warnings:
+        return
+    if len(warnings) == 1:
+        body = markdown_text(warnings[0])
+    else:
+        body = "\n".join(f"- {markdown_text(warning)}" for warning in warnings)
+    st.warning(body, icon=":material/warning:")
+
+
+# --- Page parts -------------------------------------------------------------------------
 
 
 def render_table(table: dict[str, Any]) -> None:
     columns = table.get("columns") or []
     numeric = [c for c in columns if c.get("type") in NUMERIC_TYPES]
-    text_with_top = [c for c in columns if c.get("type") not in NUMERIC_TYPES and c.get("top")]
+    with_top = [c for c in columns if c.get("type") not in NUMERIC_TYPES and c.get("top")]
     rows = table.get("rows") or 0
+
+    render_warnings(table.get("warnings") or [])
 
     a, b, c, d = st.columns(4)
     a.metric("資料列數", format_number(rows))
@@ -236,17 +527,22 @@ def render_table(table: dict[str, Any]) -> None:
     d.metric("空值總數", format_number(sum(int(col.get("nulls") or 0) for col in columns)))
 
     st.markdown("##### 欄位摘要")
-    st.dataframe(column_table(columns), hide_index=True, width="stretch")
-
-    if numeric:
-        st.markdown("##### 數值欄位")
-        st.caption(
-            "依整個檔案的統計值繪製：線段為最小值到最大值，色塊為平均值 ± 1 個標準差，圓點為平均值。"
+    if columns:
+        summary = column_table(columns, rows)
+        st.dataframe(
+            summary,
+            hide_index=True,
+            width="stretch",
+            height="content" if len(columns) <= SUMMARY_ROWS else (SUMMARY_ROWS + 1) * 35 + 3,
+            column_config=_column_table_config(summary),
         )
-        _chart_grid(numeric, numeric_summary_chart, _numeric_caption)
-    if text_with_top:
-        with st.expander(f"文字欄位最常見的值（{len(text_with_top)} 個欄位）"):
-            _chart_grid(text_with_top, top_values_chart, _top_caption)
+    else:
+        st.caption("這個資料表沒有欄位。")
+
+    _render_histograms(numeric)
+    if with_top:
+        with st.expander(f"文字與是/否欄位最常見的值（{len(with_top)} 個欄位）"):
+            _chart_grid(with_top, top_values_chart, _top_caption)
 
     preview = table.get("preview") or []
     st.markdown(f"##### 資料預覽（前 {len(preview)} 列，共 {format_number(rows)} 列）")
@@ -257,18 +553,27 @@ def render_table(table: dict[str, Any]) -> None:
         st.caption("沒有可預覽的資料列。")
 
 
+def _render_file_facts(result: dict[str, Any], tables: list[dict[str, Any]]) -> None:
+    facts = [("檔案格式", format_label(result.get("format")))]
+    if result.get("encoding"):
+        facts.append(("文字編碼", encoding_label(result.get("encoding"))))
+    if result.get("delimiter"):
+        facts.append(("分隔符號", delimiter_label(result.get("delimiter"))))
+    if len(tables) > 1 or result.get("format") == "xlsx" or not (tables or result.get("text")):
+        facts.append(("資料表數", format_number(len(tables))))
+    # Each as wide as its value (a metric in a fixed column cuts a long one short), wrapping
+    # onto a second row on a narrow screen.
+    with st.container(horizontal=True, gap="medium"):
+        for label, value in facts:
+            st.metric(label, value, width="content")
+
+
 def render_analysis(result: dict[str, Any]) -> None:
     tables = result.get("tables") or []
     text_stats = result.get("text")
 
-    a, b, c = st.columns(3)
-    a.metric("檔案格式", format_label(result.get("format")))
-    b.metric("文字編碼", encoding_label(result.get("encoding")))
-    if tables or not text_stats:
-        c.metric("資料表數", format_number(len(tables)))
-
-    for warning in result.get("warnings") or []:
-        st.warning(warning, icon=":material/warning:")
+    _render_file_facts(result, tables)
+    render_warnings(file_warnings(result))
 
     if text_stats:
         st.markdown("##### 文字統計")
@@ -284,7 +589,9 @@ def render_analysis(result: dict[str, Any]) -> None:
     if len(tables) == 1:
         render_table(tables[0])
         return
-    tabs = st.tabs([str(table.get("name") or f"資料表 {i + 1}") for i, table in enumerate(tables)])
-    for tab, table in zip(tabs, tables, strict=True):
+    labels = [
+        markdown_text(table.get("name") or f"資料表 {i + 1}") for i, table in enumerate(tables)
+    ]
+    for tab, table in zip(st.tabs(labels), tables, strict=True):
         with tab:
             render_table(table)

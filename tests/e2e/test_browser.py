@@ -136,6 +136,37 @@ def test_upload_a_csv_and_see_the_result(page: Page, big_stack, tmp_path: Path) 
     assert tasks["items"][0]["result"]["tables"][0]["rows"] == rows
 
 
+def test_analysis_of_a_big5_file_reads_well(page: Page, stack, tmp_path: Path) -> None:
+    """What AppTest cannot see: metric values drawn whole, "NT$" not typeset as a formula,
+    and the histogram's zh-TW axis titles in the rendered chart."""
+    _, frontend = stack
+    path = tmp_path / "訂單.csv"
+    rows = "".join(f'許功蓋,113/{i % 12 + 1:02d}/01,"NT${300 + 97 * i:,}"\r\n' for i in range(40))
+    path.write_bytes(("客戶,交易日期,金額\r\n" + rows).encode("cp950"))
+    open_app(page, frontend, "file_upload")
+    page.locator('input[type="file"]').set_input_files(str(path))
+    page.get_by_role("button", name="開始上傳並分析").click()
+    expect(page.get_by_role("button", name="下載 JSON 報告")).to_be_visible(timeout=60_000)
+    wait_idle(page)
+    main = page.locator(MAIN)
+    expect(
+        main.locator('[data-testid="stMetricValue"]').filter(has_text="Big5（CP950）")
+    ).to_be_visible()
+    expect(main.locator('[data-testid="stAlert"]').filter(has_text="「金額」")).to_be_visible()
+    cut_short = main.locator('[data-testid="stMetricValue"]').evaluate_all(
+        "els => els.filter(e => [e, ...e.querySelectorAll('*')]"
+        ".some(x => x.scrollWidth > x.clientWidth + 1)).map(e => e.innerText)"
+    )
+    assert cut_short == [], f"metric values cut short: {cut_short}"
+    assert main.locator(".katex").count() == 0, "a $ in the text was typeset as a formula"
+    chart_text = main.locator('[data-testid="stVegaLiteChart"] text').evaluate_all(
+        "els => els.map(e => e.textContent)"
+    )
+    assert "數值範圍（NT$）" in chart_text and "列數" in chart_text, chart_text
+    assert "Traceback" not in page.content()
+    screenshot(page, "13-Big5 分析結果")
+
+
 def test_long_task_is_followed_across_pages_and_cancelled(page: Page, stack) -> None:
     backend, frontend = stack
     open_app(page, frontend, "long_task")
