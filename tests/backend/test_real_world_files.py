@@ -7,6 +7,7 @@ Each test covers a kind (several variants), not one file: quoted line breaks, Ex
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import statistics
 from pathlib import Path
@@ -477,6 +478,8 @@ def test_json_nan_and_infinity_are_empty_cells_with_a_warning(tmp_path: Path) ->
         [-7, 3, 1_000_003],
         [i * 0.37 - 50 for i in range(1000)],
         [0.001 * i for i in range(21)],
+        list(range(100, 130)),
+        list(range(-3, 60, 3)),
     ],
 )
 def test_numeric_columns_have_an_exact_histogram(tmp_path: Path, values: list[float]) -> None:
@@ -484,5 +487,29 @@ def test_numeric_columns_have_an_exact_histogram(tmp_path: Path, values: list[fl
     histogram = columns(result)["v"]["histogram"]
     assert 2 <= len(histogram["counts"]) <= 20 and sum(histogram["counts"]) == len(values)
     edges = histogram["edges"]
+    if all(isinstance(v, int) for v in values):  # whole units: no comb of 1, 2, 1, 2 ...
+        widths = {high - low for low, high in itertools.pairwise(edges)}
+        assert len(widths) == 1 and float(widths.pop()).is_integer()
+        assert all(float(edge).is_integer() for edge in edges)
     for low, high, count in zip(edges, edges[1:], histogram["counts"], strict=False):
         assert count == sum(1 for v in values if low <= v < high)
+
+
+def test_a_short_note_in_a_txt_file_is_prose_not_a_table(tmp_path: Path) -> None:
+    result = analyze(tmp_path, "第一行文字\n第二行 Python 3\n", "note.txt")
+    assert result["tables"] == [] and result["text"]["lines"] == 2
+
+
+def test_excel_preview_cells_are_as_the_column_types_say(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["數量", "時間", "備註"])
+    sheet.append([229, dt.datetime(2024, 5, 1, 9, 30), "a"])
+    sheet.append([3, dt.datetime(2024, 5, 2), None])
+    path = tmp_path / "p.xlsx"
+    workbook.save(path)
+    result = analyze(tmp_path, path.read_bytes(), "p.xlsx")
+    preview = result["tables"][0]["preview"]
+    assert preview[0]["數量"] == 229 and isinstance(preview[0]["數量"], int)
+    assert preview[1]["時間"] == "2024-05-02T00:00:00"
+    assert preview[1]["備註"] is None

@@ -155,6 +155,7 @@ def sniff(text: str, complete: bool, default_delimiter: str | None) -> Layout | 
     """The layout of a delimited file from its first decoded ``text``; None: not a table
     (only when ``default_delimiter`` is None, i.e. .txt: the file is prose)."""
     hint = SEP_HINT.match(text)
+    prose = default_delimiter is None
     body = text[hint.end() :] if hint else text
     if hint:
         dialect = Dialect(hint.group(1))
@@ -164,20 +165,20 @@ def sniff(text: str, complete: bool, default_delimiter: str | None) -> Layout | 
         for variant, note in _variants(dialect):
             if _evident(body, variant):  # a consistent split on its own would be wrong
                 found = records(body, variant, complete)
-                if _consistent(found, variant):
+                if _consistent(found, variant, prose):
                     return _noted(_layout(found, variant, hint=False), note)
         found = records(body, dialect, complete)
-        if dialect.single_column or _consistent(found, dialect):
+        if dialect.single_column or _consistent(found, dialect, prose):
             return _layout(found, dialect, hint=False)
         # An unbalanced quote swallows the rest of the sample into one field: judge the
         # delimiter without quoting, and keep quoting for the reader, which then reports
         # the quote instead of reading the file as one column.
         unquoted = records(body, Dialect(dialect.delimiter, ""), complete)
-        if dialect.quotechar and _consistent(unquoted, dialect):
+        if dialect.quotechar and _consistent(unquoted, dialect, prose):
             return _layout(unquoted, dialect, hint=False)
         for variant, note in _variants(dialect):
             found = records(body, variant, complete)
-            if _consistent(found, variant):
+            if _consistent(found, variant, prose):
                 return _noted(_layout(found, variant, hint=False), note)
     return None
 
@@ -247,9 +248,11 @@ def _detect(text: str) -> Dialect | None:
     return Dialect(found.delimiter, found.quotechar or '"', found.escapechar or "", aligned)
 
 
-def _consistent(found: list[Record], dialect: Dialect) -> bool:
+def _consistent(found: list[Record], dialect: Dialect, prose_possible: bool = False) -> bool:
     """Whether more than half of the records below any title lines share one field count
-    of at least 2, the header's included; nine in ten for spaces, which prose is full of."""
+    of at least 2, the header's included; nine in ten for spaces, which prose is full of.
+    ``prose_possible`` (a .txt): a lone line of several words is no table, so at least two
+    records must share the count."""
     content = [r for r in found if not r.blank]
     start = 0
     while start < min(len(content) - 1, MAX_PREAMBLE) and len(content[start].fields) < 2:
@@ -259,6 +262,8 @@ def _consistent(found: list[Record], dialect: Dialect) -> bool:
         return False
     width, count = Counter(widths).most_common(1)[0]
     needed = MIN_SPACE_CONSISTENCY if dialect.delimiter == " " else MIN_CONSISTENCY
+    if prose_possible and count < 2:
+        return False
     return width >= 2 and count / len(widths) > needed
 
 

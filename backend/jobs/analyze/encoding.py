@@ -269,7 +269,7 @@ def encoding_warnings(encoding: Encoding, replaced: int, first_line: int | None)
     notes = []
     if encoding.guessed:
         notes.append(
-            f"檔案不是 UTF-8 或 Big5，依內容推測為{encoding.label()}編碼並據此解讀；"
+            f"檔案不是 UTF-8 或 Big5，依內容推測為 {encoding.label()} 編碼並據此解讀；"
             "若文字看起來不對，請另存為 UTF-8 後再上傳。"
         )
     if replaced:

@@ -189,12 +189,13 @@ class Histogram:
         used = np.nonzero(self.counts)[0]
         counts = self.counts[used[0] : used[-1] + 1]
         first = self.first + used[0]
+        # Integers get bins of whole units: a group is a multiple of one unit's fine bins.
+        unit = math.ceil(1 / self.width) if integer and self.width < 1 else 1
         group = max(1, math.ceil(len(counts) / HISTOGRAM_BINS))
-        if integer and self.width < 1:
-            group = max(group, math.ceil(1 / self.width))  # no bin narrower than one unit
+        group = math.ceil(group / unit) * unit
         start = (first // group) * group  # bins aligned on the grid
         while math.ceil((first - start + len(counts)) / group) > HISTOGRAM_BINS:
-            group += 1  # the alignment cost one bin too many
+            group += unit  # the alignment cost one bin too many
             start = (first // group) * group
         padded = np.zeros(math.ceil((first - start + len(counts)) / group) * group, np.int64)
         padded[first - start : first - start + len(counts)] = counts
@@ -669,15 +670,25 @@ class TableStats:
 
 def typed_cell(value: object, kind: str) -> object:
     """A preview cell as the JSON value a user expects for the column's final type."""
-    if value is None:
-        return None
-    if isinstance(value, (dt.date, dt.datetime)):
+    if (
+        value is None
+        or value == ""
+        or (kind != "text" and isinstance(value, str) and not value.strip())
+    ):
+        return None  # an empty cell, whichever way the reader gave it
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        if kind == "datetime":  # midnight, as Excel stores a date in a date-time column
+            return dt.datetime.combine(value, dt.time()).isoformat()
         return value.isoformat()
     if kind == "text" or kind == "empty":
         if isinstance(value, (int, float, bool)):
             return _as_text(pa.array([value]))[0].as_py()
         return value
     if not isinstance(value, str):
+        if kind == "integer" and isinstance(value, float) and value.is_integer():
+            return int(value)  # Excel stores every number as a float
         return finite_or_none(value) if isinstance(value, float) else value
     parsed = types.parse(pa.array([value], pa.string()), CANDIDATES.get(kind, ()))
     if parsed is None:
