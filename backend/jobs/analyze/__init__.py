@@ -98,7 +98,7 @@ def analyze_table(source: Source, feed: TableFeed) -> dict:
     if rescan:
         columns = stats.start_rescan()
         second_pass = source.progress.sub(FIRST_PASS, 1.0)
-        for batch in feed.batches(rescan):
+        for batch in feed.batches(rescan, None):
             for column, values in zip(columns, batch.columns, strict=True):
                 column.add_text_only(values)
             second_pass.at(batch.fraction, "部分欄位後段出現文字，正在重新統計文字值")
@@ -112,7 +112,13 @@ def _first_pass(source: Source, feed: TableFeed, progress: Progress) -> TableSta
         stats.set_preview(feed.preview)
     # Parsing cells and counting text values release the GIL: done for the next batches on
     # a thread pool while this thread merges the figures of the current one.
-    ahead = map_in_order(source.ctx, feed.batches(None), lambda b: stats.prepare(b.columns))
+    # Readers that parse on worker threads run it there, right after parsing.
+    ahead = map_in_order(
+        source.ctx,
+        feed.batches(None, stats.prepare),
+        lambda b: b.prepared if b.prepared is not None else stats.prepare(b.columns),
+        in_flight=2,
+    )
     for batch, prepared in ahead:
         while len(stats.columns) < len(feed.names):  # JSON keys may appear late
             stats.add_column(feed.names[len(stats.columns)])

@@ -49,7 +49,7 @@ from backend.jobs.analyze.encoding import (
     replaced_so_far,
 )
 from backend.jobs.analyze.prose import analyze_prose
-from backend.jobs.analyze.source import Batch, Source, TableFeed
+from backend.jobs.analyze.source import Batch, Prepare, Source, TableFeed
 from backend.jobs.analyze.split import Piece, QuoteFreeSplitter, RawScan, map_in_order
 from backend.jobs.context import JobContext, JobError
 
@@ -226,8 +226,9 @@ class DelimitedTable:
     def legacy_raw(self) -> bool:
         return not self.transcode and self.encoding.codec != "utf-8"
 
-    def batches(self, columns: list[int] | None) -> Iterator[Batch]:
-        """Batches of the ``columns`` (indices into names + empty names; None: all)."""
+    def batches(self, columns: list[int] | None, prepare: Prepare | None = None) -> Iterator[Batch]:
+        """Batches of the ``columns`` (indices into names + empty names; None: all);
+        ``prepare`` runs on the parsing threads (see :class:`TableFeed`)."""
         selected = (
             list(range(self.kept + len(self.layout.empty_names))) if columns is None else columns
         )
@@ -241,7 +242,7 @@ class DelimitedTable:
             yield from self._python_batches(selected, ragged, scan)
         else:
             try:
-                yield from self._arrow_batches(selected, ragged, scan)
+                yield from self._arrow_batches(selected, ragged, scan, prepare)
             except NeedsTranscoding:
                 if columns is not None:
                     raise
@@ -288,7 +289,7 @@ class DelimitedTable:
         return read, parse, convert
 
     def _arrow_batches(
-        self, selected: list[int], ragged: _Ragged, scan: RawScan
+        self, selected: list[int], ragged: _Ragged, scan: RawScan, prepare: Prepare | None
     ) -> Iterator[Batch]:
         start = self.encoding.bom_length
         end = Path(self.source.path).stat().st_size
@@ -296,7 +297,7 @@ class DelimitedTable:
         if not self.transcode:
             splitter = QuoteFreeSplitter(self.source.path, start, end, _block_size(size), scan)
 
-            def parse(piece: Piece) -> tuple[list[list[pa.Array]], _Ragged]:
+            def parse(piece: Piece) -> tuple[list[Batch], _Ragged]:
                 own = _Ragged(self.layout)
                 read, options, convert = self._options(
                     selected, own, len(piece.data) + 1, piece.first
@@ -306,17 +307,22 @@ class DelimitedTable:
                     pa.BufferReader(piece.data), read_options=read, parse_options=options,
                     convert_options=convert,
                 )  # fmt: skip
-                # Decoding legacy text here too keeps it off the thread that adds figures.
-                columns = [self._columns(b.columns, selected) for b in table.to_batches()]
-                return columns, own
+                # Decoding legacy text and the ``prepare`` work here too, while the data is
+                # hot in this core's cache, keeps them off the thread that adds figures.
+                fraction = min((piece.end - start) / size, 0.999)
+                parsed = []
+                for record_batch in table.to_batches():
+                    columns = self._columns(record_batch.columns, selected)
+                    work = prepare(columns) if prepare is not None else None
+                    parsed.append(Batch(columns, fraction, work))
+                return parsed, own
 
             pieces = map_in_order(self.source.ctx, iter(splitter), parse)
             try:
                 for piece, (parsed, own) in pieces:
                     ragged.merge(own)
+                    yield from parsed
                     fraction = min((piece.end - start) / size, 0.999)
-                    for columns in parsed:
-                        yield Batch(columns, fraction)
                     yield from self._ragged_batch(ragged, selected, fraction)
             except (pa.ArrowException, ValueError, OSError) as error:
                 raise self._parse_error(error) from None

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from backend.jobs.analyze.encoding import DecodedText
-from backend.jobs.analyze.source import Batch, Source, TableFeed
+from backend.jobs.analyze.source import Batch, Prepare, Source, TableFeed
 from backend.jobs.context import JobError
 
 BATCH_ROWS = 2_000
@@ -124,7 +124,7 @@ def read_json(source: Source) -> Iterator[TableFeed]:
     for index, (name, rows) in enumerate(walk.tables()):
         names: list[str] = []
         seen.append(names)
-        feed = TableFeed(name=name, names=names, batches=lambda columns: iter(()))
+        feed = TableFeed(name=name, names=names, batches=lambda columns, prepare: iter(()))
         feed.batches = _batches_of(source, table_name, index, rows, names, walk)
         yield feed
     if walk.skipped:
@@ -141,7 +141,7 @@ def read_json(source: Source) -> Iterator[TableFeed]:
 def _batches_of(source, table_name, index, rows, names, walk):
     first = [rows]
 
-    def batches(columns: list[int] | None) -> Iterator[Batch]:
+    def batches(columns: list[int] | None, prepare: Prepare | None = None) -> Iterator[Batch]:
         if first:
             items = first.pop()
             stream = walk.stream

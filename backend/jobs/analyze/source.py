@@ -46,20 +46,27 @@ class Batch:
 
     columns: list[pa.Array]
     fraction: float
+    prepared: object = None  # the ``prepare`` hook's result, when the reader ran it
+
+
+# Work on a batch's columns that needs no state, handed to readers that parse on worker
+# threads so it runs there too (``TableStats.prepare``).
+Prepare = Callable[[list[pa.Array]], object]
 
 
 @dataclass
 class TableFeed:
     """One table: its column names and a way to read its rows in batches.
 
-    ``batches(columns)`` yields :class:`Batch` es holding the given column indices (all
-    when None), in that order. ``preview``: the first rows in file order, when the batches
+    ``batches(columns, prepare)`` yields :class:`Batch` es holding the given column indices
+    (all when None), in that order; a reader that parses on worker threads may run
+    ``prepare`` there and put its result in ``Batch.prepared``. ``preview``: the first rows in file order, when the batches
     do not come in that order. ``notes`` (zh-TW) may grow while the batches are read.
     """
 
     name: str
     names: list[str]
-    batches: Callable[[list[int] | None], Iterator[Batch]]
+    batches: Callable[[list[int] | None, Prepare | None], Iterator[Batch]]
     preview: list[list[object]] | None = None
     notes: list[str] = field(default_factory=list)
 

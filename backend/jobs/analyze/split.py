@@ -96,9 +96,14 @@ class QuoteFreeSplitter:
 
 
 def map_in_order(
-    ctx: JobContext, items: Iterator[I], work: Callable[[I], T], workers: int = WORKERS
+    ctx: JobContext,
+    items: Iterator[I],
+    work: Callable[[I], T],
+    workers: int = WORKERS,
+    in_flight: int = IN_FLIGHT,
 ) -> Iterator[tuple[I, T]]:
-    """``work`` on each item on a thread pool, results in order, a few items ahead.
+    """``work`` on each item on a thread pool, results in order, at most ``in_flight``
+    items ahead of the one being consumed.
 
     ``items`` is consumed on the calling thread; the job's cancel is checked between items.
     """
@@ -108,7 +113,7 @@ def map_in_order(
         source = iter(items)
         for item in source:
             pending.append((item, executor.submit(work, item)))
-            if len(pending) >= IN_FLIGHT:
+            if len(pending) >= in_flight:
                 break
         while pending:
             item, future = pending.popleft()

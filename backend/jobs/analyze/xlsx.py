@@ -24,7 +24,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, XMLParser, fromstring
 
 from backend.jobs.analyze.dialect import Record, find_table
-from backend.jobs.analyze.source import Batch, Source, TableFeed
+from backend.jobs.analyze.source import Batch, Prepare, Source, TableFeed
 from backend.jobs.analyze.stats import PREVIEW_ROWS
 from backend.jobs.context import JobContext, JobError
 
@@ -144,7 +144,7 @@ def _sheet_feed(
     kept = len(table.names)
     total = max(scan.rows - first_data, 1)
 
-    def batches(columns: list[int] | None) -> Iterator[Batch]:
+    def batches(columns: list[int] | None, prepare: Prepare | None = None) -> Iterator[Batch]:
         wanted = list(range(kept + len(table.empty_names))) if columns is None else columns
         batch: list[list[Any]] = []
         done = 0
