@@ -1,23 +1,15 @@
-"""Every error the API returns: one table of stable codes, one problem+json shape (RFC 9457).
+"""Every error the service reports: one table of stable codes with their HTTP statuses and
+zh-TW texts, and the exception that carries a code.
 
-`ERRORS` is the single source for codes, HTTP statuses and zh-TW texts; the README table
-is generated from the same list (`python -m backend.errors`).
+`ERRORS` is the single source for codes, statuses and texts; the README table is generated
+from the same list (`python -m backend.errors`). No web framework here: job processes import
+this module. The problem+json handlers (RFC 9457) are in `backend.api.errors`.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
-
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-logger = logging.getLogger(__name__)
-
-PROBLEM_JSON = "application/problem+json"
 
 
 @dataclass(frozen=True)
@@ -57,7 +49,8 @@ TASK_ONLY_CODES = {"task_timeout", "interrupted", "job_failed"}
 
 
 class AppError(Exception):
-    """An error with a stable code; the handler turns it into problem+json."""
+    """An error with a stable ``code`` (a key of ERRORS) and an optional zh-TW ``detail``
+    that replaces the table's; ``extra`` fields go into the problem+json body."""
 
     def __init__(self, code: str, detail: str | None = None, **extra: Any) -> None:
         spec = ERRORS[code]
@@ -66,81 +59,6 @@ class AppError(Exception):
         self.detail = detail or spec.detail
         self.extra = extra
         super().__init__(self.detail)
-
-
-def problem(code: str, detail: str | None = None, **extra: Any) -> JSONResponse:
-    spec = ERRORS[code]
-    body = {
-        "type": f"urn:problem-type:{code}",
-        "title": spec.title,
-        "status": spec.status,
-        "detail": detail or spec.detail,
-        "code": code,
-        **extra,
-    }
-    headers = {"WWW-Authenticate": "ApiKey"} if spec.status == 401 else None
-    return JSONResponse(body, status_code=spec.status, media_type=PROBLEM_JSON, headers=headers)
-
-
-_STATUS_CODES = {404: "not_found", 405: "method_not_allowed", 413: "file_too_large"}
-
-_VALIDATION_MESSAGES = {
-    "missing": "此欄位為必填",
-    "string_type": "必須是文字",
-    "int_type": "必須是整數",
-    "int_parsing": "必須是整數",
-    "int_from_float": "必須是整數",
-    "float_parsing": "必須是數字",
-    "bool_parsing": "必須是 true 或 false",
-    "greater_than_equal": "不可小於 {ge}",
-    "less_than_equal": "不可大於 {le}",
-    "greater_than": "必須大於 {gt}",
-    "less_than": "必須小於 {lt}",
-    "string_too_short": "長度至少 {min_length} 個字元",
-    "string_too_long": "長度不可超過 {max_length} 個字元",
-    "json_invalid": "JSON 格式錯誤",
-    "model_attributes_type": "必須是 JSON 物件",
-    "dict_type": "必須是 JSON 物件",
-    "enum": "必須是下列其中之一：{expected}",
-    "literal_error": "必須是下列其中之一：{expected}",
-}
-
-
-def _zh_validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    errors = []
-    for err in exc.errors():
-        template = _VALIDATION_MESSAGES.get(err.get("type", ""), "格式不正確")
-        try:
-            message = template.format(**(err.get("ctx") or {}))
-        except (KeyError, IndexError):
-            message = template
-        loc = [str(part) for part in err.get("loc", ()) if part != "body"]
-        errors.append({"field": ".".join(loc), "message": message, "type": err.get("type")})
-    return errors
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(AppError)
-    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
-        return problem(exc.code, exc.detail, **exc.extra)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _STATUS_CODES.get(exc.status_code)
-        if code is None:
-            code = "internal_error" if exc.status_code >= 500 else "validation_error"
-        return problem(code)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = _zh_validation_errors(exc)
-        summary = "；".join(f"{e['field'] or '請求內容'}：{e['message']}" for e in errors[:5])
-        return problem("validation_error", f"請求內容不符合規格：{summary}", errors=errors)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("Unhandled error on %s %s", request.method, request.url.path)
-        return problem("internal_error")
 
 
 def markdown_table() -> str:

@@ -15,8 +15,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from backend import __version__
 from backend.api import routers
+from backend.api.errors import install_error_handlers
 from backend.config import Settings, get_settings
-from backend.errors import install_error_handlers
 from backend.maintenance import Housekeeper
 from backend.runner import ProcessRunner
 from backend.store import make_store

@@ -193,7 +193,12 @@ def test_validation_errors_are_chinese(client: TestClient) -> None:
 
 def test_404_and_405_are_problems(client: TestClient) -> None:
     assert_problem(client.get("/no/such/path"), 404, "not_found")
-    assert_problem(client.put("/api/tasks"), 405, "method_not_allowed")
+    response = client.put("/api/tasks")
+    assert_problem(response, 405, "method_not_allowed")
+    # RFC 9110: a 405 lists every allowed method, also when two routes share the path
+    assert response.headers["allow"] == "GET"
+    allowed = client.put("/api/task/x").headers["allow"]
+    assert allowed == "GET, DELETE"
 
 
 def test_unexpected_errors_become_a_plain_500(make_client) -> None:
