@@ -372,12 +372,17 @@ class DelimitedTable:
         return out
 
     def _text(self, values: pa.Array) -> pa.Array:
-        """A legacy-encoded column as text: ASCII as is, otherwise its distinct values decoded."""
+        """A legacy-encoded column as text: ASCII as is, otherwise a dictionary array of its
+        distinct values decoded."""
         as_string = values.view(pa.string())
         if pc.all(pc.string_is_ascii(as_string)).as_py() is not False:
             return as_string
+        # Dictionary-encoded: the statistics count a text column by its indices and decode
+        # (take) only the columns they must parse.
         encoded = pc.dictionary_encode(values)
-        return pc.take(self.encoding.decode_array(encoded.dictionary), encoded.indices)
+        return pa.DictionaryArray.from_arrays(
+            encoded.indices, self.encoding.decode_array(encoded.dictionary)
+        )
 
     def _open(self, reader: io.RawIOBase, options: tuple) -> pacsv.CSVStreamingReader:
         read, parse, convert = options

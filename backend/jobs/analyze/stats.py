@@ -334,7 +334,16 @@ class TopCounter:
 
 
 def count_values(values: pa.Array) -> pa.Table:
-    """How often each non-null value of a text array occurs: a table in COUNTS_SCHEMA."""
+    """How often each non-null value of a text array (plain or dictionary-encoded) occurs:
+    a table in COUNTS_SCHEMA."""
+    if pa.types.is_dictionary(values.type):
+        indices = values.indices.drop_null().to_numpy(zero_copy_only=False)
+        counts = np.bincount(indices, minlength=len(values.dictionary))
+        present = np.flatnonzero(counts)
+        return pa.Table.from_arrays(
+            [values.dictionary.take(present).cast(pa.string()), pa.array(counts[present])],
+            schema=COUNTS_SCHEMA,
+        )
     counts = pc.value_counts(values)
     distinct = counts.field("values")
     if counts.null_count or distinct.null_count:
@@ -399,6 +408,7 @@ def prepare_column(values: pa.Array, kind: str) -> Prepared | None:
         return None
     if kind == "text":
         return Prepared(counts=count_values(_as_text(values)))
+    values = _plain(values)
     if _typed_kind(values.type) is not None:
         return None
     kinds = CANDIDATES[kind]
@@ -433,6 +443,7 @@ class ColumnStats:
         if self.kind == "text":
             self._add_text(values, prepared.counts if prepared else None)
             return
+        values = _plain(values)
         kind = _typed_kind(values.type)
         if kind is not None:
             parsed: types.Parsed | None = types.Parsed(kind, values)
@@ -551,8 +562,17 @@ class ColumnStats:
         return None
 
 
+def _plain(values: pa.Array) -> pa.Array:
+    """A dictionary-encoded array decoded; any other as it is."""
+    return values.dictionary_decode() if pa.types.is_dictionary(values.type) else values
+
+
 def _as_text(values: pa.Array) -> pa.Array:
+    """Text cells for counting: strings (plain or dictionary-encoded) as they are, numbers
+    and booleans as the file would show them."""
     if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        return values
+    if pa.types.is_dictionary(values.type):
         return values
     if pa.types.is_floating(values.type) or pa.types.is_integer(values.type):
         return pa.array([_number_text(v) for v in values.to_pylist()], pa.string())
