@@ -30,6 +30,7 @@ PREVIEW_ROWS = 20
 TOP_VALUES = 5
 HISTOGRAM_BINS = 20  # at most; fewer when an integer column holds fewer values
 FINE_BINS = 2048  # resolution kept while streaming, merged into HISTOGRAM_BINS at the end
+MERGE_ROWS = 200_000  # numbers merged into a column's figures at a time
 
 # Total number of distinct text values kept in memory for one table, shared by its columns.
 DISTINCT_BUDGET = 2_000_000
@@ -229,9 +230,31 @@ class NumericAccumulator:
     minimum: float | int | None = None
     maximum: float | int | None = None
     histogram: Histogram = field(default_factory=Histogram)
+    nans: int = 0  # NaN cells, left out of every figure (pandas calls them NA)
+    # Batches are merged a few at a time: each merge costs a dozen kernel calls, whatever
+    # the batch's size, and the numbers themselves are small next to the text they came from.
+    pending: list[pa.Array] = field(default_factory=list)
+    pending_rows: int = 0
 
-    def add(self, values: pa.Array) -> int:
-        """Add a batch of numbers; NaN are dropped. Returns how many NaN there were."""
+    def add(self, values: pa.Array) -> None:
+        """Add a batch of numbers (nulls for empty cells)."""
+        if self.pending and self.pending[0].type != values.type:
+            self.flush()
+        self.pending.append(values)
+        self.pending_rows += len(values)
+        if self.pending_rows >= MERGE_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Merge the pending batches; done before any figure is read."""
+        if not self.pending:
+            return
+        values = self.pending[0] if len(self.pending) == 1 else pa.concat_arrays(self.pending)
+        self.pending = []
+        self.pending_rows = 0
+        self.nans += self._merge(values)
+
+    def _merge(self, values: pa.Array) -> int:
         n = len(values) - values.null_count
         if n == 0:
             return 0
@@ -266,11 +289,13 @@ class NumericAccumulator:
         return nans
 
     def as_float(self) -> None:
+        self.flush()
         if self.minimum is not None and self.maximum is not None:
             self.minimum = float(self.minimum)
             self.maximum = float(self.maximum)
 
     def std(self) -> float | None:
+        self.flush()
         if self.count < 2:
             return None
         return math.sqrt(max(self.m2, 0.0) / (self.count - 1))
@@ -462,7 +487,7 @@ class ColumnStats:
         self.formats |= parsed.formats
         self.nulls += parsed.values.null_count - nulls  # NA markers
         if merged in NUMERIC:
-            self.nulls += self.numeric.add(parsed.values)
+            self.numeric.add(parsed.values)
         elif merged == "boolean":
             self._count(parsed.values)
         else:
@@ -527,12 +552,13 @@ class ColumnStats:
         numeric = self.kind in NUMERIC
         dates = self.kind in ("date", "datetime")
         stats = self.numeric
+        stats.flush()
         low = self.earliest.isoformat() if dates and self.earliest else None
         high = self.latest.isoformat() if dates and self.latest else None
         return {
             "name": self.name,
             "type": "text" if self.kind == "empty" else self.kind,
-            "nulls": self.nulls,
+            "nulls": self.nulls + (stats.nans if numeric else 0),
             "min": finite_or_none(stats.minimum) if numeric else low,
             "max": finite_or_none(stats.maximum) if numeric else high,
             "mean": finite_or_none(stats.mean) if numeric and stats.count else None,
