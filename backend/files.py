@@ -9,8 +9,13 @@ from backend.store.base import Task
 
 logger = logging.getLogger(__name__)
 
+# An upload being received is written as `<task_id><ext>.part` and renamed once complete;
+# the housekeeper removes leftovers with this suffix.
+PARTIAL_SUFFIX = ".part"
+
 
 def remove_task_file(task: Task) -> None:
+    """Remove the task's stored upload, if any (already gone is fine)."""
     if not task.file_path:
         return
     try:

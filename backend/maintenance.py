@@ -8,12 +8,10 @@ import time
 from pathlib import Path
 
 from backend.errors import ERRORS
-from backend.files import remove_task_file
+from backend.files import PARTIAL_SUFFIX, remove_task_file
 from backend.store.base import TaskStore
 
 logger = logging.getLogger(__name__)
-
-PARTIAL_SUFFIX = ".part"
 
 
 class Housekeeper:

@@ -17,6 +17,16 @@ from backend.api.deps import (
     StoreDep,
     require_api_key,
 )
+from backend.api.uploads import (
+    MULTIPART_OVERHEAD,
+    UploadSink,
+    declared_length,
+    filename_from_header,
+    receive_multipart,
+    receive_stream,
+    too_large,
+    validate_filename,
+)
 from backend.errors import AppError
 from backend.schemas import (
     MAX_PROCESS_DELAY_S,
@@ -31,16 +41,6 @@ from backend.schemas import (
 )
 from backend.service import cancel_task, create_task, delete_task
 from backend.store.base import COMPLETED, new_task_id
-from backend.uploads import (
-    MULTIPART_OVERHEAD,
-    UploadSink,
-    declared_length,
-    filename_from_header,
-    receive_multipart,
-    receive_stream,
-    too_large,
-    validate_filename,
-)
 
 
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:

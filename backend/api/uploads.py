@@ -20,7 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from backend.content import binary_label
 from backend.errors import AppError
-from backend.maintenance import PARTIAL_SUFFIX
+from backend.files import PARTIAL_SUFFIX
 
 MAX_FILENAME_CHARS = 255
 SNIFF_BYTES = 8192
