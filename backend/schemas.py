@@ -8,10 +8,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from backend.store.base import Task
+from backend.vocabulary import TaskStatus
 
 MAX_PROCESS_DELAY_S = 3600
-
-TaskStatus = Literal["pending", "processing", "completed", "failed", "cancelled"]
 
 
 def _iso(timestamp: float | None) -> str | None:
@@ -103,3 +102,23 @@ class Problem(BaseModel):
     status: int = Field(examples=[404])
     detail: str = Field(examples=["找不到這個任務，可能已被刪除或已過期。"])
     code: str = Field(examples=["task_not_found"])
+
+
+class ErrorTerm(BaseModel):
+    status: int = Field(examples=[404], description="HTTP 狀態碼")
+    title: str = Field(examples=["找不到任務"])
+    detail: str = Field(examples=["找不到這個任務，可能已被刪除或已過期。"])
+    task_only: bool = Field(description="只出現在任務的 error，不會是 HTTP 回應")
+
+
+class Vocabulary(BaseModel):
+    """Every closed vocabulary the API uses, each value with its zh-TW label."""
+
+    statuses: dict[str, str] = Field(examples=[{"pending": "等待中", "completed": "已完成"}])
+    kinds: dict[str, str] = Field(examples=[{"analyze": "檔案分析"}])
+    errors: dict[str, ErrorTerm]
+    encodings: dict[str, str] = Field(examples=[{"cp950": "Big5（CP950）"}])
+    file_formats: dict[str, str] = Field(examples=[{"csv": "CSV"}])
+    column_types: dict[str, str] = Field(examples=[{"integer": "整數"}])
+    delimiters: dict[str, str] = Field(examples=[{",": "逗號"}])
+    value_formats: dict[str, str] = Field(examples=[{"roc": "民國年"}])

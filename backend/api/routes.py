@@ -36,11 +36,12 @@ from backend.schemas import (
     PublicConfig,
     TaskList,
     TaskPublic,
-    TaskStatus,
+    Vocabulary,
     task_public,
 )
 from backend.service import cancel_task, create_task, delete_task
 from backend.store.base import COMPLETED, new_task_id
+from backend.vocabulary import KIND_LABELS, TaskStatus, vocabulary
 
 
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -77,6 +78,15 @@ async def public_config(settings: SettingsDep) -> dict[str, Any]:
         "max_process_delay_s": MAX_PROCESS_DELAY_S,
         "auth_required": bool(settings.api_key),
     }
+
+
+@router.get(
+    "/vocabulary",
+    summary="所有固定詞彙（狀態、錯誤代碼、編碼、檔案格式、欄位型別…）與中文名稱",
+    response_model=Vocabulary,
+)
+async def read_vocabulary() -> dict[str, Any]:
+    return vocabulary()
 
 
 def _accepted(task_id: str, task: dict[str, Any]) -> JSONResponse:
@@ -248,9 +258,6 @@ def delete(task_id: str, store: StoreDep) -> Response:
     return Response(status_code=204)
 
 
-_KIND_NAMES = {"process": "長時間處理", "analyze": "檔案分析"}
-
-
 @router.get(
     "/task/{task_id}/result",
     summary="下載已完成任務的結果（JSON 檔）",
@@ -262,7 +269,7 @@ def download_result(task: CurrentTask) -> Response:
     if task.filename:
         download_name = f"{task.filename.rsplit('.', 1)[0]}_分析結果.json"
     else:
-        download_name = f"{_KIND_NAMES.get(task.kind, '任務')}_結果.json"
+        download_name = f"{KIND_LABELS.get(task.kind, '任務')}_結果.json"
     body = json.dumps(task.result, ensure_ascii=False, indent=2)
     disposition = f"attachment; filename=\"result.json\"; filename*=UTF-8''{quote(download_name)}"
     return Response(

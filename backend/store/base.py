@@ -12,11 +12,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-PENDING = "pending"
-PROCESSING = "processing"
-COMPLETED = "completed"
-FAILED = "failed"
-CANCELLED = "cancelled"
+from backend.vocabulary import TaskStatus
+
+PENDING = TaskStatus.PENDING.value
+PROCESSING = TaskStatus.PROCESSING.value
+COMPLETED = TaskStatus.COMPLETED.value
+FAILED = TaskStatus.FAILED.value
+CANCELLED = TaskStatus.CANCELLED.value
 
 STATUSES = (PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED)
 ACTIVE = (PENDING, PROCESSING)

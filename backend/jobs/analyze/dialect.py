@@ -37,6 +37,7 @@ from clevercsv import Detector
 
 from backend.jobs.analyze import types
 from backend.jobs.analyze.stats import unique_names
+from backend.vocabulary import DELIMITER_LABELS
 
 DELIMITERS = [",", ";", "\t", "|", ":", "#", "^", "~", " "]
 DETECT_CHARS = 32 * 1024  # CleverCSV's cost grows with the sample; this is ~0.1 s
@@ -46,8 +47,7 @@ MIN_SPACE_CONSISTENCY = 0.9
 PREVIEW_ROWS = 20
 SEP_HINT = re.compile(r'^\ufeff?"?sep=(.)"?[ \t]*(?:\r\n|\r|\n|$)', re.IGNORECASE)
 SINGLE_COLUMN = "\x1f"  # a delimiter no text holds: every record is one field
-DELIMITER_NAMES = {",": "逗號", ";": "分號", "\t": "定位字元（Tab）", "|": "直線（|）",
-                   ":": "冒號", "#": "井字號", " ": "空白"}  # fmt: skip
+DELIMITER_NAMES = DELIMITER_LABELS  # as they read in a sentence
 
 
 @dataclass(frozen=True)

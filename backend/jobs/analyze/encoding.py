@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 
 from backend.content import binary_label, utf16_without_bom
 from backend.jobs.context import JobError
+from backend.vocabulary import ENCODING_LABELS
 
 SCAN_CHUNK = 1 << 20
 NON_ASCII_EVIDENCE = 4 << 20  # bytes of non-ASCII chunks to decode before deciding
@@ -62,11 +63,6 @@ GUESS_ORDER = ["cp950", "gb18030", "cp932", "cp949", "cp1252", "cp1250", "cp1251
 # big5hkscs decodes the Big5 EUDC rows (as Hong Kong characters), so a Big5 file with 造字
 # still finds a Big5 candidate; we decode it as CP950 all the same.
 CANDIDATES = ["cp950", "big5hkscs", *GUESS_ORDER[1:]]
-ENCODING_LABELS = {
-    "cp950": "Big5（CP950）", "gb18030": "簡體中文 GB18030／GBK", "cp932": "日文 Shift-JIS",
-    "euc_jp": "日文 EUC-JP", "cp949": "韓文 CP949", "cp1252": "西歐語系 Windows-1252",
-    "cp1250": "中歐語系 Windows-1250", "cp1251": "斯拉夫語系 Windows-1251",
-}  # fmt: skip
 # (first lead byte, last lead byte, first trail row offset, first code point)
 EUDC_RANGES = [
     (0xFA, 0xFE, 0, 0xE000),

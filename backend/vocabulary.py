@@ -1,0 +1,118 @@
+"""Every closed vocabulary the API speaks, in one place, with the zh-TW label users read.
+
+Clients get all of it from `GET /api/vocabulary`, so no label is copied by hand: task
+statuses and kinds, error codes (from `backend.errors`), text encodings, file formats,
+column types, delimiters and the display formats numbers and dates were written in. A value
+the backend can send without a label here is a bug (the tests check the encodings, formats
+and types the analysis produces). No web framework and no heavy library here: job
+processes and the analysis import it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TaskStatus(StrEnum):
+    """A task's lifecycle: pending → processing → one final state."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+STATUS_LABELS = {
+    TaskStatus.PENDING: "等待中",
+    TaskStatus.PROCESSING: "處理中",
+    TaskStatus.COMPLETED: "已完成",
+    TaskStatus.FAILED: "失敗",
+    TaskStatus.CANCELLED: "已取消",
+}
+
+KIND_LABELS = {"analyze": "檔案分析", "process": "長時間處理"}
+
+FILE_FORMAT_LABELS = {
+    "csv": "CSV",
+    "tsv": "TSV（Tab 分隔）",
+    "txt": "文字檔",
+    "json": "JSON",
+    "xlsx": "Excel（.xlsx）",
+}
+
+COLUMN_TYPE_LABELS = {
+    "integer": "整數",
+    "float": "小數",
+    "date": "日期",
+    "datetime": "日期時間",
+    "boolean": "是/否（布林）",
+    "text": "文字",
+}
+
+# The `encoding` an analysis result reports: Python codec names, "-sig"/"-le"/"-be" kept.
+ENCODING_LABELS = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8（含 BOM）",
+    "utf-16": "UTF-16（Unicode 文字）",
+    "utf-16-le": "UTF-16 LE（Unicode 文字，無 BOM）",
+    "utf-16-be": "UTF-16 BE（無 BOM）",
+    "utf-32": "UTF-32",
+    "cp950": "Big5（CP950）",
+    "gb18030": "簡體中文 GB18030／GBK",
+    "cp932": "日文 Shift-JIS（CP932）",
+    "euc_jp": "日文 EUC-JP",
+    "cp949": "韓文 CP949",
+    "cp1252": "西歐語系 Windows-1252",
+    "cp1250": "中歐語系 Windows-1250",
+    "cp1251": "斯拉夫語系 Windows-1251",
+}
+
+DELIMITER_LABELS = {
+    ",": "逗號",
+    ";": "分號",
+    "\t": "定位字元（Tab）",
+    "|": "直線（|）",
+    ":": "冒號",
+    "#": "井字號",
+    "^": "插入符號（^）",
+    "~": "波浪號（~）",
+    " ": "空白",
+    "\x1f": "（單一欄位）",
+}
+
+# How a column's numbers or dates were written (a column's `formats`).
+VALUE_FORMAT_LABELS = {
+    "thousands": "千分位",
+    "percent": "百分比",
+    "currency": "貨幣",
+    "accounting": "會計負數",
+    "fullwidth": "全形",
+    "roc": "民國年",
+    "gregorian": "西元年",
+}
+
+
+def vocabulary() -> dict[str, dict[str, object]]:
+    """Every vocabulary as ``{name: {value: label}}``; errors as ``{code: {status, title,
+    detail}}``."""
+    from backend.errors import ERRORS, TASK_ONLY_CODES
+
+    return {
+        "statuses": {status.value: label for status, label in STATUS_LABELS.items()},
+        "kinds": dict(KIND_LABELS),
+        "errors": {
+            code: {
+                "status": spec.status,
+                "title": spec.title,
+                "detail": spec.detail,
+                "task_only": code in TASK_ONLY_CODES,
+            }
+            for code, spec in ERRORS.items()
+        },
+        "encodings": dict(ENCODING_LABELS),
+        "file_formats": dict(FILE_FORMAT_LABELS),
+        "column_types": dict(COLUMN_TYPE_LABELS),
+        "delimiters": dict(DELIMITER_LABELS),
+        "value_formats": dict(VALUE_FORMAT_LABELS),
+    }
