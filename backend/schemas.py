@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 from backend.store.base import Task
 from backend.vocabulary import TaskStatus
 
+ColumnType = Literal["integer", "float", "date", "datetime", "boolean", "text"]
+
 MAX_PROCESS_DELAY_S = 3600
 
 
@@ -23,31 +25,77 @@ def _iso(timestamp: float | None) -> str | None:
     )
 
 
-def task_public(task: Task) -> dict[str, Any]:
-    """The task as every client sees it, over HTTP and over the WebSocket alike."""
-    return {
-        "task_id": task.task_id,
-        "kind": task.kind,
-        "status": task.status,
-        "progress": task.progress,
-        "message": task.message,
-        "created_at": _iso(task.created_at),
-        "started_at": _iso(task.started_at),
-        "updated_at": _iso(task.updated_at),
-        "finished_at": _iso(task.finished_at),
-        "filename": task.filename,
-        "size_bytes": task.size_bytes,
-        "result": task.result,
-        "error": task.error,
-    }
-
-
 class TaskError(BaseModel):
-    code: str = Field(examples=["invalid_file_format"])
+    code: str = Field(
+        examples=["invalid_file_format"], description="錯誤代碼（見 /api/vocabulary）"
+    )
     message: str = Field(examples=["檔案內容與副檔名不符，或格式損壞。"])
 
 
+class Histogram(BaseModel):
+    """Bins ``[edges[i], edges[i+1])``, the last one closed; ``counts`` has one item fewer."""
+
+    edges: list[float] = Field(examples=[[0.0, 500.0, 1000.0]])
+    counts: list[int] = Field(examples=[[12, 3]])
+
+
+class ColumnSummary(BaseModel):
+    name: str = Field(examples=["金額"])
+    type: ColumnType = Field(examples=["integer"])
+    nulls: int = Field(ge=0, description="空白儲存格數", examples=[0])
+    min: int | float | str | None = Field(
+        None, description="數值欄位為數字，日期欄位為 ISO 日期", examples=[1200]
+    )
+    max: int | float | str | None = Field(None, examples=[12500])
+    mean: float | None = Field(None, examples=[5633.33])
+    std: float | None = Field(None, description="樣本標準差", examples=[6030.2])
+    top: list[tuple[str, int]] | None = Field(
+        None, description="文字與是/否欄位最常見的值與次數", examples=[[["臺北市", 12]]]
+    )
+    histogram: Histogram | None = None
+    unit: str | None = Field(None, description="數值的單位：% 或貨幣符號", examples=["NT$"])
+    formats: list[str] = Field(
+        default_factory=list, description="數值或日期原本的寫法（見 /api/vocabulary 的 value_formats）",
+        examples=[["currency", "thousands"]],
+    )  # fmt: skip
+
+
+class TableSummary(BaseModel):
+    name: str = Field(examples=["客戶"])
+    rows: int = Field(ge=0, description="資料列數，不含標題列", examples=[3])
+    columns: list[ColumnSummary]
+    preview: list[dict[str, Any]] = Field(description="前 20 列，依欄位型別轉換")
+    warnings: list[str] = Field(default_factory=list, description="與這個表格有關的說明")
+
+
+class TextSummary(BaseModel):
+    lines: int = Field(ge=0, examples=[12])
+    characters: int = Field(ge=0, examples=[480])
+    words: int = Field(ge=0, examples=[96])
+
+
+class AnalysisResult(BaseModel):
+    """What the analyze job found in an uploaded file."""
+
+    format: str = Field(examples=["csv"], description="檔案格式（見 /api/vocabulary）")
+    encoding: str | None = Field(None, examples=["cp950"], description="文字編碼；xlsx 為 null")
+    delimiter: str | None = Field(None, examples=[","])
+    text: TextSummary | None = Field(None, description="不是表格的文字檔的統計")
+    tables: list[TableSummary] = Field(default_factory=list)
+    warnings: list[str] = Field(
+        default_factory=list, description="代替使用者做的每一個決定，一句一則（包含各表格的）"
+    )
+
+
+class ProcessResult(BaseModel):
+    """What the staged demo job returns."""
+
+    processed_data: str = Field(examples=["已處理: 範例資料"])
+
+
 class TaskPublic(BaseModel):
+    """A task as every client sees it, over HTTP and over the WebSocket alike."""
+
     task_id: str = Field(examples=["3f2b8c9e0d1a4b5c8e7f6a5b4c3d2e1f"])
     kind: str = Field(examples=["analyze"], description="任務種類：process 或 analyze")
     status: TaskStatus = Field(examples=["processing"])
@@ -59,8 +107,33 @@ class TaskPublic(BaseModel):
     finished_at: str | None = None
     filename: str | None = Field(None, examples=["報價單.csv"])
     size_bytes: int | None = Field(None, examples=[20480])
-    result: dict[str, Any] | None = None
+    result: AnalysisResult | ProcessResult | dict[str, Any] | None = Field(
+        None, union_mode="left_to_right", description="analyze 與 process 任務的結果形狀如上"
+    )
     error: TaskError | None = None
+
+    @classmethod
+    def from_task(cls, task: Task) -> TaskPublic:
+        return cls(
+            task_id=task.task_id,
+            kind=task.kind,
+            status=TaskStatus(task.status),
+            progress=task.progress,
+            message=task.message,
+            created_at=_iso(task.created_at),  # type: ignore[arg-type]
+            started_at=_iso(task.started_at),
+            updated_at=_iso(task.updated_at),  # type: ignore[arg-type]
+            finished_at=_iso(task.finished_at),
+            filename=task.filename,
+            size_bytes=task.size_bytes,
+            result=task.result,
+            error=TaskError(**task.error) if task.error else None,
+        )
+
+
+def task_public(task: Task) -> dict[str, Any]:
+    """The task as JSON-ready data (the WebSocket sends it as it is)."""
+    return TaskPublic.from_task(task).model_dump(mode="json")
 
 
 class TaskList(BaseModel):

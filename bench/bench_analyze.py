@@ -182,6 +182,11 @@ def measure(kind: str, path: Path, encoding: str) -> dict:
     return figures
 
 
+def ensure_file(size_mb: int) -> Path:
+    """The generated UTF-8 sample (other benchmarks use it too)."""
+    return ensure_files(size_mb)["utf8"]
+
+
 def ensure_files(size_mb: int) -> dict[str, Path]:
     utf8 = DATA / f"sample_{size_mb}mb.csv"
     big5 = DATA / f"sample_{size_mb}mb_big5.csv"

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
-from starlette.responses import JSONResponse
+from fastapi.concurrency import run_in_threadpool
 
 from backend import __version__
 from backend.api.deps import (
@@ -37,10 +37,9 @@ from backend.schemas import (
     TaskList,
     TaskPublic,
     Vocabulary,
-    task_public,
 )
 from backend.service import cancel_task, create_task, delete_task
-from backend.store.base import COMPLETED, new_task_id
+from backend.store.base import COMPLETED, Task, new_task_id
 from backend.vocabulary import KIND_LABELS, TaskStatus, vocabulary
 
 
@@ -89,8 +88,10 @@ async def read_vocabulary() -> dict[str, Any]:
     return vocabulary()
 
 
-def _accepted(task_id: str, task: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(task, status_code=202, headers={"Location": f"/api/task/{task_id}"})
+def _accepted(task: Task, response: Response) -> TaskPublic:
+    """A new task, answered 202 with where to poll it."""
+    response.headers["Location"] = f"/api/task/{task.task_id}"
+    return TaskPublic.from_task(task)
 
 
 @router.post(
@@ -100,12 +101,12 @@ def _accepted(task_id: str, task: dict[str, Any]) -> JSONResponse:
     response_model=TaskPublic,
 )
 def start_process(
-    body: ProcessRequest, request: Request, store: StoreDep, runner: RunnerDep,
-    background_tasks: BackgroundTasks,
-) -> JSONResponse:  # fmt: skip
+    body: ProcessRequest, request: Request, response: Response, store: StoreDep,
+    runner: RunnerDep, background_tasks: BackgroundTasks,
+) -> TaskPublic:  # fmt: skip
     task = create_task(store, "process", body.model_dump(), owner=request.app.state.owner)
     background_tasks.add_task(runner.submit, task.task_id)
-    return _accepted(task.task_id, task_public(task))
+    return _accepted(task, response)
 
 
 _UPLOAD_BODY = {
@@ -147,9 +148,9 @@ def _check_declared_size(request: Request, limit: int, envelope: int = 0) -> Non
 
 
 def _start_analysis(
-    request: Request, store: StoreDep, runner: RunnerDep, background_tasks: BackgroundTasks,
-    task_id: str, filename: str, sink: UploadSink,
-) -> JSONResponse:  # fmt: skip
+    request: Request, response: Response, store: StoreDep, runner: RunnerDep,
+    background_tasks: BackgroundTasks, task_id: str, filename: str, sink: UploadSink,
+) -> TaskPublic:  # fmt: skip
     try:
         path = sink.commit()
     except BaseException:
@@ -166,7 +167,7 @@ def _start_analysis(
         file_path=str(path),
     )
     background_tasks.add_task(runner.submit, task.task_id)
-    return _accepted(task.task_id, task_public(task))
+    return _accepted(task, response)
 
 
 @router.post(
@@ -178,9 +179,9 @@ def _start_analysis(
     responses=_problems(400, 413, 415),
 )
 async def upload_multipart(
-    request: Request, settings: SettingsDep, store: StoreDep, runner: RunnerDep,
-    background_tasks: BackgroundTasks,
-) -> JSONResponse:  # fmt: skip
+    request: Request, response: Response, settings: SettingsDep, store: StoreDep,
+    runner: RunnerDep, background_tasks: BackgroundTasks,
+) -> TaskPublic:  # fmt: skip
     limit = settings.max_upload_bytes
     _check_declared_size(request, limit, MULTIPART_OVERHEAD)
     task_id = new_task_id()
@@ -189,7 +190,11 @@ async def upload_multipart(
         lambda extension: UploadSink(settings.upload_dir, task_id, extension, limit),
         settings.allowed_extensions,
     )
-    return _start_analysis(request, store, runner, background_tasks, task_id, filename, sink)
+    # The store may wait on a lock (sqlite): off the event loop, like every sync route.
+    return await run_in_threadpool(
+        _start_analysis, request, response, store, runner, background_tasks, task_id,
+        filename, sink,
+    )  # fmt: skip
 
 
 @router.post(
@@ -201,9 +206,9 @@ async def upload_multipart(
     responses=_problems(400, 413, 415),
 )
 async def upload_stream(
-    request: Request, settings: SettingsDep, store: StoreDep, runner: RunnerDep,
-    background_tasks: BackgroundTasks,
-) -> JSONResponse:  # fmt: skip
+    request: Request, response: Response, settings: SettingsDep, store: StoreDep,
+    runner: RunnerDep, background_tasks: BackgroundTasks,
+) -> TaskPublic:  # fmt: skip
     filename = filename_from_header(request)
     extension = validate_filename(filename, settings.allowed_extensions)
     limit = settings.max_upload_bytes
@@ -215,14 +220,18 @@ async def upload_stream(
     except BaseException:
         sink.discard()
         raise
-    return _start_analysis(request, store, runner, background_tasks, task_id, filename, sink)
+    # The store may wait on a lock (sqlite): off the event loop, like every sync route.
+    return await run_in_threadpool(
+        _start_analysis, request, response, store, runner, background_tasks, task_id,
+        filename, sink,
+    )  # fmt: skip
 
 
 @router.get(
     "/task/{task_id}", summary="查詢任務", response_model=TaskPublic, responses=_problems(404)
 )
-async def read_task(task: CurrentTask) -> dict[str, Any]:
-    return task_public(task)
+async def read_task(task: CurrentTask) -> TaskPublic:
+    return TaskPublic.from_task(task)
 
 
 @router.get("/tasks", summary="列出任務（新到舊）", response_model=TaskList)
@@ -234,7 +243,7 @@ def list_tasks(
     offset: Annotated[int, Query(ge=0, description="略過筆數")] = 0,
 ) -> dict[str, Any]:
     tasks, total = store.list(status=status, kind=kind, limit=limit, offset=offset)
-    return {"items": [task_public(task) for task in tasks], "total": total}
+    return {"items": [TaskPublic.from_task(task) for task in tasks], "total": total}
 
 
 @router.delete(
@@ -243,8 +252,8 @@ def list_tasks(
     response_model=TaskPublic,
     responses=_problems(404, 409),
 )
-def cancel(task_id: str, store: StoreDep) -> dict[str, Any]:
-    return task_public(cancel_task(store, task_id))
+def cancel(task_id: str, store: StoreDep) -> TaskPublic:
+    return TaskPublic.from_task(cancel_task(store, task_id))
 
 
 @router.delete(
