@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from backend import __version__
 from backend.api import routers
 from backend.api.errors import install_error_handlers
+from backend.api.openapi import install_openapi
 from backend.config import Settings, get_settings
 from backend.maintenance import Housekeeper
 from backend.runner import ProcessRunner
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in routers:
         app.include_router(router)
+    install_openapi(app, settings)
     return app
 
 
