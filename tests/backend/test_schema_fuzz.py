@@ -79,7 +79,9 @@ def test_the_schema_tells_the_truth(tmp_path: Path, auth: str) -> None:
     if key:
         command += ["-H", f"X-API-Key: {key}"]
     try:
-        run = subprocess.run(command, check=False, capture_output=True, text=True, timeout=280)
+        run = subprocess.run(
+            command, check=False, capture_output=True, text=True, timeout=280, cwd=tmp_path
+        )
     finally:
         server.stop()
     report = run.stdout + run.stderr
