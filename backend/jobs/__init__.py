@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 JOBS: dict[str, str] = {
-    "process": "backend.jobs.process:process_data",
+    "process": "backend.jobs.staged_demo:process_data",  # URL /api/process, as the guide has it
     "analyze": "backend.jobs.analyze:analyze_file",
 }
 

@@ -11,7 +11,7 @@ import pytest
 
 from backend.jobs.analyze import analyze_file
 from backend.jobs.context import RecordingContext
-from backend.jobs.process import process_data
+from backend.jobs.staged_demo import process_data
 from backend.schemas import AnalysisResult, ProcessResult, TaskPublic
 from backend.store.base import Task
 

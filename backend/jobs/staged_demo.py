@@ -1,4 +1,5 @@
-"""The integration guide's staged demo job: a long task with named stages."""
+"""The integration guide's staged demo job: a long task with named stages (kind "process",
+started by POST /api/process as the guide has it)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ def _stage_at(progress: float) -> str:
 
 
 def process_data(ctx: JobContext, data: str, delay: float = 5) -> dict[str, str]:
+    """Walk through the stages over ``delay`` seconds, reporting every TICK_S; returns
+    ``{"processed_data": ...}``. Raises JobCancelled (via ``ctx.report``) when cancelled."""
     ticks = max(1, round(delay / TICK_S))
     started = time.monotonic()
     for tick in range(ticks):
