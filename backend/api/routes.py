@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -140,91 +141,85 @@ _STREAM_BODY = {
 }
 
 
-def _check_declared_size(request: Request, limit: int, envelope: int = 0) -> None:
-    """Refuse before reading a byte when the declared length already exceeds the limit."""
-    length = declared_length(request)
-    if length is not None and length > limit + envelope:
-        raise too_large(limit)
+Receive = Callable[[str], Awaitable[tuple[str, UploadSink]]]
 
 
-def _start_analysis(
-    request: Request, response: Response, store: StoreDep, runner: RunnerDep,
-    background_tasks: BackgroundTasks, task_id: str, filename: str, sink: UploadSink,
-) -> TaskPublic:  # fmt: skip
-    try:
-        path = sink.commit()
-    except BaseException:
-        sink.discard()
-        raise
-    task = create_task(
-        store,
-        "analyze",
-        {"path": str(path), "filename": filename},
-        owner=request.app.state.owner,
-        task_id=task_id,
-        filename=filename,
-        size_bytes=sink.size,
-        file_path=str(path),
-    )
-    background_tasks.add_task(runner.submit, task.task_id)
-    return _accepted(task, response)
+class Upload:
+    """What an upload route needs, as one dependency (FastAPI builds it per request)."""
+
+    def __init__(
+        self, request: Request, response: Response, settings: SettingsDep, store: StoreDep,
+        runner: RunnerDep, background_tasks: BackgroundTasks,
+    ) -> None:  # fmt: skip
+        self.request, self.response, self.settings = request, response, settings
+        self.store, self.runner, self.background_tasks = store, runner, background_tasks
+
+    def sink(self, task_id: str, extension: str) -> UploadSink:
+        return UploadSink(
+            self.settings.upload_dir, task_id, extension, self.settings.max_upload_bytes
+        )
+
+    async def run(self, receive: Receive, envelope: int = 0) -> TaskPublic:
+        """The one upload flow: refuse a declared size over the limit before reading a
+        byte, ``receive`` the file into a sink under a new task id, then store and start
+        the task."""
+        limit = self.settings.max_upload_bytes
+        length = declared_length(self.request)
+        if length is not None and length > limit + envelope:
+            raise too_large(limit)
+        task_id = new_task_id()
+        filename, sink = await receive(task_id)
+
+        def start() -> TaskPublic:
+            with sink.discarded_on_error():
+                path = sink.commit()
+            task = create_task(
+                self.store, "analyze", {"path": str(path), "filename": filename},
+                owner=self.request.app.state.owner, task_id=task_id, filename=filename,
+                size_bytes=sink.size, file_path=str(path),
+            )  # fmt: skip
+            self.background_tasks.add_task(self.runner.submit, task.task_id)
+            return _accepted(task, self.response)
+
+        # The store may wait on a lock (sqlite): off the event loop, like every sync route.
+        return await run_in_threadpool(start)
 
 
-@router.post(
-    "/upload",
-    summary="上傳檔案（multipart，欄位 file）並分析",
-    status_code=202,
-    response_model=TaskPublic,
-    openapi_extra=_UPLOAD_BODY,
-    responses=_problems(400, 413, 415),
-)
-async def upload_multipart(
-    request: Request, response: Response, settings: SettingsDep, store: StoreDep,
-    runner: RunnerDep, background_tasks: BackgroundTasks,
-) -> TaskPublic:  # fmt: skip
-    limit = settings.max_upload_bytes
-    _check_declared_size(request, limit, MULTIPART_OVERHEAD)
-    task_id = new_task_id()
-    filename, sink = await receive_multipart(
-        request,
-        lambda extension: UploadSink(settings.upload_dir, task_id, extension, limit),
-        settings.allowed_extensions,
-    )
-    # The store may wait on a lock (sqlite): off the event loop, like every sync route.
-    return await run_in_threadpool(
-        _start_analysis, request, response, store, runner, background_tasks, task_id,
-        filename, sink,
+UploadDep = Annotated[Upload, Depends()]
+
+
+def _upload_route(path: str, summary: str, body: dict[str, Any]) -> Callable:
+    return router.post(
+        path, summary=summary, status_code=202, response_model=TaskPublic,
+        openapi_extra=body, responses=_problems(400, 413, 415),
     )  # fmt: skip
 
 
-@router.post(
-    "/upload/stream",
-    summary="串流上傳檔案（原始內容，檔名放在 X-Filename）並分析",
-    status_code=202,
-    response_model=TaskPublic,
-    openapi_extra=_STREAM_BODY,
-    responses=_problems(400, 413, 415),
+@_upload_route("/upload", "上傳檔案（multipart，欄位 file）並分析", _UPLOAD_BODY)
+async def upload_multipart(upload: UploadDep) -> TaskPublic:
+    async def receive(task_id: str) -> tuple[str, UploadSink]:
+        return await receive_multipart(
+            upload.request,
+            lambda extension: upload.sink(task_id, extension),
+            upload.settings.allowed_extensions,
+        )
+
+    return await upload.run(receive, MULTIPART_OVERHEAD)
+
+
+@_upload_route(
+    "/upload/stream", "串流上傳檔案（原始內容，檔名放在 X-Filename）並分析", _STREAM_BODY
 )
-async def upload_stream(
-    request: Request, response: Response, settings: SettingsDep, store: StoreDep,
-    runner: RunnerDep, background_tasks: BackgroundTasks,
-) -> TaskPublic:  # fmt: skip
-    filename = filename_from_header(request)
-    extension = validate_filename(filename, settings.allowed_extensions)
-    limit = settings.max_upload_bytes
-    _check_declared_size(request, limit)
-    task_id = new_task_id()
-    sink = UploadSink(settings.upload_dir, task_id, extension, limit)
-    try:
-        await receive_stream(request, sink)
-    except BaseException:
-        sink.discard()
-        raise
-    # The store may wait on a lock (sqlite): off the event loop, like every sync route.
-    return await run_in_threadpool(
-        _start_analysis, request, response, store, runner, background_tasks, task_id,
-        filename, sink,
-    )  # fmt: skip
+async def upload_stream(upload: UploadDep) -> TaskPublic:
+    filename = filename_from_header(upload.request)  # a bad name is refused before any size check
+    extension = validate_filename(filename, upload.settings.allowed_extensions)
+
+    async def receive(task_id: str) -> tuple[str, UploadSink]:
+        sink = upload.sink(task_id, extension)
+        await receive_stream(upload.request, sink)
+        return filename, sink
+
+    return await upload.run(receive)
 
 
 @router.get(

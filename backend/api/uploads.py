@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from email.utils import decode_rfc2231
 from pathlib import Path
 from urllib.parse import unquote
@@ -127,6 +128,15 @@ class UploadSink:
         os.replace(self._partial, self.path)
         return self.path
 
+    @contextmanager
+    def discarded_on_error(self) -> Iterator[UploadSink]:
+        """Remove the partial file if the block raises (anything, a cancel included)."""
+        try:
+            yield self
+        except BaseException:
+            self.discard()
+            raise
+
     def discard(self) -> None:
         self._file.close()
         self._partial.unlink(missing_ok=True)
@@ -150,14 +160,22 @@ def filename_from_header(request: Request) -> str:
         raise AppError("invalid_filename", "X-Filename 必須是 URL 編碼的 UTF-8 檔名。") from exc
 
 
-async def receive_stream(request: Request, sink: UploadSink) -> None:
-    """Raw body upload: every chunk goes straight to the sink."""
+async def body_chunks(request: Request) -> AsyncIterator[bytes]:
+    """The request body as it arrives, empty chunks skipped; a client that goes away
+    mid-body raises upload_incomplete."""
     try:
         async for chunk in request.stream():
             if chunk:
-                sink.write(chunk)
+                yield chunk
     except ClientDisconnect as exc:
         raise AppError("upload_incomplete") from exc
+
+
+async def receive_stream(request: Request, sink: UploadSink) -> None:
+    """Raw body upload: every chunk goes straight to the sink (removed on any error)."""
+    with sink.discarded_on_error():
+        async for chunk in body_chunks(request):
+            sink.write(chunk)
 
 
 def _lower_keys(options: dict[bytes, bytes]) -> dict[bytes, bytes]:
@@ -295,11 +313,8 @@ async def receive_multipart(
     parser = MultipartParser(boundary, target.callbacks())
     try:
         try:
-            async for chunk in request.stream():
-                if chunk:
-                    parser.write(chunk)
-        except ClientDisconnect as exc:
-            raise AppError("upload_incomplete") from exc
+            async for chunk in body_chunks(request):
+                parser.write(chunk)
         except AppError:
             raise
         except Exception as exc:  # the parser's own errors: a malformed body
