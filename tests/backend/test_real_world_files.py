@@ -356,6 +356,11 @@ def test_big5_user_defined_characters(tmp_path: Path, pair: bytes) -> None:
             "1252",
         ),
         ("имя,город,сумма\nИван,Москва,100\nПётр,Санкт-Петербург,250\n", "cp1251", "1251"),
+        # Beyond the common guesses: still read, never refused (the guess is said).
+        ("όνομα,πόλη,ποσό\nΓιώργος,Αθήνα,100\nΜαρία,Θεσσαλονίκη,250\n" * 3, "cp1253", "希臘"),
+        ("имя,город,сумма\nИван,Москва,100\nПётр,Казань,250\n" * 3, "koi8_r", "KOI8-R"),
+        ("الاسم,المدينة,المبلغ\nأحمد,القاهرة,100\nمحمد,دبي,250\n" * 3, "cp1256", "阿拉伯"),
+        ("ชื่อ,เมือง,จำนวน\nสมชาย,กรุงเทพ,100\nสมหญิง,เชียงใหม่,250\n" * 3, "cp874", "泰文"),
     ],
 )
 def test_legacy_encodings_are_guessed_and_said(

@@ -9,7 +9,7 @@ from backend.jobs import JOBS
 from backend.jobs.analyze import FORMATS
 from backend.jobs.analyze import types as value_types
 from backend.jobs.analyze.dialect import DELIMITERS, SINGLE_COLUMN
-from backend.jobs.analyze.encoding import BOMS, GUESSES
+from backend.jobs.analyze.encoding import BOMS, FALLBACK_GUESSES, GUESSES
 from backend.jobs.analyze.stats import KINDS
 from backend.store.base import STATUSES
 from backend.vocabulary import (
@@ -26,7 +26,7 @@ from backend.vocabulary import (
 
 def test_every_encoding_the_analysis_reports_has_a_label() -> None:
     reported = {"utf-8", "cp950", "utf-16-le", "utf-16-be"}  # strict checks, BOM-less UTF-16
-    reported |= {name for _, _, name in BOMS} | set(GUESSES.values())
+    reported |= {name for _, _, name in BOMS} | set(GUESSES.values()) | set(FALLBACK_GUESSES)
     assert reported <= set(ENCODING_LABELS), reported - set(ENCODING_LABELS)
 
 

@@ -60,9 +60,16 @@ GUESSES = {
     "cp1252": "cp1252", "cp1250": "cp1250", "cp1251": "cp1251",
 }  # fmt: skip
 GUESS_ORDER = ["cp950", "gb18030", "cp932", "cp949", "cp1252", "cp1250", "cp1251"]
+# The other single-byte encodings suppliers send (Greek, Cyrillic, Arabic, Hebrew, Thai,
+# Turkish, Baltic, Vietnamese, ISO and Mac variants): candidates too, preferred last.
+FALLBACK_GUESSES = [
+    "cp1253", "iso8859_7", "koi8_r", "koi8_u", "cp866", "iso8859_5", "cp1256", "iso8859_6",
+    "cp1255", "iso8859_8", "cp874", "cp1254", "iso8859_9", "cp1257", "cp1258", "iso8859_2",
+    "iso8859_15", "mac_roman",
+]  # fmt: skip
 # big5hkscs decodes the Big5 EUDC rows (as Hong Kong characters), so a Big5 file with 造字
 # still finds a Big5 candidate; we decode it as CP950 all the same.
-CANDIDATES = ["cp950", "big5hkscs", *GUESS_ORDER[1:]]
+CANDIDATES = ["cp950", "big5hkscs", *GUESS_ORDER[1:], *FALLBACK_GUESSES]
 # (first lead byte, last lead byte, first trail row offset, first code point)
 EUDC_RANGES = [
     (0xFA, 0xFE, 0, 0xE000),
@@ -250,7 +257,7 @@ def _guess_codec(data: bytes) -> str | None:
         for match in close
         if match.coherence >= best_coherence - 0.01
     }
-    return next((codec for codec in GUESS_ORDER if codec in finalists), None)
+    return next((codec for codec in [*GUESS_ORDER, *FALLBACK_GUESSES] if codec in finalists), None)
 
 
 def _guess(data: bytes) -> Encoding | None:
