@@ -14,24 +14,21 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from frontend.components.analysis import render_analysis
-from frontend.components.connection import backend_config, current_client
 from frontend.components.results import render_download_button, render_unsuccessful
 from frontend.components.task_watch import render_progress, restart_watch_clock, watch_tasks
-from frontend.utils.error_handler import (
-    AppError,
-    display_error,
-    format_size,
-    validate_file_extension,
-    validate_file_size,
-)
+from frontend.utils.api_client import backend_config, backend_vocabulary, current_client
+from frontend.utils.errors import AppError, display_error
+from frontend.utils.formatting import format_size, format_time
 from frontend.utils.session_state import AppSessionState
-from frontend.utils.tasks import format_time, status_icon, status_label, task_title
+from frontend.utils.tasks import status_icon, status_label, task_title
+from frontend.utils.validation import validate_file_extension, validate_file_size
 
 SCOPE = "upload"
 QUERY_KEY = "tasks"
 FAILURES = "upload_failures"
 
 state = AppSessionState()
+vocabulary = backend_vocabulary()
 
 
 def _sync_url() -> None:
@@ -91,21 +88,23 @@ def _upload(file: UploadedFile) -> None:
 
 def _render_running(task: dict[str, Any]) -> None:
     with st.container(border=True):
-        st.markdown(f"**{task_title(task)}**　{format_size(task.get('size_bytes') or 0)}")
-        render_progress(task)
+        st.markdown(
+            f"**{task_title(vocabulary, task)}**　{format_size(task.get('size_bytes') or 0)}"
+        )
+        render_progress(vocabulary, task)
 
 
 def _render_finished(task: dict[str, Any], *, expanded: bool) -> None:
     size = format_size(task.get("size_bytes") or 0)
-    header = f"{task_title(task)}（{size}）　{status_label(task['status'])}"
+    header = f"{task_title(vocabulary, task)}（{size}）　{status_label(vocabulary, task['status'])}"
     with st.expander(header, expanded=expanded, icon=status_icon(task["status"])):
         st.caption(
             f"任務 ID：{task['task_id']}　·　完成於 "
             f"{format_time(task.get('finished_at'), st.context.timezone)}"
         )
-        if render_unsuccessful(task):
+        if render_unsuccessful(vocabulary, task):
             return
-        render_analysis(task.get("result") or {})
+        render_analysis(vocabulary, task.get("result") or {})
         render_download_button(task, key="upload")
 
 
@@ -188,6 +187,7 @@ if watched:
         shown.append(task["task_id"])
 
     watch_tasks(
+        vocabulary,
         watched,
         key="upload",
         render_running=_render_running,

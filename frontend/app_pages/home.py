@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from frontend.components.connection import current_client
-from frontend.utils.error_handler import AppError, display_error
-from frontend.utils.tasks import (
-    STATUS_LABELS,
-    format_time,
-    kind_label,
-    status_label,
-    task_title,
-)
+from frontend.components.task_table import BRIEF_COLUMNS, render_task_table
+from frontend.utils.api_client import backend_vocabulary, current_client
+from frontend.utils.errors import AppError, display_error
+from frontend.utils.tasks import status_label, statuses
 
 LATEST_COUNT = 5
 STORE_LABELS = {"memory": "記憶體（後端重新啟動後清空）", "sqlite": "SQLite 資料庫"}
@@ -21,6 +15,7 @@ STORE_LABELS = {"memory": "記憶體（後端重新啟動後清空）", "sqlite"
 st.title("資料處理工作台")
 st.caption("上傳 Excel 匯出的資料檔即可分析內容，長時間的處理工作也能在背景執行並隨時查看進度。")
 
+vocabulary = backend_vocabulary()
 client = current_client()
 try:
     health = client.health()
@@ -31,10 +26,9 @@ except AppError as exc:
 
 st.subheader("任務統計")
 counts = health.get("tasks") or {}
-for cell, (status, label) in zip(
-    st.columns(len(STATUS_LABELS)), STATUS_LABELS.items(), strict=True
-):
-    cell.metric(label, f"{counts.get(status, 0):,}", border=True)
+shown_statuses = statuses(vocabulary)
+for cell, status in zip(st.columns(len(shown_statuses)), shown_statuses, strict=True):
+    cell.metric(status_label(vocabulary, status), f"{counts.get(status, 0):,}", border=True)
 store = str(health.get("store", ""))
 store_text = STORE_LABELS.get(store.split(":", 1)[0], store or "—")
 st.caption(f"後端版本 {health.get('version', '—')}，任務儲存方式：{store_text}")
@@ -42,29 +36,7 @@ st.caption(f"後端版本 {health.get('version', '—')}，任務儲存方式：
 st.subheader("最近的任務")
 items = latest.get("items") or []
 if items:
-    timezone = st.context.timezone
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "名稱": task_title(task),
-                    "種類": kind_label(task["kind"]),
-                    "狀態": status_label(task["status"]),
-                    "進度": float(task.get("progress") or 0),
-                    "階段": task.get("message") or "",
-                    "建立時間": format_time(task.get("created_at"), timezone),
-                }
-                for task in items
-            ]
-        ),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "進度": st.column_config.ProgressColumn(
-                "進度", min_value=0, max_value=100, format="%.0f%%"
-            ),
-        },
-    )
+    render_task_table(vocabulary, items, BRIEF_COLUMNS)
     st.caption(f"共 {latest.get('total', len(items)):,} 個任務，完整清單請見「任務管理」。")
 else:
     st.info("目前還沒有任務。先到「檔案上傳」上傳一個檔案試試看。")

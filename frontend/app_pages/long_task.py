@@ -11,7 +11,6 @@ from typing import Any
 
 import streamlit as st
 
-from frontend.components.connection import backend_config, current_client
 from frontend.components.results import render_download_button, render_unsuccessful
 from frontend.components.task_watch import (
     cancel_task,
@@ -19,15 +18,18 @@ from frontend.components.task_watch import (
     restart_watch_clock,
     watch_tasks,
 )
-from frontend.utils.error_handler import AppError, ValidationError, display_error
+from frontend.utils.api_client import backend_config, backend_vocabulary, current_client
+from frontend.utils.errors import AppError, ValidationError, display_error
+from frontend.utils.formatting import format_duration, format_time
 from frontend.utils.session_state import AppSessionState
-from frontend.utils.tasks import format_duration, format_time, task_duration_s
+from frontend.utils.tasks import task_duration_s
 
 SCOPE = "long"
 QUERY_KEY = "task"
 MAX_DATA_CHARS = 10_000
 
 state = AppSessionState()
+vocabulary = backend_vocabulary()
 
 
 def _watch(task_id: str) -> None:
@@ -44,7 +46,7 @@ def _stop_watching() -> None:
 
 def _render_running(task: dict[str, Any]) -> None:
     with st.container(border=True):
-        render_progress(task)
+        render_progress(vocabulary, task)
         info, button = st.columns([4, 1], vertical_alignment="center")
         info.caption(
             f"任務 ID：{task['task_id']}　·　建立於 {format_time(task.get('created_at'), st.context.timezone)}"
@@ -62,8 +64,8 @@ def _render_running(task: dict[str, Any]) -> None:
 
 def _render_finished(task: dict[str, Any]) -> None:
     with st.container(border=True):
-        render_progress(task)
-        if not render_unsuccessful(task):
+        render_progress(vocabulary, task)
+        if not render_unsuccessful(vocabulary, task):
             st.success(
                 f"處理完成，共花費 {format_duration(task_duration_s(task))}。",
                 icon=":material/check_circle:",
@@ -100,7 +102,7 @@ def _offer_running_task() -> None:
 
 def _start(data: str, delay: int) -> None:
     if not data.strip():
-        raise ValidationError("請輸入要處理的資料。", "validation_error")
+        raise ValidationError("invalid_input", "請輸入要處理的資料。")
     task = current_client().create_process_task(data, delay)
     _watch(task["task_id"])
 
@@ -153,7 +155,11 @@ st.subheader("任務進度")
 current = (state.watched_tasks(SCOPE) or [None])[-1]
 if current:
     watch_tasks(
-        [current], key="long", render_running=_render_running, render_finished=_render_finished
+        vocabulary,
+        [current],
+        key="long",
+        render_running=_render_running,
+        render_finished=_render_finished,
     )
 else:
     st.caption("目前沒有追蹤中的任務。填好上面的表單後按「開始處理」。")

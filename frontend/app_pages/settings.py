@@ -6,10 +6,9 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from frontend.components.connection import clear_connection_caches
-from frontend.utils.api_client import get_api_client
+from frontend.utils.api_client import clear_connection_caches, get_api_client
 from frontend.utils.config import get_settings
-from frontend.utils.error_handler import AppError, ValidationError, display_error, display_success
+from frontend.utils.errors import AppError, ValidationError, display_error, display_success
 from frontend.utils.session_state import (
     API_BASE_URL,
     API_KEY,
@@ -44,8 +43,8 @@ def _validated_form() -> dict[str, object]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValidationError(
-            f"「{url or '（空白）'}」不是有效的網址，必須以 http:// 或 https:// 開頭。",
             "invalid_url",
+            f"「{url or '（空白）'}」不是有效的網址，必須以 http:// 或 https:// 開頭。",
         )
     return {
         API_BASE_URL: url,

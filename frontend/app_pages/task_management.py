@@ -13,19 +13,19 @@ import pandas as pd
 import streamlit as st
 
 from frontend.components.analysis import render_analysis
-from frontend.components.connection import current_client
 from frontend.components.results import render_download_button, render_unsuccessful
+from frontend.components.task_table import render_task_table
 from frontend.components.task_watch import cancel_task, render_progress
-from frontend.utils.error_handler import AppError, display_error, format_size
+from frontend.utils.api_client import backend_vocabulary, current_client
+from frontend.utils.errors import AppError, display_error
+from frontend.utils.formatting import format_size, format_time
 from frontend.utils.session_state import AppSessionState
 from frontend.utils.tasks import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
-    KIND_LABELS,
-    STATUS_LABELS,
-    format_time,
     kind_label,
     status_label,
+    statuses,
     task_title,
 )
 
@@ -39,6 +39,7 @@ SELECTED = "tasks_selected"
 
 state = AppSessionState()
 timezone = st.context.timezone
+vocabulary = backend_vocabulary()
 
 
 def _fetch(status: str, kind: str, offset: int) -> dict[str, Any]:
@@ -49,24 +50,6 @@ def _fetch(status: str, kind: str, offset: int) -> dict[str, Any]:
 
 def _signature(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(task["task_id"], task["status"]) for task in items]
-
-
-def _table(items: list[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "名稱": task_title(task),
-                "種類": kind_label(task["kind"]),
-                "狀態": status_label(task["status"]),
-                "進度": float(task.get("progress") or 0),
-                "階段": task.get("message") or "",
-                "大小": format_size(task["size_bytes"]) if task.get("size_bytes") else "—",
-                "建立時間": format_time(task.get("created_at"), timezone),
-                "完成時間": format_time(task.get("finished_at"), timezone),
-            }
-            for task in items
-        ]
-    )
 
 
 def _delete(task_id: str) -> None:
@@ -89,7 +72,7 @@ def _known_status(task_id: str) -> str:
     if state.is_gone(task_id):
         return "已刪除"
     task = next((t for t in items if t["task_id"] == task_id), None) or state.final_task(task_id)
-    return status_label(task["status"]) if task else "—"
+    return status_label(vocabulary, task["status"]) if task else "—"
 
 
 def _toggle_view(task_id: str) -> None:
@@ -104,13 +87,13 @@ def _render_result(task_id: str) -> None:
         display_error(exc, context="無法取得任務結果")
         return
     with st.container(border=True):
-        st.markdown(f"#### {task_title(task)} 的結果")
-        render_progress(task)
-        if render_unsuccessful(task):
+        st.markdown(f"#### {task_title(vocabulary, task)} 的結果")
+        render_progress(vocabulary, task)
+        if render_unsuccessful(vocabulary, task):
             return
         result = task.get("result") or {}
         if task["kind"] == "analyze":
-            render_analysis(result)
+            render_analysis(vocabulary, result)
         else:
             st.code(str(result.get("processed_data", result)), language=None)
         render_download_button(task, key="tasks")
@@ -121,15 +104,15 @@ st.title("任務管理")
 status_col, kind_col, refresh_col, auto_col = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
 status = status_col.selectbox(
     "狀態",
-    [ALL, *STATUS_LABELS],
-    format_func=lambda value: STATUS_LABELS.get(value, "全部狀態"),
+    [ALL, *statuses(vocabulary)],
+    format_func=lambda value: status_label(vocabulary, value) if value else "全部狀態",
     key="tasks_status",
     on_change=_first_page,
 )
 kind = kind_col.selectbox(
     "種類",
-    [ALL, *KIND_LABELS],
-    format_func=lambda value: KIND_LABELS.get(value, "全部種類"),
+    [ALL, *(vocabulary.get("kinds") or {})],
+    format_func=lambda value: kind_label(vocabulary, value) if value else "全部種類",
     key="tasks_kind",
     on_change=_first_page,
 )
@@ -168,16 +151,7 @@ def task_table() -> None:
     if not fresh["items"]:
         st.info("沒有符合條件的任務。")
         return
-    st.dataframe(
-        _table(fresh["items"]),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "進度": st.column_config.ProgressColumn(
-                "進度", min_value=0, max_value=100, format="%.0f%%"
-            ),
-        },
-    )
+    render_task_table(vocabulary, fresh["items"])
 
 
 task_table()
@@ -200,7 +174,8 @@ if items:
         # No status in the label: Streamlit keeps showing a selected option's old label
         # when only its text changes, so the status is shown by the progress bar below.
         format_func=lambda task_id: (
-            f"{task_title(by_id[task_id])}　{format_time(by_id[task_id].get('created_at'), timezone)}"
+            f"{task_title(vocabulary, by_id[task_id])}　"
+            f"{format_time(by_id[task_id].get('created_at'), timezone)}"
         ),
         key=SELECTED,
     )
@@ -215,7 +190,7 @@ if items:
                 task = current_client().get_task(selected_id)
             except AppError:
                 pass  # the table above already shows the connection problem
-        render_progress(task)
+        render_progress(vocabulary, task)
 
     selected_progress()
     view_col, cancel_col, delete_col, _ = st.columns([1, 1, 1, 2])
@@ -244,7 +219,7 @@ if items:
         width="stretch",
     ):
         st.markdown(
-            f"確定要刪除「{task_title(selected)}」嗎？任務的結果與檔案會一併刪除，無法復原。"
+            f"確定要刪除「{task_title(vocabulary, selected)}」嗎？任務的結果與檔案會一併刪除，無法復原。"
         )
         st.button(
             "確定刪除",

@@ -18,71 +18,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from frontend.utils.vocabulary import Vocabulary, label
+
 NUMERIC_TYPES = frozenset({"integer", "float"})
 DATE_TYPES = frozenset({"date", "datetime"})
-TYPE_LABELS = {
-    "integer": "整數",
-    "float": "小數",
-    "date": "日期",
-    "datetime": "日期時間",
-    "boolean": "是/否（布林）",
-    "text": "文字",
-    "empty": "空白",  # results stored before every column got one of the six types
-}
-FORMAT_LABELS = {
-    "csv": "CSV",
-    "tsv": "TSV（Tab 分隔）",
-    "txt": "文字檔",
-    "json": "JSON",
-    "xlsx": "Excel（.xlsx）",
-}
-# Keys are Python codec names as the backend reports them, with "_" written "-".
-ENCODING_LABELS = {
-    "utf-8": "UTF-8",
-    "utf-8-sig": "UTF-8（含 BOM）",
-    "utf-16": "UTF-16（Unicode 文字）",
-    "utf-16-le": "UTF-16 LE",
-    "utf-16-be": "UTF-16 BE",
-    "utf-32": "UTF-32",
-    "utf-32-le": "UTF-32 LE",
-    "utf-32-be": "UTF-32 BE",
-    "ascii": "ASCII（純英數）",
-    "cp950": "Big5（CP950）",
-    "big5": "Big5",
-    "big5hkscs": "Big5-HKSCS（香港增補字符集）",
-    "gb18030": "簡體中文 GB18030",
-    "gbk": "簡體中文 GBK",
-    "gb2312": "簡體中文 GB2312",
-    "cp932": "日文 Shift-JIS（CP932）",
-    "shift-jis": "日文 Shift-JIS",
-    "euc-jp": "日文 EUC-JP",
-    "cp949": "韓文 CP949",
-    "euc-kr": "韓文 EUC-KR",
-    "cp1252": "西歐 Windows-1252",
-    "cp1250": "中歐 Windows-1250",
-    "cp1251": "西里爾字母 Windows-1251",
-    "latin-1": "西歐 ISO-8859-1",
-    "iso8859-1": "西歐 ISO-8859-1",
-    "binary": "—",
-}
-DELIMITER_LABELS = {
-    ",": "逗號（,）",
-    "\t": "Tab 鍵",
-    ";": "分號（;）",
-    "|": "直線（|）",
-    " ": "空格",
-    ":": "冒號（:）",
-}
-# How a column's values were written in the file (see FORMAT_LABELS in the backend's stats).
-WRITTEN_AS_LABELS = {
-    "thousands": "千分位",
-    "percent": "百分比",
-    "currency": "貨幣",
-    "accounting": "會計負數",
-    "fullwidth": "全形",
-    "roc": "民國年",
-    "gregorian": "西元年",
-}
+# Results stored before every column got one of the six types still carry this one.
+RETIRED_COLUMN_TYPES = {"empty": "空白"}
 BOOLEAN_WORDS = {"true": "是", "false": "否"}
 COLUMN_HEADERS = {
     "name": "欄位",
@@ -119,42 +60,57 @@ def markdown_text(value: Any) -> str:
 # --- Labels -----------------------------------------------------------------------------
 
 
-def format_label(value: str | None) -> str:
+def format_label(vocabulary: Vocabulary, value: str | None) -> str:
     if not value:
         return MISSING
     key = value.lower().lstrip(".")
-    return FORMAT_LABELS.get(key, key.upper())
+    return label(vocabulary, "file_formats", key, key.upper())
 
 
-def encoding_label(value: str | None) -> str:
-    """The zh-TW name of an encoding; an unknown one is shown by its own name."""
-    if not value:
-        return MISSING
-    key = value.strip().lower().replace("_", "-")
-    if key in ENCODING_LABELS:
-        return ENCODING_LABELS[key]
+def _codec_name(name: str) -> str:
+    """One spelling per codec: "UTF8", "utf_8" and "utf-8" are all "utf-8"."""
     try:
-        canonical = codecs.lookup(key).name.replace("_", "-")
+        name = codecs.lookup(name).name
     except LookupError:
-        return value.strip().upper()
-    return ENCODING_LABELS.get(canonical, canonical.upper())
+        pass
+    return name.replace("_", "-")
 
 
-def delimiter_label(value: str | None) -> str:
+def encoding_label(vocabulary: Vocabulary, value: str | None) -> str:
+    """The zh-TW name of an encoding, however it is spelled ("ms950" is cp950); one without
+    a label is shown by its own name."""
     if not value:
         return MISSING
-    return DELIMITER_LABELS.get(value, f"「{value}」")
+    key = value.strip().lower()
+    encodings = vocabulary.get("encodings") or {}
+    if key not in encodings:
+        key = {_codec_name(known): known for known in encodings}.get(_codec_name(key), key)
+    return label(vocabulary, "encodings", key, _codec_name(key).upper())
 
 
-def type_label(value: str | None) -> str:
-    return TYPE_LABELS.get(value or "", value or MISSING)
+def delimiter_label(vocabulary: Vocabulary, value: str | None) -> str:
+    """The delimiter's name, with the character itself when it can be seen: "逗號（,）"."""
+    if not value:
+        return MISSING
+    name = label(vocabulary, "delimiters", value, f"「{value}」")
+    if value.isprintable() and not value.isspace() and value not in name:
+        return f"{name}（{value}）"
+    return name
 
 
-def written_as_label(formats: list[str] | None) -> str:
+def type_label(vocabulary: Vocabulary, value: str | None) -> str:
+    if not value:
+        return MISSING
+    if value in RETIRED_COLUMN_TYPES:
+        return RETIRED_COLUMN_TYPES[value]
+    return label(vocabulary, "column_types", value)
+
+
+def written_as_label(vocabulary: Vocabulary, formats: list[str] | None) -> str:
     names = list(formats or [])
     if "gregorian" in names and "roc" not in names:
         names.remove("gregorian")  # plain Gregorian dates are the default, not news
-    shown = [WRITTEN_AS_LABELS.get(name, name) for name in names]
+    shown = [label(vocabulary, "value_formats", name) for name in names]
     return "、".join(shown) if shown else MISSING
 
 
@@ -243,11 +199,11 @@ def _top_values(column: dict[str, Any]) -> str:
     return "、".join(shown)
 
 
-def _type_cell(column: dict[str, Any]) -> str:
+def _type_cell(vocabulary: Vocabulary, column: dict[str, Any]) -> str:
     """The type, and how the file wrote the values when they were converted."""
-    written_as = written_as_label(column.get("formats"))
-    label = type_label(column.get("type"))
-    return label if written_as == MISSING else f"{label}（{written_as}）"
+    written_as = written_as_label(vocabulary, column.get("formats"))
+    name = type_label(vocabulary, column.get("type"))
+    return name if written_as == MISSING else f"{name}（{written_as}）"
 
 
 def _nulls_text(nulls: Any, rows: int | None) -> str:
@@ -258,7 +214,9 @@ def _nulls_text(nulls: Any, rows: int | None) -> str:
     return f"{text}（{'<1%' if share < 0.01 else f'{share:.0%}'}）"
 
 
-def column_table(columns: list[dict[str, Any]], rows: int | None = None) -> pd.DataFrame:
+def column_table(
+    vocabulary: Vocabulary, columns: list[dict[str, Any]], rows: int | None = None
+) -> pd.DataFrame:
     """The per-column statistics with zh-TW headers; every cell is text so that numbers,
     dates and words can share a column."""
     records = []
@@ -267,7 +225,7 @@ def column_table(columns: list[dict[str, Any]], rows: int | None = None) -> pd.D
         unit = column.get("unit")
         cells = {
             "name": str(column.get("name", "")),
-            "type": _type_cell(column),
+            "type": _type_cell(vocabulary, column),
             "nulls": _nulls_text(column.get("nulls"), rows),
             "min": column_extreme(column, "min"),
             "max": column_extreme(column, "max"),
@@ -512,7 +470,7 @@ def render_warnings(warnings: list[str]) -> None:
 # --- Page parts -------------------------------------------------------------------------
 
 
-def render_table(table: dict[str, Any]) -> None:
+def render_table(vocabulary: Vocabulary, table: dict[str, Any]) -> None:
     columns = table.get("columns") or []
     numeric = [c for c in columns if c.get("type") in NUMERIC_TYPES]
     with_top = [c for c in columns if c.get("type") not in NUMERIC_TYPES and c.get("top")]
@@ -528,7 +486,7 @@ def render_table(table: dict[str, Any]) -> None:
 
     st.markdown("##### 欄位摘要")
     if columns:
-        summary = column_table(columns, rows)
+        summary = column_table(vocabulary, columns, rows)
         st.dataframe(
             summary,
             hide_index=True,
@@ -553,26 +511,28 @@ def render_table(table: dict[str, Any]) -> None:
         st.caption("沒有可預覽的資料列。")
 
 
-def _render_file_facts(result: dict[str, Any], tables: list[dict[str, Any]]) -> None:
-    facts = [("檔案格式", format_label(result.get("format")))]
+def _render_file_facts(
+    vocabulary: Vocabulary, result: dict[str, Any], tables: list[dict[str, Any]]
+) -> None:
+    facts = [("檔案格式", format_label(vocabulary, result.get("format")))]
     if result.get("encoding"):
-        facts.append(("文字編碼", encoding_label(result.get("encoding"))))
+        facts.append(("文字編碼", encoding_label(vocabulary, result.get("encoding"))))
     if result.get("delimiter"):
-        facts.append(("分隔符號", delimiter_label(result.get("delimiter"))))
+        facts.append(("分隔符號", delimiter_label(vocabulary, result.get("delimiter"))))
     if len(tables) > 1 or result.get("format") == "xlsx" or not (tables or result.get("text")):
         facts.append(("資料表數", format_number(len(tables))))
     # Each as wide as its value (a metric in a fixed column cuts a long one short), wrapping
     # onto a second row on a narrow screen.
     with st.container(horizontal=True, gap="medium"):
-        for label, value in facts:
-            st.metric(label, value, width="content")
+        for name, value in facts:
+            st.metric(name, value, width="content")
 
 
-def render_analysis(result: dict[str, Any]) -> None:
+def render_analysis(vocabulary: Vocabulary, result: dict[str, Any]) -> None:
     tables = result.get("tables") or []
     text_stats = result.get("text")
 
-    _render_file_facts(result, tables)
+    _render_file_facts(vocabulary, result, tables)
     render_warnings(file_warnings(result))
 
     if text_stats:
@@ -587,11 +547,11 @@ def render_analysis(result: dict[str, Any]) -> None:
             st.info("這個檔案沒有可分析的表格資料。")
         return
     if len(tables) == 1:
-        render_table(tables[0])
+        render_table(vocabulary, tables[0])
         return
     labels = [
         markdown_text(table.get("name") or f"資料表 {i + 1}") for i, table in enumerate(tables)
     ]
     for tab, table in zip(st.tabs(labels), tables, strict=True):
         with tab:
-            render_table(table)
+            render_table(vocabulary, table)

@@ -1,4 +1,4 @@
-"""The session's API client, the backend's public config, and the sidebar status box."""
+"""Whether this session's backend can be used, and the sidebar status box that says so."""
 
 from __future__ import annotations
 
@@ -8,37 +8,16 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from frontend.utils.api_client import APIClient, get_api_client
-from frontend.utils.error_handler import (
-    BACKEND_START_COMMAND,
-    AppError,
-    AuthError,
-    display_error,
+from frontend.utils.api_client import (
+    backend_config,
+    backend_vocabulary,
+    clear_connection_caches,
+    current_client,
 )
+from frontend.utils.errors import BACKEND_START_COMMAND, AppError, AuthError, display_error
 from frontend.utils.session_state import AppSessionState
 
 SETTINGS_PAGE = "app_pages/settings.py"
-
-
-def current_client() -> APIClient:
-    """The shared client for this session's URL and key; raises AppError(invalid_url)."""
-    state = AppSessionState()
-    return get_api_client(state.api_base_url, state.api_key)
-
-
-@st.cache_data(ttl=30, show_spinner=False, max_entries=16)
-def _cached_config(base_url: str, api_key: str) -> dict[str, Any]:
-    return get_api_client(base_url, api_key).get_config()
-
-
-def backend_config() -> dict[str, Any]:
-    """GET /api/config (upload limits, ...), shared for 30 s by sessions with the same key."""
-    state = AppSessionState()
-    return _cached_config(state.api_base_url, state.api_key)
-
-
-def clear_connection_caches() -> None:
-    _cached_config.clear()
 
 
 @dataclass(frozen=True)
@@ -82,6 +61,8 @@ def render_sidebar_status(check: ConnectionCheck) -> None:
             st.success("後端已連線", icon=":material/check_circle:")
             health = check.health or {}
             st.caption(f"版本 {health.get('version', '—')}　·　`{state.api_base_url}`")
+            if not backend_vocabulary():
+                st.caption("無法取得後端的中文名稱對照表，部分項目會以原始代碼顯示。")
         elif check.reachable:
             st.warning("後端已連線，但無法使用 API", icon=":material/warning:")
             if check.error is not None:

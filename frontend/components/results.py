@@ -6,11 +6,11 @@ from typing import Any
 
 import streamlit as st
 
-from frontend.components.connection import current_client
 from frontend.components.task_watch import render_task_error
-from frontend.utils.api_client import DownloadedFile
-from frontend.utils.error_handler import AppError, display_error
+from frontend.utils.api_client import DownloadedFile, current_client
+from frontend.utils.errors import AppError, display_error
 from frontend.utils.tasks import CANCELLED, COMPLETED, FAILED
+from frontend.utils.vocabulary import Vocabulary
 
 RESULT_FILES = "result_files"
 
@@ -39,7 +39,7 @@ def render_download_button(task: dict[str, Any], key: str) -> None:
     )
 
 
-def render_unsuccessful(task: dict[str, Any]) -> bool:
+def render_unsuccessful(vocabulary: Vocabulary, task: dict[str, Any]) -> bool:
     """Show why a task has no result; False when it completed and there is one."""
     status = task.get("status")
     if status == COMPLETED:
@@ -47,5 +47,5 @@ def render_unsuccessful(task: dict[str, Any]) -> bool:
     if status == CANCELLED:
         st.info("任務已取消。", icon=":material/block:")
     elif status == FAILED:
-        render_task_error(task)
+        render_task_error(vocabulary, task)
     return True

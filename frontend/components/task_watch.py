@@ -14,15 +14,12 @@ from typing import Any
 
 import streamlit as st
 
-from frontend.components.connection import current_client
-from frontend.utils.error_handler import AppError, NotFoundError, display_error, make_error
+from frontend.utils.api_client import current_client
+from frontend.utils.errors import AppError, NotFoundError, backend_error, display_error
+from frontend.utils.formatting import format_duration
 from frontend.utils.session_state import AppSessionState
-from frontend.utils.tasks import (
-    format_duration,
-    is_final,
-    poll_interval,
-    status_label,
-)
+from frontend.utils.tasks import is_final, poll_interval, status_label
+from frontend.utils.vocabulary import Vocabulary
 
 TaskRenderer = Callable[[dict[str, Any]], None]
 
@@ -65,23 +62,25 @@ def cancel_task(task_id: str) -> None:
     state.add_message("已取消任務。", "success")
 
 
-def render_progress(task: dict[str, Any]) -> None:
+def render_progress(vocabulary: Vocabulary, task: dict[str, Any]) -> None:
     progress = float(task.get("progress") or 0)
     message = task.get("message") or ""
     st.progress(
         min(max(progress / 100, 0.0), 1.0),
-        text=f"**{status_label(task['status'])}**　{message}　{progress:.0f}%",
+        text=f"**{status_label(vocabulary, task['status'])}**　{message}　{progress:.0f}%",
     )
 
 
-def render_task_error(task: dict[str, Any]) -> None:
+def render_task_error(vocabulary: Vocabulary, task: dict[str, Any]) -> None:
     error = task.get("error") or {}
     code = error.get("code", "job_failed")
-    display_error(make_error(code, error.get("message")), context="任務失敗")
+    display_error(backend_error(vocabulary, code, error.get("message")), context="任務失敗")
 
 
-def render_waiting_too_long(task: dict[str, Any], max_wait_s: int, key: str) -> None:
-    render_progress(task)
+def render_waiting_too_long(
+    vocabulary: Vocabulary, task: dict[str, Any], max_wait_s: int, key: str
+) -> None:
+    render_progress(vocabulary, task)
     st.warning(
         f"已等待超過 {format_duration(max_wait_s)}，任務仍在進行中，已暫停自動更新。"
         "你可以繼續等待，或取消任務。",
@@ -104,6 +103,7 @@ def render_waiting_too_long(task: dict[str, Any], max_wait_s: int, key: str) -> 
 
 
 def watch_tasks(
+    vocabulary: Vocabulary,
     task_ids: list[str],
     *,
     key: str,
@@ -114,14 +114,16 @@ def watch_tasks(
     state = AppSessionState()
     running = [task_id for task_id in task_ids if state.final_task(task_id) is None]
     if running:
-        _poll_running(running, key=key, render_running=render_running)
+        _poll_running(vocabulary, running, key=key, render_running=render_running)
     for task_id in reversed(task_ids):
         task = state.final_task(task_id)
         if task is not None:
             render_finished(task)
 
 
-def _poll_running(task_ids: list[str], *, key: str, render_running: TaskRenderer) -> None:
+def _poll_running(
+    vocabulary: Vocabulary, task_ids: list[str], *, key: str, render_running: TaskRenderer
+) -> None:
     state = AppSessionState()
     max_wait_s = state.max_wait_s
     overdue = [task_id for task_id in task_ids if watch_elapsed(task_id) > max_wait_s]
@@ -138,7 +140,7 @@ def _poll_running(task_ids: list[str], *, key: str, render_running: TaskRenderer
         if is_final(task):
             state.remember_final(task)
             st.rerun()
-        render_waiting_too_long(task, max_wait_s, key)
+        render_waiting_too_long(vocabulary, task, max_wait_s, key)
 
     if not live:
         return

@@ -1,4 +1,5 @@
-"""The only way the frontend talks to the backend: one method per endpoint.
+"""The only way the frontend talks to the backend: one method per endpoint, and the
+session's client (`current_client()`) with the backend facts pages share.
 
 Every failure leaves this module as an `AppError` subclass with zh-TW text; pages never
 see a `requests` exception. Safe calls (GET, DELETE) are retried on 500/502/503/504 and
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,13 +24,17 @@ from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from frontend.utils.config import get_settings
-from frontend.utils.error_handler import ERROR_MESSAGES, AppError, make_error
+from frontend.utils.errors import AppError, backend_error, make_error
+from frontend.utils.session_state import AppSessionState
+from frontend.utils.vocabulary import Vocabulary
 
 logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = (500, 502, 503, 504)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 UPLOAD_CHUNK_BYTES = 256 * 1024
+VOCABULARY_PATH = "/api/vocabulary"
+VOCABULARY_TTL_S = 300.0  # it changes only when the backend is upgraded
 _PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
 
 ProgressCallback = Callable[[int, int], None]
@@ -82,6 +89,10 @@ def _content_disposition_name(header: str | None, fallback: str) -> str:
     return match.group(1) if match else fallback
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _is_read_timeout(exc: requests.RequestException) -> bool:
     if isinstance(exc, requests.ReadTimeout):
         return True
@@ -106,6 +117,8 @@ class APIClient:
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise make_error("invalid_url", details={"url": base_url})
+        self._vocabulary_copy: tuple[float, Vocabulary] | None = None
+        self._vocabulary_lock = threading.Lock()
         self.base_url = base_url.strip().rstrip("/")
         self.timeout = timeout
         self.upload_timeout = (timeout[0], upload_read_timeout)
@@ -154,8 +167,8 @@ class APIClient:
             return make_error("timeout_error", details={"url": self.base_url})
         return make_error("connection_error", details={"url": self.base_url})
 
-    @staticmethod
-    def _raise_for_problem(response: requests.Response) -> None:
+    def _raise_for_problem(self, response: requests.Response) -> None:
+        """A problem+json answer as the AppError for its code, in the backend's words."""
         if response.ok:
             return
         status = response.status_code
@@ -166,14 +179,18 @@ class APIClient:
             except ValueError:
                 body = None
         if isinstance(body, dict) and isinstance(body.get("code"), str):
-            code = body["code"] if body["code"] in ERROR_MESSAGES else "http_error"
-            detail = body.get("detail") if isinstance(body.get("detail"), str) else None
-            details = {k: v for k, v in body.items() if k not in _PROBLEM_FIELDS}
-            raise make_error(code, detail, details, status)
+            raise make_error(
+                body["code"],
+                _text(body.get("detail")),
+                title=_text(body.get("title")),
+                details={k: v for k, v in body.items() if k not in _PROBLEM_FIELDS},
+                status=status,
+            )
         if status in (502, 503, 504):
             raise make_error("service_unavailable", status=status)
-        if status == 413:
-            raise make_error("file_too_large", status=status)
+        if status == 413 and not response.request.path_url.endswith(VOCABULARY_PATH):
+            # A proxy in front of the backend refused the upload without a problem body.
+            raise backend_error(self._known_vocabulary(), "file_too_large", status=status)
         raise make_error("http_error", status=status)
 
     @staticmethod
@@ -204,6 +221,29 @@ class APIClient:
 
     def get_config(self) -> dict[str, Any]:
         return self._get_json("/api/config")
+
+    def vocabulary(self) -> Vocabulary:
+        """GET /api/vocabulary: every closed vocabulary with its zh-TW labels, kept for
+        VOCABULARY_TTL_S; an older copy is used while the backend cannot be reached."""
+        with self._vocabulary_lock:
+            cached = self._vocabulary_copy
+        if cached is not None and time.monotonic() - cached[0] < VOCABULARY_TTL_S:
+            return cached[1]
+        try:
+            fresh = self._get_json(VOCABULARY_PATH)
+        except AppError:
+            if cached is None:
+                raise
+            return cached[1]
+        with self._vocabulary_lock:
+            self._vocabulary_copy = (time.monotonic(), fresh)
+        return fresh
+
+    def _known_vocabulary(self) -> Vocabulary:
+        try:
+            return self.vocabulary()
+        except AppError:
+            return {}
 
     def create_process_task(self, data: str, delay: int) -> dict[str, Any]:
         return self._json(
@@ -284,3 +324,34 @@ def get_api_client(base_url: str, api_key: str) -> APIClient:
     return APIClient(
         base_url, api_key, timeout=(settings.connect_timeout_s, settings.read_timeout_s)
     )
+
+
+def current_client() -> APIClient:
+    """The shared client for this session's URL and key; raises AppError(invalid_url)."""
+    state = AppSessionState()
+    return get_api_client(state.api_base_url, state.api_key)
+
+
+@st.cache_data(ttl=30, show_spinner=False, max_entries=16)
+def _cached_config(base_url: str, api_key: str) -> dict[str, Any]:
+    return get_api_client(base_url, api_key).get_config()
+
+
+def backend_config() -> dict[str, Any]:
+    """GET /api/config (upload limits, ...), shared for 30 s by sessions with the same key."""
+    state = AppSessionState()
+    return _cached_config(state.api_base_url, state.api_key)
+
+
+def clear_connection_caches() -> None:
+    _cached_config.clear()
+
+
+def backend_vocabulary() -> Vocabulary:
+    """The backend's labels for this session's backend; ``{}`` (every value shown as it is)
+    when they cannot be had."""
+    try:
+        return current_client().vocabulary()
+    except AppError as exc:
+        logger.info("No vocabulary from the backend: %s", exc.code)
+        return {}

@@ -1,10 +1,11 @@
-"""Task vocabulary shared by the pages: zh-TW labels, time formatting, polling intervals."""
+"""What the pages know about tasks: the statuses they act on, icons, names, polling."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from frontend.utils.formatting import parse_time
+from frontend.utils.vocabulary import Vocabulary, label
 
 PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED = (
     "pending",
@@ -13,16 +14,10 @@ PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED = (
     "failed",
     "cancelled",
 )
+STATUSES = (PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED)
 FINAL_STATUSES = frozenset({COMPLETED, FAILED, CANCELLED})
 ACTIVE_STATUSES = frozenset({PENDING, PROCESSING})
 
-STATUS_LABELS = {
-    PENDING: "等待中",
-    PROCESSING: "處理中",
-    COMPLETED: "已完成",
-    FAILED: "失敗",
-    CANCELLED: "已取消",
-}
 # Material Symbols, drawn by Streamlit's own icon font (no emoji font needed).
 STATUS_ICONS = {
     PENDING: ":material/schedule:",
@@ -31,9 +26,6 @@ STATUS_ICONS = {
     FAILED: ":material/error:",
     CANCELLED: ":material/block:",
 }
-KIND_LABELS = {"analyze": "檔案分析", "process": "長時間處理"}
-
-DEFAULT_TIMEZONE = "Asia/Taipei"
 
 # Adaptive polling: quick at first (short jobs finish fast), then the user's interval,
 # then slower for jobs that clearly take a while.
@@ -47,20 +39,25 @@ def is_final(task: dict[str, Any]) -> bool:
     return task.get("status") in FINAL_STATUSES
 
 
-def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status)
+def statuses(vocabulary: Vocabulary) -> list[str]:
+    """Every status, in the backend's order."""
+    return list(vocabulary.get("statuses") or STATUSES)
+
+
+def status_label(vocabulary: Vocabulary, status: str) -> str:
+    return label(vocabulary, "statuses", status)
 
 
 def status_icon(status: str) -> str:
     return STATUS_ICONS.get(status, ":material/help:")
 
 
-def kind_label(kind: str) -> str:
-    return KIND_LABELS.get(kind, kind)
+def kind_label(vocabulary: Vocabulary, kind: str) -> str:
+    return label(vocabulary, "kinds", kind)
 
 
-def task_title(task: dict[str, Any]) -> str:
-    return task.get("filename") or kind_label(task.get("kind", ""))
+def task_title(vocabulary: Vocabulary, task: dict[str, Any]) -> str:
+    return task.get("filename") or kind_label(vocabulary, task.get("kind", ""))
 
 
 def poll_interval(elapsed_s: float, user_interval_s: float) -> float:
@@ -71,42 +68,6 @@ def poll_interval(elapsed_s: float, user_interval_s: float) -> float:
     if elapsed_s < SLOW_PHASE_S:
         return user_interval_s
     return max(user_interval_s, min(user_interval_s * 2, SLOWEST_INTERVAL_S))
-
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or DEFAULT_TIMEZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_TIMEZONE)
-
-
-def format_time(value: str | None, timezone: str | None = None) -> str:
-    moment = parse_time(value)
-    if moment is None:
-        return "—"
-    return moment.astimezone(_zone(timezone)).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None or seconds < 0:
-        return "—"
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} 秒"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} 分 {seconds} 秒"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} 小時 {minutes} 分"
 
 
 def task_duration_s(task: dict[str, Any]) -> float | None:

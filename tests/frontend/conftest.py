@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from frontend.utils.api_client import APIClient
 from frontend.utils.config import get_settings
+from frontend.utils.vocabulary import Vocabulary
 from tests.servers import Server, start_backend
 
 APP = Path(__file__).resolve().parents[2] / "frontend" / "app.py"
@@ -38,6 +39,12 @@ def auth_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture
 def client(backend: Server) -> APIClient:
     return APIClient(backend.url)
+
+
+@pytest.fixture(scope="session")
+def vocabulary(backend: Server) -> Vocabulary:
+    """The real backend's labels, as the pages get them."""
+    return APIClient(backend.url).vocabulary()
 
 
 @pytest.fixture(autouse=True)

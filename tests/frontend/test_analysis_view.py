@@ -18,6 +18,7 @@ from backend.jobs.analyze import analyze_file
 from backend.jobs.context import RecordingContext
 from frontend.components.analysis import (
     column_table,
+    delimiter_label,
     encoding_label,
     file_warnings,
     format_label,
@@ -27,6 +28,7 @@ from frontend.components.analysis import (
     markdown_text,
     preview_frame,
 )
+from frontend.utils.vocabulary import Vocabulary, clear_missing_labels, missing_labels
 
 CUSTOMERS = ["許功蓋", "陳志明", "林淑芬", "黃家豪"]
 BIG5_ORDERS = "客戶,交易日期,金額,備註\r\n" + "".join(
@@ -94,13 +96,13 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
     }
 
 
-def _render(result: dict[str, Any]) -> AppTest:
-    def script(result):
+def _render(vocabulary: Vocabulary, result: dict[str, Any]) -> AppTest:
+    def script(vocabulary, result):
         from frontend.components.analysis import render_analysis
 
-        render_analysis(result)
+        render_analysis(vocabulary, result)
 
-    at = AppTest.from_function(script, kwargs={"result": result}).run()
+    at = AppTest.from_function(script, kwargs={"vocabulary": vocabulary, "result": result}).run()
     assert not at.exception, at.exception
     return at
 
@@ -121,9 +123,11 @@ def _specs(block: Any) -> list[dict[str, Any]]:
 # --- Whole results, rendered -------------------------------------------------------------
 
 
-def test_big5_csv_with_roc_dates_and_nt_dollars(results: dict[str, dict]) -> None:
+def test_big5_csv_with_roc_dates_and_nt_dollars(
+    results: dict[str, dict], vocabulary: Vocabulary
+) -> None:
     result = results["big5"]
-    at = _render(result)
+    at = _render(vocabulary, result)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["檔案格式"] == "CSV"
     assert metrics["文字編碼"] == "Big5（CP950）"
@@ -161,8 +165,10 @@ def test_big5_csv_with_roc_dates_and_nt_dollars(results: dict[str, dict]) -> Non
     assert not re.search(r"(?<!\\)\$", at.warning[0].value)  # every "$" literal, no formula
 
 
-def test_histogram_per_numeric_column_with_zh_axis_titles(results: dict[str, dict]) -> None:
-    at = _render(results["percent"])
+def test_histogram_per_numeric_column_with_zh_axis_titles(
+    results: dict[str, dict], vocabulary: Vocabulary
+) -> None:
+    at = _render(vocabulary, results["percent"])
     specs = _specs(at)
     histograms = [s for s in specs if s["encoding"].get("x2")]
     assert len(histograms) == 2  # 達成率, 人數
@@ -206,9 +212,9 @@ def test_no_chart_without_a_usable_histogram(histogram: Any) -> None:
     assert histogram_chart(column) is None
 
 
-def test_every_type_has_a_zh_label(results: dict[str, dict]) -> None:
+def test_every_type_has_a_zh_label(results: dict[str, dict], vocabulary: Vocabulary) -> None:
     table = results["types"]["tables"][0]
-    labels = column_table(table["columns"], table["rows"])
+    labels = column_table(vocabulary, table["columns"], table["rows"])
     assert labels["型別"].tolist() == ["整數", "小數", "日期", "日期時間", "是/否（布林）", "文字"]
     by_name = _by_name(labels)
     assert by_name["時間"]["最小值"] == "2024-05-01 13:45:00"
@@ -222,9 +228,11 @@ def test_every_type_has_a_zh_label(results: dict[str, dict]) -> None:
     assert set(config) == {"編號", "單價"}
 
 
-def test_workbook_sheets_as_tabs_with_their_own_warnings(results: dict[str, dict]) -> None:
+def test_workbook_sheets_as_tabs_with_their_own_warnings(
+    results: dict[str, dict], vocabulary: Vocabulary
+) -> None:
     result = results["xlsx"]
-    at = _render(result)
+    at = _render(vocabulary, result)
     assert [tab.label for tab in at.tabs] == ["銷售報表", "匯率"]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["檔案格式"] == "Excel（.xlsx）"
@@ -259,10 +267,12 @@ def test_workbook_sheets_as_tabs_with_their_own_warnings(results: dict[str, dict
     assert len(_specs(at.tabs[0])) == 2 + 2  # 2 histograms + 2 top-value charts
 
 
-def test_file_level_warnings_are_not_repeated(results: dict[str, dict]) -> None:
+def test_file_level_warnings_are_not_repeated(
+    results: dict[str, dict], vocabulary: Vocabulary
+) -> None:
     result = results["shift_jis"]
     assert file_warnings(result) == result["warnings"]  # the guessed encoding
-    at = _render(result)
+    at = _render(vocabulary, result)
     assert [w.value for w in at.warning] == [markdown_text(result["warnings"][0])]
     assert {m.label: m.value for m in at.metric}["文字編碼"] == "日文 Shift-JIS（CP932）"
 
@@ -271,19 +281,19 @@ def test_file_level_warnings_are_not_repeated(results: dict[str, dict]) -> None:
     assert file_warnings(repeated) == ["甲", "乙"]
 
 
-def test_prose_text_shows_text_statistics(results: dict[str, dict]) -> None:
-    at = _render(results["prose"])
+def test_prose_text_shows_text_statistics(results: dict[str, dict], vocabulary: Vocabulary) -> None:
+    at = _render(vocabulary, results["prose"])
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["文字編碼"] == "UTF-8（含 BOM）"
     assert metrics["行數"] == "3"
     assert "資料表數" not in metrics
 
 
-def test_a_result_stored_before_histograms_and_table_warnings() -> None:
+def test_a_result_stored_before_histograms_and_table_warnings(vocabulary: Vocabulary) -> None:
     """Older results: an "empty" type, no histogram/unit/formats, warnings only top-level."""
     result = {
         "format": "csv",
-        "encoding": "koi8_r",
+        "encoding": "cp037",
         "warnings": ["有 2 列的欄位數與標題列不符，已略過。"],
         "tables": [
             {
@@ -306,9 +316,9 @@ def test_a_result_stored_before_histograms_and_table_warnings() -> None:
             }
         ],
     }
-    at = _render(result)
+    at = _render(vocabulary, result)
     assert [w.value for w in at.warning] == [markdown_text(result["warnings"][0])]
-    assert {m.label: m.value for m in at.metric}["文字編碼"] == "KOI8-R"
+    assert {m.label: m.value for m in at.metric}["文字編碼"] == "CP037"
     assert _by_name(at.dataframe[0].value)["空白欄"]["型別"] == "空白"
     assert not _specs(at)  # nothing to draw without a histogram
 
@@ -322,44 +332,85 @@ def test_a_result_stored_before_histograms_and_table_warnings() -> None:
         ("utf-8", "UTF-8"),
         ("utf-8-sig", "UTF-8（含 BOM）"),
         ("utf-16", "UTF-16（Unicode 文字）"),
-        ("utf-16-le", "UTF-16 LE"),
-        ("utf-16-be", "UTF-16 BE"),
         ("utf-32", "UTF-32"),
         ("cp950", "Big5（CP950）"),
-        ("big5", "Big5"),
-        ("big5hkscs", "Big5-HKSCS（香港增補字符集）"),
-        ("gb18030", "簡體中文 GB18030"),
         ("cp932", "日文 Shift-JIS（CP932）"),
-        ("shift_jis", "日文 Shift-JIS"),
         ("euc_jp", "日文 EUC-JP"),
         ("cp949", "韓文 CP949"),
-        ("cp1252", "西歐 Windows-1252"),
-        ("cp1250", "中歐 Windows-1250"),
-        ("cp1251", "西里爾字母 Windows-1251"),
-        ("ascii", "ASCII（純英數）"),
         ("UTF8", "UTF-8"),  # an alias Python knows
         ("ms950", "Big5（CP950）"),
-        ("koi8-r", "KOI8-R"),  # known to Python, not labelled: its own name
+        ("cp037", "CP037"),  # known to Python, not labelled: its own name
         ("x-made-up", "X-MADE-UP"),
         (None, "—"),
         ("", "—"),
     ],
 )
-def test_encoding_labels(code: str | None, label: str) -> None:
-    assert encoding_label(code) == label
+def test_encoding_labels(code: str | None, label: str, vocabulary: Vocabulary) -> None:
+    assert encoding_label(vocabulary, code) == label
 
 
-def test_long_top_values_are_shortened() -> None:
+@pytest.mark.parametrize(
+    ("code", "key"),
+    [
+        # The backend's words now; the frontend's own table said "UTF-16 LE", "UTF-16 BE",
+        # "簡體中文 GB18030", "西歐 Windows-1252", "中歐 Windows-1250" and
+        # "西里爾字母 Windows-1251".
+        ("utf-16-le", "utf-16-le"),
+        ("utf-16-be", "utf-16-be"),
+        ("gb18030", "gb18030"),
+        ("cp1252", "cp1252"),
+        ("cp1250", "cp1250"),
+        ("cp1251", "cp1251"),
+        ("euc-jp", "euc_jp"),  # spelled either way
+        ("koi8-r", "koi8_r"),
+        ("UTF-16-LE", "utf-16-le"),
+    ],
+)
+def test_encoding_labels_are_the_backends(code: str, key: str, vocabulary: Vocabulary) -> None:
+    assert encoding_label(vocabulary, code) == vocabulary["encodings"][key]
+
+
+@pytest.mark.parametrize(
+    ("code", "shown"),
+    [("big5", "BIG5"), ("big5hkscs", "BIG5HKSCS"), ("shift_jis", "SHIFT-JIS"), ("ascii", "ASCII")],
+)
+def test_encodings_the_backend_never_reports_are_shown_by_name_and_noted(
+    code: str, shown: str, vocabulary: Vocabulary
+) -> None:
+    """The analysis reports these as cp950, cp932 or utf-8, so the backend has no label."""
+    clear_missing_labels()
+    assert encoding_label(vocabulary, code) == shown
+    assert missing_labels() == {("encodings", code)}
+    clear_missing_labels()
+
+
+def test_delimiters_are_named_with_the_character_when_it_shows(vocabulary: Vocabulary) -> None:
+    delimiters = vocabulary["delimiters"]
+    assert delimiter_label(vocabulary, ",") == f"{delimiters[',']}（,）" == "逗號（,）"
+    assert delimiter_label(vocabulary, ";") == "分號（;）"
+    assert delimiter_label(vocabulary, "|") == delimiters["|"] == "直線（|）"  # said once
+    assert delimiter_label(vocabulary, "\t") == delimiters["\t"]
+    assert delimiter_label(vocabulary, " ") == delimiters[" "]
+    assert delimiter_label(vocabulary, "\x1f") == delimiters["\x1f"]
+    assert delimiter_label({}, ",") == "「,」"  # no vocabulary: the character alone
+    assert delimiter_label(vocabulary, None) == "—"
+
+
+def test_long_top_values_are_shortened(vocabulary: Vocabulary) -> None:
     column = {
         "name": "地址",
         "type": "text",
         "top": [["臺北市中正區重慶南路一段122號", 3], ["x", 1]],
     }
-    assert column_table([column])["最常見的值（次數）"][0] == "臺北市中正區重慶南路一…（3）、x（1）"
+    assert (
+        column_table(vocabulary, [column])["最常見的值（次數）"][0]
+        == "臺北市中正區重慶南路一…（3）、x（1）"
+    )
 
 
-def test_format_labels_and_numbers() -> None:
-    assert [format_label(f) for f in ["csv", "tsv", "txt", "json", "xlsx", ".XLSX", "parquet"]] == [
+def test_format_labels_and_numbers(vocabulary: Vocabulary) -> None:
+    formats = ["csv", "tsv", "txt", "json", "xlsx", ".XLSX", "parquet"]
+    assert [format_label(vocabulary, f) for f in formats] == [
         "CSV", "TSV（Tab 分隔）", "文字檔", "JSON", "Excel（.xlsx）", "Excel（.xlsx）", "PARQUET",
     ]  # fmt: skip
     assert format_number(1234567) == "1,234,567"

@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 
 from backend.errors import ERRORS
+from frontend.utils import api_client
 from frontend.utils.api_client import APIClient
-from frontend.utils.error_handler import (
-    ERROR_MESSAGES,
+from frontend.utils.errors import (
+    ACTIONS,
+    CLIENT_ERRORS,
     AppError,
     AuthError,
     BackendTimeoutError,
@@ -28,6 +30,7 @@ from frontend.utils.error_handler import (
     FileError,
     NotFoundError,
     ValidationError,
+    backend_error,
 )
 from tests.frontend.conftest import API_KEY, MAX_UPLOAD_MB, wait_task
 from tests.servers import Server, free_port
@@ -147,10 +150,17 @@ def test_cancel_running_task(client: APIClient) -> None:
 # --- the real backend: every error code it can be made to answer ------------------------------
 
 
-def test_every_backend_code_has_zh_tw_text() -> None:
-    assert set(ERRORS) <= set(ERROR_MESSAGES)
-    for code, text in ERROR_MESSAGES.items():
-        assert _is_zh(text.title) and _is_zh(text.message) and _is_zh(text.action), code
+def test_every_backend_code_has_zh_tw_text(client: APIClient) -> None:
+    """The backend words each code (title, detail); the frontend says what to do about it."""
+    errors = client.vocabulary()["errors"]
+    assert set(ERRORS) == set(errors)
+    assert set(errors) <= set(ACTIONS)
+    for code in errors:
+        error = backend_error(client.vocabulary(), code)
+        assert error.code == code
+        assert _is_zh(error.title) and _is_zh(error.message) and _is_zh(error.action), code
+    for code, text in CLIENT_ERRORS.items():
+        assert _is_zh(text["title"]) and _is_zh(text["detail"]) and _is_zh(ACTIONS[code]), code
 
 
 def test_invalid_api_key(auth_backend: Server) -> None:
@@ -158,7 +168,7 @@ def test_invalid_api_key(auth_backend: Server) -> None:
     for key in ("", "wrong"):
         with pytest.raises(AuthError) as caught:
             APIClient(auth_backend.url, key).get_config()
-        assert caught.value.error_code == "invalid_api_key"
+        assert caught.value.code == "invalid_api_key"
         assert caught.value.status == 401
         assert _is_zh(caught.value.message)
     # Health needs no key: the sidebar can tell "down" from "wrong key".
@@ -168,14 +178,14 @@ def test_invalid_api_key(auth_backend: Server) -> None:
 def test_not_found_when_url_has_api_suffix(backend: Server) -> None:
     with pytest.raises(NotFoundError) as caught:
         APIClient(f"{backend.url}/api").health()
-    assert caught.value.error_code == "not_found"
+    assert caught.value.code == "not_found"
     assert "設定" in caught.value.action
 
 
 def test_method_not_allowed(client: APIClient) -> None:
     with pytest.raises(AppError) as caught:
         client._request("DELETE", "/api/tasks")
-    assert caught.value.error_code == "method_not_allowed"
+    assert caught.value.code == "method_not_allowed"
     assert caught.value.status == 405
 
 
@@ -183,7 +193,7 @@ def test_validation_error_carries_field_errors(client: APIClient) -> None:
     with pytest.raises(ValidationError) as caught:
         client.create_process_task("", 99_999)
     error = caught.value
-    assert error.error_code == "validation_error"
+    assert error.code == "validation_error"
     assert error.status == 422
     fields = {item["field"] for item in error.details["errors"]}
     assert fields == {"data", "delay"}
@@ -194,7 +204,7 @@ def test_task_not_found(client: APIClient) -> None:
     for call in (client.get_task, client.cancel_task, client.delete_task, client.download_result):
         with pytest.raises(NotFoundError) as caught:
             call("no-such-task")
-        assert caught.value.error_code == "task_not_found"
+        assert caught.value.code == "task_not_found"
 
 
 def test_conflicts(client: APIClient) -> None:
@@ -202,22 +212,22 @@ def test_conflicts(client: APIClient) -> None:
     try:
         with pytest.raises(ConflictError) as caught:
             client.delete_task(running["task_id"])
-        assert caught.value.error_code == "task_not_finished"
+        assert caught.value.code == "task_not_finished"
         with pytest.raises(ConflictError) as caught:
             client.download_result(running["task_id"])
-        assert caught.value.error_code == "task_not_finished"
+        assert caught.value.code == "task_not_finished"
     finally:
         client.cancel_task(running["task_id"])
     with pytest.raises(ConflictError) as caught:
         client.cancel_task(running["task_id"])
-    assert caught.value.error_code == "task_not_cancellable"
+    assert caught.value.code == "task_not_cancellable"
     assert "取消" in caught.value.message
 
 
 def test_missing_file(client: APIClient) -> None:
     with pytest.raises(FileError) as caught:
         client._request("POST", "/api/upload", data={"note": "沒有檔案"})
-    assert caught.value.error_code == "missing_file"
+    assert caught.value.code == "missing_file"
 
 
 @pytest.mark.parametrize(
@@ -237,7 +247,7 @@ def test_upload_errors(
 ) -> None:
     with pytest.raises(FileError) as caught:
         client.upload_file(filename, content)
-    assert caught.value.error_code == code
+    assert caught.value.code == code
     assert caught.value.status == status
     assert _is_zh(caught.value.message)
 
@@ -246,7 +256,7 @@ def test_analysis_failure_is_a_task_error(client: APIClient) -> None:
     task = client.upload_file("壞掉.json", b'[{"a": 1}, {"a": ')
     done = wait_task(client, task["task_id"])
     assert done["status"] == "failed"
-    assert done["error"]["code"] in ERROR_MESSAGES
+    assert done["error"]["code"] in client.vocabulary()["errors"]
 
 
 # --- transport failures -----------------------------------------------------------------------
@@ -276,7 +286,7 @@ def test_gives_up_after_retries_with_zh_message() -> None:
 
     with stub_server(respond) as url, pytest.raises(BackendUnavailableError) as caught:
         APIClient(url, backoff_factor=0.01).list_tasks()
-    assert caught.value.error_code == "service_unavailable"
+    assert caught.value.code == "service_unavailable"
     assert caught.value.status == 503
     assert len(calls) == 4  # first try + 3 retries
 
@@ -309,15 +319,69 @@ def test_problem_json_from_any_server_keeps_code_and_detail() -> None:
     reply = _json_reply(500, body, "application/problem+json")
     with stub_server(lambda _r: reply) as url, pytest.raises(AppError) as caught:
         APIClient(url, backoff_factor=0.01).get_config()
-    assert caught.value.error_code == "internal_error"
+    assert caught.value.code == "internal_error"
     assert caught.value.message == "伺服器忙線中。"
+
+
+def test_a_code_the_frontend_does_not_know_is_shown_in_the_backends_words() -> None:
+    body = {"title": "新的錯誤", "status": 400, "detail": "後端新增的說明。", "code": "brand_new"}
+    reply = _json_reply(400, body, "application/problem+json")
+    with stub_server(lambda _r: reply) as url, pytest.raises(AppError) as caught:
+        APIClient(url).get_config()
+    assert (caught.value.code, caught.value.title) == ("brand_new", "新的錯誤")
+    assert caught.value.message == "後端新增的說明。"
+    assert _is_zh(caught.value.action)
+
+
+def test_bare_413_from_a_proxy_is_worded_from_the_vocabulary(vocabulary: dict) -> None:
+    def respond(request: BaseHTTPRequestHandler) -> Reply:
+        if request.path == "/api/vocabulary":
+            return _json_reply(200, vocabulary)
+        return 413, {"Content-Type": "text/html"}, b"<h1>413 Request Entity Too Large</h1>"
+
+    with stub_server(respond) as url, pytest.raises(FileError) as caught:
+        APIClient(url).upload_file("大.csv", CSV)
+    assert caught.value.code == "file_too_large"
+    assert caught.value.status == 413
+    assert caught.value.title == vocabulary["errors"]["file_too_large"]["title"]
+    assert caught.value.message == vocabulary["errors"]["file_too_large"]["detail"]
+
+
+def test_vocabulary_needs_the_key(auth_backend: Server) -> None:
+    assert APIClient(auth_backend.url, API_KEY).vocabulary()["statuses"]["completed"] == "已完成"
+    with pytest.raises(AuthError):
+        APIClient(auth_backend.url, "wrong").vocabulary()
+
+
+def test_vocabulary_is_kept_and_outlives_a_backend_going_down(
+    vocabulary: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    up = [True]
+
+    def respond(request: BaseHTTPRequestHandler) -> Reply:
+        calls.append(request.path)
+        if not up[0]:
+            return 503, {"Content-Type": "text/plain"}, b"busy"
+        return _json_reply(200, vocabulary)
+
+    with stub_server(respond) as url:
+        client = APIClient(url, backoff_factor=0.01)
+        assert client.vocabulary() == client.vocabulary() == vocabulary
+        assert calls == ["/api/vocabulary"]
+        monkeypatch.setattr(api_client, "VOCABULARY_TTL_S", 0)
+        up[0] = False
+        assert client.vocabulary() == vocabulary  # the copy it had
+        assert len(calls) == 1 + 4  # asked again (first try + 3 retries), then kept the copy
+        with pytest.raises(BackendUnavailableError):
+            APIClient(url, backoff_factor=0.01).vocabulary()  # no copy to fall back on
 
 
 def test_non_json_success_is_invalid_response() -> None:
     html = (200, {"Content-Type": "text/html"}, b"<html></html>")
     with stub_server(lambda _r: html) as url, pytest.raises(AppError) as caught:
         APIClient(url).health()
-    assert caught.value.error_code == "invalid_response"
+    assert caught.value.code == "invalid_response"
 
 
 def test_timeout() -> None:
@@ -330,7 +394,7 @@ def test_timeout() -> None:
         with pytest.raises(BackendTimeoutError) as caught:
             APIClient(url, timeout=(1, 0.3), backoff_factor=0.01).get_task("t")
         elapsed = time.monotonic() - started
-    assert caught.value.error_code == "timeout_error"
+    assert caught.value.code == "timeout_error"
     assert elapsed < 1.5  # one retry of a read timeout, not four
     assert _is_zh(caught.value.message)
 
@@ -340,7 +404,7 @@ def test_connection_refused() -> None:
     started = time.monotonic()
     with pytest.raises(BackendUnavailableError) as caught:
         client.health()
-    assert caught.value.error_code == "connection_error"
+    assert caught.value.code == "connection_error"
     assert "uvicorn" in caught.value.action
     assert time.monotonic() - started < 3
     assert not client.check_backend_connection().ok
@@ -352,7 +416,7 @@ def test_connection_refused() -> None:
 def test_invalid_url(url: str) -> None:
     with pytest.raises(ValidationError) as caught:
         APIClient(url)
-    assert caught.value.error_code == "invalid_url"
+    assert caught.value.code == "invalid_url"
 
 
 class _DropUploads(socketserver.BaseRequestHandler):
@@ -380,7 +444,7 @@ def test_upload_dropped_mid_way_while_backend_is_up() -> None:
         client = APIClient(f"http://127.0.0.1:{server.server_address[1]}")
         with pytest.raises(FileError) as caught:
             client.upload_file("大.csv", b"1\n" * (8 * 1024 * 1024))
-        assert caught.value.error_code == "upload_rejected"
+        assert caught.value.code == "upload_rejected"
     finally:
         server.shutdown()
         server.server_close()

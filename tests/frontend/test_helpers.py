@@ -1,4 +1,4 @@
-"""Error classes, validation, retries, session state and task formatting: no backend needed."""
+"""Error classes, validation, session state and task formatting: no page needed."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from frontend.utils.config import get_settings
-from frontend.utils.error_handler import (
-    ERROR_MESSAGES,
+from frontend.utils.errors import (
+    CLIENT_ERRORS,
     APIError,
     AuthError,
     BackendTimeoutError,
@@ -18,22 +18,13 @@ from frontend.utils.error_handler import (
     FileError,
     NotFoundError,
     ValidationError,
-    format_size,
-    get_error_message,
-    make_error,
-    validate_file_extension,
-    validate_file_size,
-    with_retry,
+    backend_error,
 )
+from frontend.utils.formatting import format_duration, format_size, format_time
 from frontend.utils.session_state import AppSessionState
-from frontend.utils.tasks import (
-    FAST_INTERVAL_S,
-    format_duration,
-    format_time,
-    is_final,
-    poll_interval,
-    status_label,
-)
+from frontend.utils.tasks import FAST_INTERVAL_S, is_final, poll_interval, status_label
+from frontend.utils.validation import validate_file_extension, validate_file_size
+from frontend.utils.vocabulary import Vocabulary, clear_missing_labels, missing_labels
 
 EXTENSIONS = [".csv", ".xlsx", ".txt", ".json"]
 
@@ -56,26 +47,38 @@ EXTENSIONS = [".csv", ".xlsx", ".txt", ".json"]
         ("job_failed", APIError),
     ],
 )
-def test_make_error_picks_the_subclass(code: str, cls: type) -> None:
-    error = make_error(code)
+def test_make_error_picks_the_subclass(code: str, cls: type, vocabulary: Vocabulary) -> None:
+    """Backend codes in the backend's words, the frontend's own codes in its words."""
+    error = backend_error(vocabulary, code)
     assert type(error) is cls
-    assert error.error_code == code
-    assert error.message == get_error_message(code) == ERROR_MESSAGES[code].message
-    assert error.title == ERROR_MESSAGES[code].title
+    assert error.code == code
+    backend_text = vocabulary["errors"].get(code)
+    if backend_text is None:
+        assert error.message == CLIENT_ERRORS[code]["detail"]
+        assert error.title == CLIENT_ERRORS[code]["title"]
+    else:
+        assert error.message == backend_text["detail"]
+        assert error.title == backend_text["title"]
 
 
-def test_unknown_code_falls_back_to_zh_text() -> None:
-    error = make_error("something_new", "後端的說明。")
-    assert error.error_code == "unknown_error"
+def test_unknown_code_falls_back_to_zh_text(vocabulary: Vocabulary) -> None:
+    clear_missing_labels()
+    error = backend_error(vocabulary, "something_new", "後端的說明。")
+    assert error.code == "unknown_error"
     assert error.message == "後端的說明。"
-    assert get_error_message("something_new") == ERROR_MESSAGES["unknown_error"].message
+    assert (
+        backend_error(vocabulary, "something_new").message
+        == (CLIENT_ERRORS["unknown_error"]["detail"])
+    )
+    assert missing_labels() == {("errors", "something_new")}
+    clear_missing_labels()
 
 
 def test_validate_file_extension() -> None:
     assert validate_file_extension("報價單.CSV", EXTENSIONS) == ".csv"
     with pytest.raises(FileError) as caught:
         validate_file_extension("圖片.png", EXTENSIONS)
-    assert caught.value.error_code == "unsupported_file_type"
+    assert caught.value.code == "unsupported_file_type"
     assert "圖片.png" in caught.value.message and ".csv" in caught.value.message
     with pytest.raises(FileError, match="無副檔名"):
         validate_file_extension("README", EXTENSIONS)
@@ -85,11 +88,11 @@ def test_validate_file_size() -> None:
     validate_file_size("a.csv", 1024, 1024)
     with pytest.raises(FileError) as caught:
         validate_file_size("a.csv", 1025, 1024)
-    assert caught.value.error_code == "file_too_large"
+    assert caught.value.code == "file_too_large"
     assert caught.value.details["max_bytes"] == 1024
     with pytest.raises(FileError) as caught:
         validate_file_size("a.csv", 0, 1024)
-    assert caught.value.error_code == "empty_file"
+    assert caught.value.code == "empty_file"
 
 
 def test_format_size() -> None:
@@ -98,55 +101,26 @@ def test_format_size() -> None:
     assert format_size(3 * 1024 * 1024) == "3.0 MB"
 
 
-def test_with_retry_retries_only_transient_errors() -> None:
-    calls: list[int] = []
-
-    @with_retry(attempts=3, delay_s=0)
-    def flaky() -> str:
-        calls.append(1)
-        if len(calls) < 3:
-            raise make_error("connection_error")
-        return "好"
-
-    assert flaky() == "好"
-    assert len(calls) == 3
-
-    @with_retry(attempts=3, delay_s=0)
-    def refused() -> None:
-        calls.append(1)
-        raise make_error("invalid_api_key")
-
-    calls.clear()
-    with pytest.raises(AuthError):
-        refused()
-    assert len(calls) == 1
-
-
-def test_handle_errors_and_display_error_never_show_a_traceback() -> None:
+def test_display_error_never_shows_a_traceback() -> None:
     def script() -> None:
-        from frontend.utils.error_handler import handle_errors, make_error
+        from frontend.utils.errors import display_error, make_error
 
-        @handle_errors("儲存失敗")
-        def known() -> None:
-            raise make_error(
-                "validation_error",
+        display_error(
+            make_error(
+                "invalid_input",
                 details={"errors": [{"field": "data", "message": "此欄位為必填"}]},
-            )
-
-        @handle_errors()
-        def unexpected() -> None:
-            raise RuntimeError("boom")
-
-        known()
-        unexpected()
+            ),
+            context="儲存失敗",
+        )
+        display_error(make_error("unknown_error"))
 
     at = AppTest.from_function(script).run()
     assert not at.exception
     assert len(at.error) == 2
     assert "儲存失敗：輸入內容有誤" in at.error[0].value
     assert "發生未預期的錯誤" in at.error[1].value
-    assert "boom" not in at.error[1].value
     assert at.expander[0].label == "錯誤詳細資訊"
+    assert "此欄位為必填" in at.expander[0].markdown[1].value
 
 
 def test_session_state_defaults_come_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -198,12 +172,13 @@ def test_poll_interval_is_fast_first_then_the_users_then_slower() -> None:
     assert poll_interval(10, 0.1) == FAST_INTERVAL_S
 
 
-def test_task_formatting() -> None:
+def test_task_formatting(vocabulary: Vocabulary) -> None:
     assert format_time("2026-11-28T06:00:00.000Z", "Asia/Taipei") == "2026-11-28 14:00:00"
     assert format_time("2026-11-28T06:00:00.000Z", "Not/AZone") == "2026-11-28 14:00:00"
     assert format_time(None) == "—"
     assert format_duration(5) == "5 秒"
     assert format_duration(125) == "2 分 5 秒"
     assert format_duration(3700) == "1 小時 1 分"
-    assert status_label("cancelled") == "已取消"
+    assert status_label(vocabulary, "cancelled") == "已取消"
+    assert status_label({}, "cancelled") == "cancelled"  # no vocabulary: the raw value
     assert is_final({"status": "failed"}) and not is_final({"status": "pending"})
