@@ -18,6 +18,14 @@ if errorlevel 1 (
   pause
   exit /b 1
 )
+rem 專案本身以可編輯模式安裝，backend 與 frontend 從任何位置都能匯入；已安裝的是這個資料夾就略過。
+.venv\Scripts\python.exe -I -c "import os, sys, frontend; sys.exit(not os.path.samefile(frontend.__path__[0], 'frontend'))" 2>nul
+if errorlevel 1 .venv\Scripts\python.exe -m pip install -qq --disable-pip-version-check --no-deps -e .
+if errorlevel 1 (
+  echo 錯誤：安裝專案失敗，請檢查網路連線後再試一次。
+  pause
+  exit /b 1
+)
 if not exist .env copy .env.example .env >nul
 if "%BACKEND_PORT%"=="" set BACKEND_PORT=8000
 echo 後端啟動中：http://localhost:%BACKEND_PORT%/docs （關閉此視窗即停止）

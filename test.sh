@@ -17,6 +17,13 @@ fi
 echo "安裝相依套件 ..."
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+# The project itself, installed in place so that `backend` and `frontend` import from anywhere;
+# again only when the installed copy is not this folder (-qq: setuptools warns about every
+# editable install).
+installed_here='import os, sys, frontend; sys.exit(not os.path.samefile(frontend.__path__[0], "frontend"))'
+if ! .venv/bin/python -I -c "$installed_here" 2>/dev/null; then
+  .venv/bin/python -m pip install -qq --disable-pip-version-check --no-deps -e .
+fi
 
 echo "執行測試 ..."
 exec .venv/bin/python -m pytest "$@"

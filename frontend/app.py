@@ -1,17 +1,10 @@
-"""The frame of the app: `streamlit run frontend/app.py` from the repository root.
+"""The frame of the app: `streamlit run frontend/app.py` from the repository root, once
+the project is installed (`pip install -e .`, which `run.sh` does).
 
 Page config, session defaults, the shared sidebar, then the page the user chose.
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# `streamlit run frontend/app.py` puts frontend/ on sys.path, not the repository root.
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
 import streamlit as st
 
