@@ -208,10 +208,15 @@ def test_bad_files_are_refused_with_chinese_errors(page: Page, stack, tmp_path: 
     open_app(page, frontend, "file_upload")
     page.locator('input[type="file"]').set_input_files([str(wrong), str(big)])
     main = page.locator(MAIN)
+    # exact: the checks table also holds each message, after "無法上傳：", once it is drawn
     expect(
-        main.get_by_text("「setup.exe」是 .exe 檔案，只能上傳 .csv、.xlsx、.txt、.json。")
+        main.get_by_text(
+            "「setup.exe」是 .exe 檔案，只能上傳 .csv、.xlsx、.txt、.json。", exact=True
+        )
     ).to_be_visible()
-    expect(main.get_by_text("「太大的檔案.csv」有 6.0 MB，超過上限 5.0 MB。")).to_be_visible()
+    expect(
+        main.get_by_text("「太大的檔案.csv」有 6.0 MB，超過上限 5.0 MB。", exact=True)
+    ).to_be_visible()
     expect(page.get_by_role("button", name="開始上傳並分析")).to_be_disabled()
     wait_idle(page)
     screenshot(page, "10-錯誤的檔案")
