@@ -113,8 +113,11 @@ echo "   前端（請用瀏覽器開啟）：http://localhost:$FRONTEND_PORT"
 echo "   後端 API 文件：          http://localhost:$BACKEND_PORT/docs"
 echo "   日誌：$LOG_DIR/backend.log、$LOG_DIR/frontend.log"
 echo "按 Ctrl-C 停止。"
-wait -n "${pids[@]}" || true
-if [ -z "$stopping" ]; then
-  echo "有一個服務意外結束，請查看 $LOG_DIR/ 內的日誌。" >&2
+status=0
+wait -n "${pids[@]}" || status=$?
+# Ctrl-C in a terminal reaches the services too, which may exit before the trap runs:
+# a clean exit (0) or one by SIGINT/SIGTERM (130/143) is a stop, not a crash.
+if [ -z "$stopping" ] && [ "$status" -ne 0 ] && [ "$status" -ne 130 ] && [ "$status" -ne 143 ]; then
+  echo "有一個服務意外結束（結束碼 $status），請查看 $LOG_DIR/ 內的日誌。" >&2
   exit 1
 fi
