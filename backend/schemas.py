@@ -189,6 +189,7 @@ class Vocabulary(BaseModel):
 
     statuses: dict[str, str] = Field(examples=[{"pending": "等待中", "completed": "已完成"}])
     kinds: dict[str, str] = Field(examples=[{"analyze": "檔案分析"}])
+    stores: dict[str, str] = Field(examples=[{"sqlite": "SQLite 資料庫"}])
     errors: dict[str, ErrorTerm]
     encodings: dict[str, str] = Field(examples=[{"cp950": "Big5（CP950）"}])
     file_formats: dict[str, str] = Field(examples=[{"csv": "CSV"}])

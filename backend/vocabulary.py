@@ -33,6 +33,8 @@ STATUS_LABELS = {
 
 KIND_LABELS = {"analyze": "檔案分析", "process": "長時間處理"}
 
+STORE_LABELS = {"memory": "記憶體（後端重新啟動後清空）", "sqlite": "SQLite 資料庫"}
+
 FILE_FORMAT_LABELS = {
     "csv": "CSV",
     "tsv": "TSV（Tab 分隔）",
@@ -87,12 +89,12 @@ ENCODING_LABELS = {
 }
 
 DELIMITER_LABELS = {
-    ",": "逗號",
-    ";": "分號",
+    ",": "逗號（,）",
+    ";": "分號（;）",
     "\t": "定位字元（Tab）",
     "|": "直線（|）",
-    ":": "冒號",
-    "#": "井字號",
+    ":": "冒號（:）",
+    "#": "井字號（#）",
     "^": "插入符號（^）",
     "~": "波浪號（~）",
     " ": "空白",
@@ -119,6 +121,7 @@ def vocabulary() -> dict[str, dict[str, object]]:
     return {
         "statuses": {status.value: label for status, label in STATUS_LABELS.items()},
         "kinds": dict(KIND_LABELS),
+        "stores": dict(STORE_LABELS),
         "errors": {
             code: {
                 "status": spec.status,

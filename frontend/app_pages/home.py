@@ -8,9 +8,9 @@ from frontend.components.task_table import BRIEF_COLUMNS, render_task_table
 from frontend.utils.api_client import backend_vocabulary, current_client
 from frontend.utils.errors import AppError, display_error
 from frontend.utils.tasks import status_label, statuses
+from frontend.utils.vocabulary import label
 
 LATEST_COUNT = 5
-STORE_LABELS = {"memory": "記憶體（後端重新啟動後清空）", "sqlite": "SQLite 資料庫"}
 
 st.title("資料處理工作台")
 st.caption("上傳 Excel 匯出的資料檔即可分析內容，長時間的處理工作也能在背景執行並隨時查看進度。")
@@ -30,7 +30,7 @@ shown_statuses = statuses(vocabulary)
 for cell, status in zip(st.columns(len(shown_statuses)), shown_statuses, strict=True):
     cell.metric(status_label(vocabulary, status), f"{counts.get(status, 0):,}", border=True)
 store = str(health.get("store", ""))
-store_text = STORE_LABELS.get(store.split(":", 1)[0], store or "—")
+store_text = label(vocabulary, "stores", store.split(":", 1)[0], store or "—") if store else "—"
 st.caption(f"後端版本 {health.get('version', '—')}，任務儲存方式：{store_text}")
 
 st.subheader("最近的任務")
