@@ -351,6 +351,11 @@ def test_big5_user_defined_characters(tmp_path: Path, pair: bytes) -> None:
         ("姓名,城市,金额\n张三,北京市,100\n李四,上海市,250\n王五,广州市,300\n", "gbk", "GB18030"),
         ("名前,都市,金額\n山田太郎,東京都,100\n佐藤花子,大阪府,250\n", "shift_jis", "Shift-JIS"),
         (
+            "名前,備考,金額\n山田太郎,ありがとう,100\n佐藤花子,よろしく,250\n" * 3,
+            "euc_jp",
+            "EUC-JP",
+        ),
+        (
             "name,city,amount\nJosé,São Paulo,100\nRené,Zürich,250\nFrançois,Besançon,3\n",
             "cp1252",
             "1252",

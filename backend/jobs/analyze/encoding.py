@@ -59,7 +59,7 @@ GUESSES = {
     "cp949": "cp949", "euc_kr": "cp949",
     "cp1252": "cp1252", "cp1250": "cp1250", "cp1251": "cp1251",
 }  # fmt: skip
-GUESS_ORDER = ["cp950", "gb18030", "cp932", "cp949", "cp1252", "cp1250", "cp1251"]
+GUESS_ORDER = ["cp950", "gb18030", "cp932", "cp949", "euc_jp", "cp1252", "cp1250", "cp1251"]
 # The other single-byte encodings suppliers send (Greek, Cyrillic, Arabic, Hebrew, Thai,
 # Turkish, Baltic, Vietnamese, ISO and Mac variants): candidates too, preferred last.
 FALLBACK_GUESSES = [
