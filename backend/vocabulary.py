@@ -108,6 +108,7 @@ VALUE_FORMAT_LABELS = {
     "currency": "貨幣",
     "accounting": "會計負數",
     "fullwidth": "全形",
+    "stored_as_text": "以文字儲存",
     "roc": "民國年",
     "gregorian": "西元年",
 }

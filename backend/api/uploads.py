@@ -76,12 +76,22 @@ def sniff(head: bytes, extension: str) -> None:
     """Refuse content that plainly is not what the extension says."""
     if extension == ".xlsx":
         if not head.startswith(b"PK\x03\x04"):
-            raise AppError("invalid_file_format", "這個檔案不是有效的 Excel（.xlsx）檔案。")
+            what = binary_label(head)
+            if what is None and head.strip():
+                raise AppError(
+                    "invalid_file_format",
+                    "這個檔案的內容是文字（例如 CSV），不是 Excel（.xlsx）活頁簿；"
+                    "若它是 CSV，請把副檔名改成 .csv 再上傳。",
+                )
+            shown = f"內容是 {what}，" if what else ""
+            raise AppError(
+                "invalid_file_format", f"這個檔案{shown}不是有效的 Excel（.xlsx）活頁簿。"
+            )
         return
     what = binary_label(head)
     if what:
         raise AppError(
-            "invalid_file_format", f"檔案內容是{what}，不是 {extension} 文字檔，請確認檔案。"
+            "invalid_file_format", f"檔案內容是 {what}，不是 {extension} 文字檔，請確認檔案。"
         )
     if extension == ".json":
         text = head.lstrip(b"\xef\xbb\xbf").lstrip()

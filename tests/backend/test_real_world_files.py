@@ -442,8 +442,9 @@ def test_report_workbook_title_rows_hidden_and_empty_sheets(tmp_path: Path) -> N
         sheet.append(["甲", 1, dt.date(2024, 5, 1)])
         sheet.append(["乙", 3, dt.date(2024, 5, 9)])
         hidden = book.create_sheet("備用")
-        hidden.append(["x"])
-        hidden.append([1])
+        hidden.append(["x", "代碼"])
+        hidden.append([1, "123"])  # a number stored as text, as Excel exports often do
+        hidden.append([2, "456"])
         hidden.sheet_state = "hidden"
         book.create_sheet("空白")
 
@@ -457,6 +458,11 @@ def test_report_workbook_title_rows_hidden_and_empty_sheets(tmp_path: Path) -> N
     )
     warnings = " ".join(result["warnings"])
     assert "標題" in warnings and "隱藏" in warnings and "空白" in warnings
+    # Every sheet's notes name the sheet.
+    assert any(w.startswith("工作表「月報」") and "標題" in w for w in report["warnings"])
+    spare = {c["name"]: c for c in result["tables"][1]["columns"]}
+    assert spare["代碼"]["type"] == "integer" and "stored_as_text" in spare["代碼"]["formats"]
+    assert any("代碼" in w and "以文字儲存的數字" in w for w in result["warnings"])
 
 
 # --- JSON -------------------------------------------------------------------------------
@@ -468,6 +474,20 @@ def test_json_wrapper_object_and_nested_records(tmp_path: Path) -> None:
     result = analyze(tmp_path, json.dumps(data, ensure_ascii=False), "api.json")
     assert list(columns(result)) == ["id", "客戶.名稱", "客戶.地址.城市"]
     assert result["tables"][0]["rows"] == 2
+    warnings = result["tables"][0]["warnings"]
+    assert any("「data」欄位的陣列" in w for w in warnings)
+    assert any("攤平" in w and "客戶.名稱" in w for w in warnings)
+
+
+def test_json_numbers_in_quotes_are_numbers_and_said(tmp_path: Path) -> None:
+    data = [{"zip": "100", "n": 1}, {"zip": "400", "n": 2}]
+    result = analyze(tmp_path, json.dumps(data), "z.json")
+    cols = columns(result)
+    assert cols["zip"]["type"] == "integer" and "stored_as_text" in cols["zip"]["formats"]
+    assert "stored_as_text" not in cols["n"]["formats"]  # a JSON number is just a number
+    assert [w for w in result["warnings"] if "以文字儲存的數字" in w] == [
+        w for w in result["warnings"] if "「zip」" in w
+    ]
 
 
 def test_json_nan_and_infinity_are_empty_cells_with_a_warning(tmp_path: Path) -> None:

@@ -153,6 +153,22 @@ def test_content_that_is_not_what_the_extension_says(
     assert_nothing_left(client, upload_dir)
 
 
+@pytest.mark.parametrize("send", [stream, multipart])
+@pytest.mark.parametrize(
+    ("name", "body", "said"),
+    [
+        ("其實是CSV.xlsx", CSV, "副檔名改成 .csv"),  # the usual mistake: a renamed export
+        ("圖片.xlsx", PNG, "內容是 PNG 圖片"),
+        ("圖片.csv", PNG, "檔案內容是 PNG 圖片，不是 .csv"),
+    ],
+)
+def test_a_refusal_says_what_the_content_is(
+    client: TestClient, send, name: str, body: bytes, said: str
+) -> None:
+    problem = assert_problem(send(client, name, body), 422, "invalid_file_format")
+    assert said in problem["detail"]
+
+
 def test_utf16_text_with_bom_is_not_mistaken_for_binary(client: TestClient) -> None:
     body = "名稱\t數量\n許功蓋\t1\n".encode("utf-16")
     assert stream(client, "unicode.txt", body).status_code == 202

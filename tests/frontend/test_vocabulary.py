@@ -87,6 +87,7 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "陣列.json": (json.dumps([{"a": i, "b": {"c": f"值{i}"}} for i in range(ROWS)]), "utf-8"),
     "逐行.json": ("\n".join(json.dumps({"n": i, "ok": i % 2 == 0}) for i in range(ROWS)), "utf-8"),
+    "代碼.json": (json.dumps([{"zip": str(100 + i)} for i in range(ROWS)]), "utf-8"),
 }
 COMMON_ENCODINGS = {
     "utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "cp950",

@@ -34,6 +34,7 @@ from backend.jobs.analyze.stats import Progress, TableStats
 from backend.jobs.analyze.xlsx import read_xlsx
 from backend.jobs.context import JobContext, JobError
 
+TYPED_FORMATS = ("json", "xlsx")  # readers that type cells themselves
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "txt", ".json": "json", ".xlsx": "xlsx"}
 KIND_LABELS = {"csv": "CSV 檔", "tsv": "TSV 檔", "txt": "文字檔", "json": "JSON 檔"}
 READERS: dict[str, Reader] = {
@@ -107,7 +108,7 @@ def analyze_table(source: Source, feed: TableFeed) -> dict:
 
 
 def _first_pass(source: Source, feed: TableFeed, progress: Progress) -> TableStats:
-    stats = TableStats(feed.name, feed.names)
+    stats = TableStats(feed.name, feed.names, typed_source=source.format in TYPED_FORMATS)
     if feed.preview is not None:
         stats.set_preview(feed.preview)
     # Parsing cells and counting text values release the GIL: done for the next batches on

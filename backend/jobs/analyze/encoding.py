@@ -187,7 +187,7 @@ def detect_encoding(path: str, kind_label: str) -> Encoding:
         if label:
             raise JobError(
                 "invalid_file_format",
-                f"檔案內容是{label}，不是{kind_label}，請確認上傳的檔案。",
+                f"檔案內容是 {label}，不是{kind_label}，請確認上傳的檔案。",
             )
         f.seek(0)
         return _scan(f)

@@ -125,7 +125,9 @@ def read_json(source: Source) -> Iterator[TableFeed]:
         names: list[str] = []
         seen.append(names)
         feed = TableFeed(name=name, names=names, batches=lambda columns, prepare: iter(()))
-        feed.batches = _batches_of(source, table_name, index, rows, names, walk)
+        if name != table_name:
+            feed.notes.append(f"表格「{name}」取自 JSON 物件中「{name}」欄位的陣列。")
+        feed.batches = _batches_of(source, table_name, index, rows, names, walk, feed.notes)
         yield feed
     if walk.skipped:
         source.notes.append(f"已略過最上層不是陣列的欄位：{'、'.join(walk.skipped[:10])}。")
@@ -138,7 +140,7 @@ def read_json(source: Source) -> Iterator[TableFeed]:
         )
 
 
-def _batches_of(source, table_name, index, rows, names, walk):
+def _batches_of(source, table_name, index, rows, names, walk, notes):
     first = [rows]
 
     def batches(columns: list[int] | None, prepare: Prepare | None = None) -> Iterator[Batch]:
@@ -150,6 +152,10 @@ def _batches_of(source, table_name, index, rows, names, walk):
             items = next(r for i, (_, r) in enumerate(again.tables()) if i == index)
             stream = again.stream
         yield from _row_batches(items, names, columns, stream)
+        nested = [name for name in names if "." in name]
+        if columns is None and nested:
+            shown = "、".join(f"「{name}」" for name in nested[:3])
+            notes.append(f"巢狀的物件已攤平成以「.」連接的欄名（例如 {shown}）。")
 
     return batches
 
@@ -292,19 +298,27 @@ def _batch(
 
 
 def string_column(values: list[Any]) -> pa.Array:
-    """JSON values as a string array; pyarrow converts a column of one scalar type at once."""
+    """JSON values as one array: numbers and booleans typed as JSON typed them (a number
+    whose every value is whole, 2.0 included, as integers), strings as strings; a column of
+    mixed types as text. pyarrow converts a column of one scalar type at once."""
     try:
         array = pa.array(values)
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         array = None  # mixed types
     if array is not None and pa.types.is_string(array.type):
         return pc.if_else(pc.equal(array, ""), None, array)
-    if array is not None and (
-        pa.types.is_integer(array.type)
-        or pa.types.is_floating(array.type)  # shortest round-trip text, 2.0 becomes "2"
-        or pa.types.is_boolean(array.type)
-        or pa.types.is_null(array.type)
-    ):
+    if array is not None and pa.types.is_floating(array.type):
+        finite = pc.is_finite(array)
+        whole = pc.equal(pc.floor(array), array)
+        if pc.all(pc.and_(finite, whole)).as_py() is not False:
+            try:
+                return array.cast(pa.int64())
+            except (pa.ArrowInvalid, OverflowError):
+                return array
+        return array
+    if array is not None and (pa.types.is_integer(array.type) or pa.types.is_boolean(array.type)):
+        return array
+    if array is not None and pa.types.is_null(array.type):
         return array.cast(pa.string())
     return pa.array([cell_text(value) for value in values], pa.string())
 

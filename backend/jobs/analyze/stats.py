@@ -457,6 +457,8 @@ class ColumnStats:
     currency: str | None = None
     # Became text after other cells were already seen: text counts need a second pass.
     needs_rescan: bool = False
+    # The reader types its cells (JSON, Excel): numbers arriving as text are worth saying.
+    typed_source: bool = False
 
     def add(self, values: pa.Array, prepared: Prepared | None = None) -> None:
         """``values``: the column's cells in this batch, nulls for empty cells; ``prepared``:
@@ -485,6 +487,8 @@ class ColumnStats:
             self.numeric.as_float()
         self.kind = merged
         self.formats |= parsed.formats
+        if self.typed_source and kind is None and merged in NUMERIC:
+            self.formats.add(types.STORED_AS_TEXT)
         self.nulls += parsed.values.null_count - nulls  # NA markers
         if merged in NUMERIC:
             self.numeric.add(parsed.values)
@@ -578,8 +582,18 @@ class ColumnStats:
             if self.currency:
                 labels[types.CURRENCY] = f"貨幣符號（{self.currency}，數值不含幣別）"
             shown = [labels[name] for name in sorted(self.formats) if name in labels]
+            sentences = []
             if shown:
-                return f"「{table}」的欄位「{self.name}」以{'、'.join(shown)}書寫，已轉為數值。"
+                sentences.append(
+                    f"「{table}」的欄位「{self.name}」以{'、'.join(shown)}書寫，已轉為數值。"
+                )
+            if types.STORED_AS_TEXT in self.formats:
+                sentences.append(
+                    f'「{table}」的欄位「{self.name}」的值是以文字儲存的數字（例如 "100"），'
+                    "已當作數值統計；若它們是代碼（郵遞區號、編號），請把統計結果當作參考。"
+                )
+            if sentences:
+                return "".join(sentences)
         if self.kind in ("date", "datetime") and types.ROC in self.formats:
             return (
                 f"「{table}」的欄位「{self.name}」是民國紀年日期（例如 113/05/01），"
@@ -618,8 +632,11 @@ def _number_text(value: float | None) -> str | None:
 class TableStats:
     """Statistics of one table, fed batch by batch, and the warnings that concern it."""
 
-    def __init__(self, name: str, column_names: Sequence[str]) -> None:
+    def __init__(self, name: str, column_names: Sequence[str], typed_source: bool = False) -> None:
+        """``typed_source``: the reader types cells itself (JSON, Excel), so numbers that
+        arrive as text are noted."""
         self.name = name
+        self.typed_source = typed_source
         self.rows = 0
         self.columns: list[ColumnStats] = []
         self.preview: list[list[object]] = []
@@ -633,7 +650,9 @@ class TableStats:
 
     def add_column(self, name: str) -> ColumnStats:
         """Add a column (JSON keys may appear late); earlier rows count as empty cells."""
-        column = ColumnStats(name, self._distinct_cap(), nulls=self.rows)
+        column = ColumnStats(
+            name, self._distinct_cap(), nulls=self.rows, typed_source=self.typed_source
+        )
         self.columns.append(column)
         for row in self.preview:
             row.append(None)

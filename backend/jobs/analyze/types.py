@@ -48,6 +48,8 @@ THOUSANDS, PERCENT, CURRENCY, ACCOUNTING, FULLWIDTH = (
     "thousands", "percent", "currency", "accounting", "fullwidth",
 )  # fmt: skip
 ROC, GREGORIAN = "roc", "gregorian"
+# Numbers a typed source (JSON, Excel) held as text ("100" rather than 100).
+STORED_AS_TEXT = "stored_as_text"
 
 NUMBER = (
     r"^(?P<sign>[+-])?(?P<open>\()?(?P<sign2>[+-])?(?P<cur>NT\$|NTD|US\$|\$|¥|€|£)?\s?"

@@ -159,7 +159,7 @@ def _sheet_feed(
         if batch:
             yield Batch(_arrays(batch, wanted, kept), span[1])
 
-    notes = list(table.notes)
+    notes = [f"工作表「{name}」：{note}" for note in table.notes]
     for column, count in sorted(scan.formulas_without_values.items()):
         label = table.names[column - 1] if 0 < column <= kept else _column_letters(column)
         notes.append(
