@@ -460,9 +460,7 @@ class DelimitedTable:
     def _report(self, ragged: _Ragged, scan: RawScan, replaced: int) -> None:
         count = ragged.short + ragged.long
         if count:
-            lines = locate_lines(self.source.path, self.encoding, ragged.examples)
-            located = [str(line) for line in lines if line is not None]
-            where = f"（例如第 {'、'.join(located)} 行）" if located else ""
+            where = self._where(ragged.examples)
             parts = []
             if ragged.short:
                 parts.append(f"{ragged.short:,} 列欄位較少，缺少的欄位視為空白")
@@ -476,9 +474,7 @@ class DelimitedTable:
                 f"這些列仍計入資料：{'；'.join(parts)}。"
             )
         if ragged.stray_quotes:
-            lines = locate_lines(self.source.path, self.encoding, ragged.stray_examples)
-            located = [str(line) for line in lines if line is not None]
-            where = f"（例如第 {'、'.join(located)} 行）" if located else ""
+            where = self._where(ragged.stray_examples)
             self.notes.append(
                 f'有 {ragged.stray_quotes:,} 處引號（"）沒有成對{where}，使資料列跨到下一行、'
                 "欄位數不符；已把這些引號當作一般文字，逐行讀取。"
@@ -494,6 +490,12 @@ class DelimitedTable:
 
             line = first_undecodable_line(self.source.path, self.encoding)
             self.source.notes += encoding_warnings(self.encoding, replaced, line)
+
+    def _where(self, examples: list[str]) -> str:
+        """ "（例如第 3、7 行）" for the lines where these row texts start, or ""."""
+        lines = locate_lines(self.source.path, self.encoding, examples)
+        located = [str(line) for line in lines if line is not None]
+        return f"（例如第 {'、'.join(located)} 行）" if located else ""
 
 
 def _block_size(size: int) -> int:

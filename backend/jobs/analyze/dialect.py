@@ -162,11 +162,12 @@ def sniff(text: str, complete: bool, default_delimiter: str | None) -> Layout | 
         found = records(body, dialect, complete)
         return _layout(found, dialect, hint=True)
     for dialect in _candidates(body, default_delimiter):
-        for variant, note in _variants(dialect):
-            if _evident(body, variant):  # a consistent split on its own would be wrong
-                found = records(body, variant, complete)
-                if _consistent(found, variant, prose):
-                    return _noted(_layout(found, variant, hint=False), note)
+        variants = list(_variants(dialect))
+        # Quoting the text plainly shows goes first: a consistent plain split would be wrong.
+        evident = [variant for variant in variants if _evident(body, variant[0])]
+        layout = _first_consistent(body, evident, complete, prose)
+        if layout is not None:
+            return layout
         found = records(body, dialect, complete)
         if dialect.single_column or _consistent(found, dialect, prose):
             return _layout(found, dialect, hint=False)
@@ -176,17 +177,26 @@ def sniff(text: str, complete: bool, default_delimiter: str | None) -> Layout | 
         unquoted = records(body, Dialect(dialect.delimiter, ""), complete)
         if dialect.quotechar and _consistent(unquoted, dialect, prose):
             return _layout(unquoted, dialect, hint=False)
-        for variant, note in _variants(dialect):
-            found = records(body, variant, complete)
-            if _consistent(found, variant, prose):
-                return _noted(_layout(found, variant, hint=False), note)
+        others = [variant for variant in variants if variant not in evident]
+        layout = _first_consistent(body, others, complete, prose)
+        if layout is not None:
+            return layout
     return None
 
 
-def _noted(layout: Layout | None, note: str) -> Layout | None:
-    if layout is not None:
-        layout.notes.insert(0, note)
-    return layout
+def _first_consistent(
+    text: str, variants: list[tuple[Dialect, str]], complete: bool, prose: bool
+) -> Layout | None:
+    """The layout by the first of ``variants`` (dialect, zh-TW note) that ``text`` is
+    consistent with, its note said first; None when none is."""
+    for variant, note in variants:
+        found = records(text, variant, complete)
+        if _consistent(found, variant, prose):
+            layout = _layout(found, variant, hint=False)
+            if layout is not None:
+                layout.notes.insert(0, note)
+                return layout
+    return None
 
 
 def _evident(text: str, dialect: Dialect) -> bool:

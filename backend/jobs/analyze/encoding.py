@@ -69,7 +69,8 @@ FALLBACK_GUESSES = [
 ]  # fmt: skip
 # big5hkscs decodes the Big5 EUDC rows (as Hong Kong characters), so a Big5 file with 造字
 # still finds a Big5 candidate; we decode it as CP950 all the same.
-CANDIDATES = ["cp950", "big5hkscs", *GUESS_ORDER[1:], *FALLBACK_GUESSES]
+PREFERENCE = [*GUESS_ORDER, *FALLBACK_GUESSES]  # among guesses that fit equally well
+CANDIDATES = ["cp950", "big5hkscs", *PREFERENCE[1:]]
 # (first lead byte, last lead byte, first trail row offset, first code point)
 EUDC_RANGES = [
     (0xFA, 0xFE, 0, 0xE000),
@@ -257,7 +258,7 @@ def _guess_codec(data: bytes) -> str | None:
         for match in close
         if match.coherence >= best_coherence - 0.01
     }
-    return next((codec for codec in [*GUESS_ORDER, *FALLBACK_GUESSES] if codec in finalists), None)
+    return next((codec for codec in PREFERENCE if codec in finalists), None)
 
 
 def _guess(data: bytes) -> Encoding | None:

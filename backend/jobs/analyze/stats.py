@@ -532,19 +532,22 @@ class ColumnStats:
         self.earliest = self.latest = None
         self.counter = None
 
-    def _count(self, values: pa.Array) -> None:
+    def _counter(self) -> TopCounter:
         if self.counter is None:
             self.counter = TopCounter(self.distinct_cap)
-        self.counter.add(values.cast(pa.string()) if pa.types.is_boolean(values.type) else values)
+        return self.counter
+
+    def _count(self, values: pa.Array) -> None:
+        self._counter().add(
+            values.cast(pa.string()) if pa.types.is_boolean(values.type) else values
+        )
 
     def _add_text(self, values: pa.Array, counts: pa.Table | None = None) -> None:
         self.kind = "text"
         if counts is None:
             self._count(_as_text(values))
-            return
-        if self.counter is None:
-            self.counter = TopCounter(self.distinct_cap)
-        self.counter.add_counts(counts)
+        else:
+            self._counter().add_counts(counts)
 
     def add_text_only(self, values: pa.Array) -> None:
         """Second pass, from the start, of a column that turned text: counts and nulls."""
