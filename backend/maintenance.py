@@ -9,6 +9,7 @@ from pathlib import Path
 
 from backend.errors import ERRORS
 from backend.files import PARTIAL_SUFFIX, remove_task_file
+from backend.service import settle
 from backend.store.base import TaskStore
 
 logger = logging.getLogger(__name__)
@@ -62,9 +63,10 @@ class Housekeeper:
     def fail_interrupted(self, now: float) -> None:
         """Active tasks whose owner stopped beating died with their process."""
         error = {"code": "interrupted", "message": ERRORS["interrupted"].detail}
-        for task in self.store.fail_stale(now - self.stale_after_s, "任務已中斷", error):
+        interrupted = self.store.fail_stale(now - self.stale_after_s, "任務已中斷", error)
+        for task in interrupted:
             logger.warning("Task %s was interrupted (owner %s stopped)", task.task_id, task.owner)
-            remove_task_file(task)
+        settle(interrupted)
 
     def remove_expired(self, now: float) -> None:
         for task in self.store.expired(now - self.ttl_s):

@@ -24,6 +24,7 @@ from backend.errors import ERRORS
 from backend.files import remove_task_file
 from backend.jobs import JOBS, load_job
 from backend.jobs.context import JobCancelled, JobError
+from backend.service import finish_task
 from backend.store.base import CANCELLED, COMPLETED, FAILED, PROCESSING, TaskStore
 
 logger = logging.getLogger(__name__)
@@ -178,24 +179,25 @@ class ProcessRunner:
                 self._accepted.discard(task_id)
 
     def _conclude(self, task_id: str, outcome: Outcome | None) -> None:
-        """Record the outcome (None: the task was made final elsewhere, e.g. cancelled).
+        """Record the outcome; None means the task was made final elsewhere (e.g. cancelled).
 
-        A failed or cancelled upload is of no further use: its file goes first, so a
-        client that sees the final state never finds the file still there.
+        Clean-up follows the clean-up rule in `backend.service`: whoever's transition wins
+        removes the file. When the outcome loses (a cancel came first) nothing is assumed,
+        but once the job process has stopped the final state is read back: a winner on
+        Windows cannot remove a file the job still had open, so it is removed here.
         """
-        if outcome is None or outcome.status != COMPLETED:
-            task = self.store.get(task_id)
-            if task is not None:
-                remove_task_file(task)
-        if outcome is not None:
-            # A no-op when the task is already final, e.g. cancelled meanwhile.
-            self.store.finish(
-                task_id,
-                outcome.status,
-                message=outcome.message,
-                result=outcome.result,
-                error=outcome.error,
-            )
+        if outcome is not None and finish_task(
+            self.store,
+            task_id,
+            outcome.status,
+            message=outcome.message,
+            result=outcome.result,
+            error=outcome.error,
+        ):
+            return
+        task = self.store.get(task_id)
+        if task is not None and task.is_final and task.status != COMPLETED:
+            remove_task_file(task)
 
     def _run(self, task_id: str) -> None:
         task = self.store.mark_started(task_id, self.owner)

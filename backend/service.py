@@ -1,12 +1,20 @@
-"""Task operations the routes share: create, cancel, delete. No HTTP here."""
+"""Task operations shared by the routes, the runner and the housekeeper. No HTTP here.
+
+The clean-up rule lives here, in one place: a task's upload is removed exactly when the
+task reaches `failed` or `cancelled`, by the actor whose conditional transition won. The
+store's transition says who won (it returns the task only to the winner), so an actor
+that lost never assumes anything about the file: the winner has removed it already. A
+completed task keeps its file until it is deleted or expires.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from backend.errors import AppError
 from backend.files import remove_task_file
-from backend.store.base import CANCELLED, PENDING, Task, TaskStore, new_task_id
+from backend.store.base import CANCELLED, COMPLETED, Task, TaskStore, new_task_id
 
 # How a final state reads in "任務已經…，無法取消。"
 _STATUS_ZH = {
@@ -32,20 +40,56 @@ def create_task(
     return task
 
 
+def settle(tasks: Iterable[Task]) -> None:
+    """Clean up after tasks that have just reached a final state through this caller.
+
+    `tasks` are what a winning transition returned (`finish`, `fail_stale`); their files
+    are removed unless they completed. Removing a file that is already gone is a no-op.
+    """
+    for task in tasks:
+        if task.status != COMPLETED:
+            remove_task_file(task)
+
+
+def finish_task(
+    store: TaskStore,
+    task_id: str,
+    status: str,
+    *,
+    message: str,
+    result: dict[str, Any] | None = None,
+    error: dict[str, str] | None = None,
+) -> Task | None:
+    """Move an active task to `status` and clean up if this call won.
+
+    Returns the final task, or None when the task was already final (another actor won and
+    cleaned up) or is gone.
+    """
+    task = store.finish(task_id, status, message=message, result=result, error=error)
+    if task is not None:
+        settle([task])
+    return task
+
+
 def cancel_task(store: TaskStore, task_id: str) -> Task:
-    was = store.get(task_id)
-    if was is None:
+    """Cancel a pending or running task; raises AppError task_not_found / task_not_cancellable.
+
+    A running job's process is stopped by the runner that watches the task (within ~0.2 s);
+    the file is removed here at once, since this call made the task final.
+    """
+    if store.get(task_id) is None:
         raise AppError("task_not_found")
-    task = store.finish(task_id, CANCELLED, message="任務已取消")
+    task = finish_task(store, task_id, CANCELLED, message="任務已取消")
     if task is None:
-        now = store.get(task_id) or was
+        now = store.get(task_id)
+        if now is None:
+            raise AppError("task_not_found")
         raise AppError("task_not_cancellable", f"任務已經{_STATUS_ZH[now.status]}，無法取消。")
-    if was.status == PENDING:
-        remove_task_file(task)  # a running job's file is removed by its runner once it stops
     return task
 
 
 def delete_task(store: TaskStore, task_id: str) -> None:
+    """Delete a final task and its file; raises AppError task_not_found / task_not_finished."""
     task = store.delete(task_id)
     if task is None:
         if store.get(task_id) is None:

@@ -18,6 +18,8 @@ TEST_JOBS = {
     "raise_unexpected": "tests.backend.jobs_for_tests:raise_unexpected",
     "die_hard": "tests.backend.jobs_for_tests:die_hard",
     "ignore_cancel": "tests.backend.jobs_for_tests:ignore_cancel",
+    "finish_quickly": "tests.backend.jobs_for_tests:finish_quickly",
+    "fail_expectedly": "tests.backend.jobs_for_tests:fail_expectedly",
 }
 
 

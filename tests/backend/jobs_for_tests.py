@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from backend.jobs.context import JobContext
+from backend.jobs.context import JobContext, JobError
 
 
 def raise_unexpected(ctx: JobContext) -> dict:
@@ -23,3 +23,13 @@ def ignore_cancel(ctx: JobContext) -> dict:
     ctx.report(1, "卡住了")
     time.sleep(600)
     return {}
+
+
+def finish_quickly(ctx: JobContext) -> dict:
+    ctx.report(50, "快完成了")
+    return {"done": True}
+
+
+def fail_expectedly(ctx: JobContext) -> dict:
+    ctx.report(50, "即將失敗")
+    raise JobError("invalid_file_format", "測試用的預期失敗。")
