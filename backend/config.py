@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(10, gt=0)
     allowed_extensions: Annotated[list[str], NoDecode] = [".csv", ".xlsx", ".txt", ".json"]
     task_store: str = "memory"
+    # "local": jobs run in this API process's worker processes; "celery": in Celery workers.
+    task_runner: Literal["local", "celery"] = "local"
+    # Celery's broker; empty means the Redis of TASK_STORE.
+    celery_broker_url: str = ""
     max_concurrent_tasks: int = Field(2, ge=1, le=64)
     task_timeout_s: float = Field(600, gt=0)
     task_ttl_s: float = Field(24 * 3600, gt=0)
@@ -56,9 +60,31 @@ class Settings(BaseSettings):
     @field_validator("task_store")
     @classmethod
     def _check_store(cls, value: str) -> str:
-        if value != "memory" and not value.startswith("sqlite:///"):
-            raise ValueError("TASK_STORE must be 'memory' or a URL like sqlite:///tasks.db")
+        if value != "memory" and not value.startswith(("sqlite:///", "redis://", "rediss://")):
+            raise ValueError(
+                "TASK_STORE must be 'memory', sqlite:///tasks.db or redis://[:password@]host:port/db"
+            )
         return value
+
+    @model_validator(mode="after")
+    def _check_runner(self) -> Settings:
+        # Celery workers on other machines must see the same task list: only Redis is shared.
+        if self.task_runner == "celery" and not self.task_store.startswith(("redis", "rediss")):
+            raise ValueError("TASK_RUNNER=celery needs TASK_STORE=redis://...")
+        return self
+
+    @property
+    def broker_url(self) -> str:
+        return self.celery_broker_url or self.task_store
+
+    @property
+    def visibility_timeout_s(self) -> float:
+        """How long the broker waits for an unacknowledged message before redelivering it.
+
+        Longer than the longest run plus a long queue wait (celery#5935: a shorter one runs
+        long jobs twice); a redelivered message for a task already running does nothing.
+        """
+        return self.task_timeout_s + 6 * 3600
 
     @property
     def max_upload_bytes(self) -> int:

@@ -38,14 +38,34 @@ ERRORS: dict[str, ErrorSpec] = {
     "upload_incomplete": ErrorSpec(400, "上傳未完成", "上傳的資料不完整，請重新上傳。"),
     "task_timeout": ErrorSpec(500, "任務逾時", "任務執行超過時間上限，已被停止。"),
     "interrupted": ErrorSpec(
-        500, "任務中斷", "伺服器在任務執行中重新啟動或當機，任務已中斷，請重新送出。"
+        500,
+        "任務中斷",
+        "執行任務的伺服器或 worker 在執行中重新啟動或當機，任務已中斷，請重新送出。",
+    ),
+    "upload_not_shared": ErrorSpec(
+        500,
+        "worker 找不到上傳的檔案",
+        "執行任務的 worker 找不到上傳的檔案：API 與所有 worker 必須以相同路徑共用同一個"
+        " UPLOAD_DIR 資料夾（NFS、SMB 或雲端磁碟）。請管理者檢查共用資料夾後重新上傳。",
+    ),
+    "queue_unavailable": ErrorSpec(
+        503, "佇列無法使用", "任務無法送進佇列（Redis 連不上），請稍後再重新送出。"
+    ),
+    "store_unavailable": ErrorSpec(
+        503, "任務儲存區無法使用", "任務儲存區（Redis）暫時連不上，請稍後再試。"
     ),
     "job_failed": ErrorSpec(500, "任務失敗", "處理時發生未預期的錯誤，已記錄在伺服器日誌。"),
     "internal_error": ErrorSpec(500, "伺服器內部錯誤", "伺服器發生未預期的錯誤，請稍後再試。"),
 }
 
 # Codes that only appear in a task's `error`, never as an HTTP response.
-TASK_ONLY_CODES = {"task_timeout", "interrupted", "job_failed"}
+TASK_ONLY_CODES = {
+    "task_timeout",
+    "interrupted",
+    "job_failed",
+    "upload_not_shared",
+    "queue_unavailable",
+}
 
 
 class AppError(Exception):

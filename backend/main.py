@@ -19,8 +19,8 @@ from backend.api.errors import install_error_handlers
 from backend.api.openapi import install_openapi
 from backend.config import Settings, get_settings
 from backend.maintenance import Housekeeper
-from backend.runner import ProcessRunner
-from backend.store import make_store
+from backend.runner import ProcessRunner, Runner
+from backend.store import TaskStore, make_store
 
 logger = logging.getLogger("backend")
 
@@ -58,6 +58,20 @@ def _configure_logging(level: str) -> None:
             target.addFilter(RedactApiKey())
 
 
+def make_runner(settings: Settings, store: TaskStore, owner: str) -> Runner:
+    """The runner TASK_RUNNER names: local worker processes, or Celery workers."""
+    if settings.task_runner == "celery":
+        from backend.celery_runner import CeleryRunner  # Celery only when it is used
+
+        return CeleryRunner(settings, store)
+    return ProcessRunner(
+        store,
+        owner=owner,
+        max_concurrent=settings.max_concurrent_tasks,
+        timeout_s=settings.task_timeout_s,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     _configure_logging(settings.log_level)
@@ -67,12 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.upload_dir.mkdir(parents=True, exist_ok=True)
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         store = make_store(settings.task_store)
-        runner = ProcessRunner(
-            store,
-            owner=owner,
-            max_concurrent=settings.max_concurrent_tasks,
-            timeout_s=settings.task_timeout_s,
-        )
+        runner = make_runner(settings, store, owner)
         housekeeper = Housekeeper(
             store,
             owner=owner,
@@ -80,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             heartbeat_s=settings.heartbeat_s,
             stale_after_s=settings.stale_after_s,
             ttl_s=settings.task_ttl_s,
+            upkeep=runner.upkeep,
         )
         app.state.owner, app.state.store, app.state.runner = owner, store, runner
         if not settings.api_key:
@@ -88,7 +98,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         runner.start()
         housekeeper.start()
-        logger.info("Task service %s ready (store=%s, owner=%s)", __version__, store.name, owner)
+        logger.info(
+            "Task service %s ready (store=%s, runner=%s, owner=%s)",
+            __version__, store.name, runner.name, owner,
+        )  # fmt: skip
         try:
             yield
         finally:

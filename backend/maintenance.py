@@ -1,10 +1,15 @@
-"""Background upkeep: heartbeats, interrupted-task sweep, TTL expiry, stray upload files."""
+"""Background upkeep: heartbeats, interrupted-task sweep, TTL expiry, stray upload files.
+
+Every API process and every Celery worker runs one Housekeeper; the sweep and the expiry
+are conditional transitions in the store, so any number of them may run at once.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from backend.errors import ERRORS
@@ -25,6 +30,7 @@ class Housekeeper:
         heartbeat_s: float,
         stale_after_s: float,
         ttl_s: float,
+        upkeep: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.owner = owner
@@ -32,6 +38,7 @@ class Housekeeper:
         self.heartbeat_s = heartbeat_s
         self.stale_after_s = stale_after_s
         self.ttl_s = ttl_s
+        self.upkeep = upkeep
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="housekeeper", daemon=True)
         self._last_cleanup = 0.0
@@ -55,6 +62,8 @@ class Housekeeper:
         now = time.time()
         self.store.heartbeat(self.owner)
         self.fail_interrupted(now)
+        if self.upkeep is not None:
+            self.upkeep()
         if now - self._last_cleanup >= min(60.0, self.ttl_s / 4):
             self._last_cleanup = now
             self.remove_expired(now)

@@ -1,18 +1,30 @@
-"""Runs jobs in worker processes, at most `max_concurrent_tasks` at once.
+"""Runs jobs in child processes under one supervision, whichever runner hands them over.
 
-One supervisor thread per slot takes task ids from a queue, starts a worker process for
-each job, copies its progress into the store, and enforces cancellation and the timeout.
+`Supervisor.run(task_id)` is the whole life of one job: the conditional `pending ->
+processing` transition, a child process for the job, its progress relayed to the store,
+cancellation (decided in the store, noticed within POLL_S) and the timeout enforced, and
+the outcome recorded under the clean-up rule of `backend.service`. Two runners hand tasks
+to it:
+
+- `ProcessRunner` (TASK_RUNNER=local): a queue and `max_concurrent_tasks` supervisor
+  threads inside the API process;
+- `backend.celery_runner.CeleryRunner` (TASK_RUNNER=celery): a Celery message carrying the task id,
+  taken by a worker (`celery -A backend.worker worker`) that calls the same `Supervisor`.
+
 Job work never runs in the API process: pure-Python parsing there would hold the GIL and
 stall every request.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import multiprocessing.forkserver
 import os
 import queue
+import signal
+import sys
 import threading
 import time
 import traceback
@@ -35,9 +47,21 @@ MIN_REPORT_INTERVAL_S = 0.1
 
 
 class Runner(Protocol):
+    """Hands tasks to supervision. `pending_owner` is the owner a new task gets: the process
+    whose death interrupts it while it waits (empty for a shared queue, see TaskStore)."""
+
+    name: str
+    pending_owner: str
+
     def start(self) -> None: ...
 
     def submit(self, task_id: str) -> None: ...
+
+    def upkeep(self) -> None:
+        """Periodic work, called by the housekeeper on every heartbeat."""
+
+    def describe(self) -> dict[str, Any]:
+        """What the home page shows: {"runner": name, "workers_online": int | None, ...}."""
 
     def stop(self) -> None: ...
 
@@ -69,9 +93,29 @@ class _WorkerContext:
                 self._last_message = message
 
 
+def _die_with_parent() -> None:
+    """Linux: be killed when the parent dies, so a job never outlives its supervisor.
+
+    The parent is the fork server, which exits as soon as the supervising process does
+    (kill -9 included), so the chain ends every job of a dead API process or worker.
+    prctl(PR_SET_PDEATHSIG, SIGKILL), see prctl(2). Elsewhere a no-op.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def _worker_main(
     job_spec: str, params: dict[str, Any], conn: Connection, cancel_event: Any
 ) -> None:
+    _die_with_parent()
     try:
         os.nice(5)  # keep the API process responsive on a busy machine
     except (AttributeError, OSError):
@@ -118,67 +162,47 @@ class Outcome:
     result: dict[str, Any] | None = None
 
 
-class ProcessRunner:
-    def __init__(
-        self, store: TaskStore, *, owner: str, max_concurrent: int, timeout_s: float
-    ) -> None:
+def _interrupted() -> Outcome:
+    return Outcome(FAILED, "伺服器關閉，任務已中斷", _error("interrupted"))
+
+
+class Supervisor:
+    """Runs one job at a time per calling thread; shared by the local and the Celery runner.
+
+    `store` is the shared task store, `owner` this process's heartbeat identity,
+    `timeout_s` the longest a job may run (seconds). `run` may be called from several
+    threads at once. After `stop()`, running jobs end `interrupted` and new ones do not start.
+    """
+
+    # After a cancel, how long a job gets to stop at its next checkpoint before it is
+    # terminated; the whole stop stays under a second (POLL_S + this + the kill).
+    CANCEL_GRACE_S = 0.5
+
+    def __init__(self, store: TaskStore, *, owner: str, timeout_s: float) -> None:
         self.store = store
         self.owner = owner
-        self.max_concurrent = max_concurrent
         self.timeout_s = timeout_s
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._threads: list[threading.Thread] = []
-        self._stopping = threading.Event()
-        self._accepted: set[str] = set()
-        self._accepted_lock = threading.Lock()
+        self.stopping = threading.Event()
         self._mp = _mp_context()
 
-    def start(self) -> None:
+    def warm_up(self) -> None:
+        """Start the fork server (and its imports) now, not on the first job."""
         if self._mp.get_start_method() == "forkserver":
-            # Start the fork server (and its imports) now, not on the first job.
             threading.Thread(target=multiprocessing.forkserver.ensure_running, daemon=True).start()
-        for slot in range(self.max_concurrent):
-            thread = threading.Thread(target=self._supervise, name=f"runner-{slot}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
-
-    def submit(self, task_id: str) -> None:
-        with self._accepted_lock:
-            self._accepted.add(task_id)
-        self._queue.put(task_id)
 
     def stop(self) -> None:
-        """Stop running jobs; tasks this process accepted but did not finish become interrupted."""
-        self._stopping.set()
-        for _ in self._threads:
-            self._queue.put(None)
-        for thread in self._threads:
-            thread.join(timeout=10)
-        self._threads.clear()
-        with self._accepted_lock:
-            unfinished, self._accepted = self._accepted, set()
-        for task_id in unfinished:
-            self._conclude(
-                task_id, Outcome(FAILED, "伺服器關閉，任務已中斷", _error("interrupted"))
-            )
+        self.stopping.set()
 
-    def _supervise(self) -> None:
-        while True:
-            task_id = self._queue.get()
-            if task_id is None:
-                return
-            if self._stopping.is_set():
-                continue
-            try:
-                self._run(task_id)
-            except Exception:
-                # A supervisor must survive anything so the slot is never lost.
-                logger.exception("Supervisor error on task %s", task_id)
-                self._conclude(task_id, Outcome(FAILED, "任務失敗", _error("job_failed")))
-            with self._accepted_lock:
-                self._accepted.discard(task_id)
+    def run(self, task_id: str) -> None:
+        """The whole life of one task; never raises (a failure is recorded as job_failed)."""
+        try:
+            self._run(task_id)
+        except Exception:
+            # Whatever happens, the task reaches a final state and the caller goes on.
+            logger.exception("Supervisor error on task %s", task_id)
+            self.conclude(task_id, Outcome(FAILED, "任務失敗", _error("job_failed")))
 
-    def _conclude(self, task_id: str, outcome: Outcome | None) -> None:
+    def conclude(self, task_id: str, outcome: Outcome | None) -> None:
         """Record the outcome; None means the task was made final elsewhere (e.g. cancelled).
 
         Clean-up follows the clean-up rule in `backend.service`: whoever's transition wins
@@ -200,9 +224,15 @@ class ProcessRunner:
             remove_task_file(task)
 
     def _run(self, task_id: str) -> None:
+        if self.stopping.is_set():
+            return
         task = self.store.mark_started(task_id, self.owner)
         if task is None:
-            return  # cancelled (or removed) while it waited
+            return  # cancelled, removed, or already taken (a redelivered message)
+        if task.file_path and not os.path.exists(task.file_path):
+            logger.error("Task %s: upload %s not found here", task_id, task.file_path)
+            self.conclude(task_id, Outcome(FAILED, "任務失敗", _error("upload_not_shared")))
+            return
         parent_conn, child_conn = self._mp.Pipe(duplex=False)
         cancel_event = self._mp.Event()
         process = self._mp.Process(
@@ -219,15 +249,25 @@ class ProcessRunner:
         finally:
             parent_conn.close()
             self._stop_process(process, cancel_event)
-        self._conclude(task_id, outcome)
+        self.conclude(task_id, outcome)
+
+    def _still_processing(self, task_id: str) -> bool:
+        """The store's word on whether to go on; True while the store cannot be reached
+        (the job keeps running through a short Redis restart)."""
+        try:
+            current = self.store.get(task_id)
+        except Exception as exc:  # noqa: BLE001 - e.g. redis.ConnectionError after retries
+            logger.warning("Store unreachable while watching task %s: %s", task_id, exc)
+            return True
+        return current is not None and current.status == PROCESSING
 
     def _watch(
         self, task_id: str, process: Any, conn: Connection, deadline: float
     ) -> Outcome | None:
         """Relay progress until the job ends; returns how it ended."""
         while True:
-            if self._stopping.is_set():
-                return Outcome(FAILED, "伺服器關閉，任務已中斷", _error("interrupted"))
+            if self.stopping.is_set():
+                return _interrupted()
             if time.monotonic() > deadline:
                 logger.warning("Task %s exceeded the %.0f s timeout", task_id, self.timeout_s)
                 message = f"任務執行超過 {self.timeout_s:g} 秒上限，已被停止。"
@@ -239,12 +279,14 @@ class ProcessRunner:
                 logger.error("Worker of task %s exited with code %s", task_id, process.exitcode)
                 return Outcome(FAILED, "任務失敗", _error("job_failed"))
             if message is None:
-                current = self.store.get(task_id)
-                if current is None or current.status != PROCESSING:
+                if not self._still_processing(task_id):
                     return None  # cancelled through the API, maybe by another process
             elif message[0] == "progress":
-                if self.store.set_progress(task_id, message[1], message[2]) is None:
-                    return None  # no longer processing: cancelled meanwhile
+                try:
+                    if self.store.set_progress(task_id, message[1], message[2]) is None:
+                        return None  # no longer processing: cancelled meanwhile
+                except Exception as exc:  # noqa: BLE001 - a lost progress report is harmless
+                    logger.warning("Progress of task %s not recorded: %s", task_id, exc)
             else:
                 return self._outcome(task_id, message)
 
@@ -262,16 +304,77 @@ class ProcessRunner:
             logger.info("Task %s failed: %s %s", task_id, code, text)
         return Outcome(FAILED, "任務失敗", _error(code, text))
 
-    @staticmethod
-    def _stop_process(process: Any, cancel_event: Any) -> None:
+    @classmethod
+    def _stop_process(cls, process: Any, cancel_event: Any) -> None:
         if not process.is_alive():
             process.join()
             return
         cancel_event.set()
-        process.join(timeout=1)
+        process.join(timeout=cls.CANCEL_GRACE_S)
         if process.is_alive():
             process.terminate()
             process.join(timeout=2)
         if process.is_alive():
             process.kill()
             process.join()
+
+
+class ProcessRunner:
+    """TASK_RUNNER=local: `max_concurrent` supervisor threads in this process take task ids
+    from an in-memory queue; tasks accepted but unfinished at `stop()` end `interrupted`."""
+
+    name = "local"
+
+    def __init__(
+        self, store: TaskStore, *, owner: str, max_concurrent: int, timeout_s: float
+    ) -> None:
+        self.store = store
+        self.owner = self.pending_owner = owner
+        self.max_concurrent = max_concurrent
+        self.supervisor = Supervisor(store, owner=owner, timeout_s=timeout_s)
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self._accepted: set[str] = set()
+        self._accepted_lock = threading.Lock()
+
+    def start(self) -> None:
+        self.supervisor.warm_up()
+        for slot in range(self.max_concurrent):
+            thread = threading.Thread(target=self._take, name=f"runner-{slot}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def submit(self, task_id: str) -> None:
+        with self._accepted_lock:
+            self._accepted.add(task_id)
+        self._queue.put(task_id)
+
+    def upkeep(self) -> None:
+        pass
+
+    def describe(self) -> dict[str, Any]:
+        return {"runner": self.name, "workers_online": None, "queue_length": None}
+
+    def stop(self) -> None:
+        """Stop running jobs; tasks this process accepted but did not finish become interrupted."""
+        self.supervisor.stop()
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._threads.clear()
+        with self._accepted_lock:
+            unfinished, self._accepted = self._accepted, set()
+        for task_id in unfinished:
+            self.supervisor.conclude(task_id, _interrupted())
+
+    def _take(self) -> None:
+        while True:
+            task_id = self._queue.get()
+            if task_id is None:
+                return
+            if self.supervisor.stopping.is_set():
+                continue  # left in `_accepted`: stop() interrupts it
+            self.supervisor.run(task_id)
+            with self._accepted_lock:
+                self._accepted.discard(task_id)

@@ -153,6 +153,15 @@ class Health(BaseModel):
     tasks: dict[str, int] = Field(
         examples=[{"pending": 0, "processing": 1, "completed": 3, "failed": 0, "cancelled": 0}]
     )
+    runner: Literal["local", "celery"] = Field(
+        "local", description="執行任務的方式：local（API 行程內）或 celery（Celery worker）"
+    )
+    workers_online: int | None = Field(
+        None, description="Celery：最近 3 次心跳內有回應的 worker 數；local 為 null"
+    )
+    queue_length: int | None = Field(
+        None, description="Celery：佇列中等待 worker 的任務數；local 為 null"
+    )
 
 
 class PublicConfig(BaseModel):

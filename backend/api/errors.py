@@ -97,8 +97,23 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if _is_store_outage(exc):
+            # Redis down for longer than the client's retries: say so, no traceback.
+            logger.warning("Task store unavailable on %s %s: %s", request.method,
+                           request.url.path, exc)  # fmt: skip
+            return problem("store_unavailable", headers={"Retry-After": "5"})
         logger.exception("Unhandled error on %s %s", request.method, request.url.path)
         return problem("internal_error")
+
+
+def _is_store_outage(exc: Exception) -> bool:
+    """A Redis connection error or timeout (redis-py is imported only if a Redis store is)."""
+    import sys
+
+    exceptions = sys.modules.get("redis.exceptions")
+    return exceptions is not None and isinstance(
+        exc, (exceptions.ConnectionError, exceptions.TimeoutError)
+    )
 
 
 def allowed_methods(request: Request) -> str:

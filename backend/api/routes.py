@@ -61,8 +61,14 @@ router = APIRouter(
 
 
 @health_router.get("/", summary="健康檢查", response_model=Health)
-def health(request: Request, store: StoreDep) -> dict[str, Any]:
-    return {"status": "ok", "version": __version__, "store": store.name, "tasks": store.counts()}
+def health(store: StoreDep, runner: RunnerDep) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "version": __version__,
+        "store": store.name,
+        "tasks": store.counts(),
+        **runner.describe(),
+    }
 
 
 @router.get("/config", summary="公開設定（上傳限制等，前端據此驗證）", response_model=PublicConfig)
@@ -105,7 +111,7 @@ def start_process(
     body: ProcessRequest, request: Request, response: Response, store: StoreDep,
     runner: RunnerDep, background_tasks: BackgroundTasks,
 ) -> TaskPublic:  # fmt: skip
-    task = create_task(store, "process", body.model_dump(), owner=request.app.state.owner)
+    task = create_task(store, "process", body.model_dump(), owner=runner.pending_owner)
     background_tasks.add_task(runner.submit, task.task_id)
     return _accepted(task, response)
 
@@ -175,7 +181,7 @@ class Upload:
                 path = sink.commit()
             task = create_task(
                 self.store, "analyze", {"path": str(path), "filename": filename},
-                owner=self.request.app.state.owner, task_id=task_id, filename=filename,
+                owner=self.runner.pending_owner, task_id=task_id, filename=filename,
                 size_bytes=sink.size, file_path=str(path),
             )  # fmt: skip
             self.background_tasks.add_task(self.runner.submit, task.task_id)

@@ -10,6 +10,11 @@ __all__ = ["MemoryStore", "SqliteStore", "Task", "TaskStore", "make_store"]
 
 
 def make_store(url: str) -> TaskStore:
+    """The store a TASK_STORE setting names: memory, sqlite:///path or redis://host:port/db."""
     if url == "memory":
         return MemoryStore()
+    if url.startswith(("redis://", "rediss://")):
+        from backend.store.redis import RedisStore  # redis-py only when it is used
+
+        return RedisStore(url)
     return SqliteStore(path_from_url(url))

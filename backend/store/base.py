@@ -93,7 +93,11 @@ class TaskStore(Protocol):
         """Prove the owner is alive for all of its active tasks."""
 
     def fail_stale(self, before: float, message: str, error: dict[str, str]) -> list[Task]:
-        """Fail active tasks whose owner's heartbeat is older than `before`."""
+        """Fail active tasks whose owner's heartbeat is older than `before`.
+
+        A task with an empty owner waits in a shared queue (Celery), held by no process,
+        so no process's death interrupts it.
+        """
 
     def expired(self, before: float) -> list[Task]:
         """Final tasks that finished before `before` (for TTL cleanup)."""

@@ -121,7 +121,7 @@ class MemoryStore:
         failed = []
         with self._lock:
             for task in self._tasks.values():
-                if task.status in ACTIVE and task.heartbeat_at < before:
+                if task.status in ACTIVE and task.owner and task.heartbeat_at < before:
                     failed.append(
                         self._change(
                             task,

@@ -211,7 +211,8 @@ class SqliteStore:
             self._conn()
             .execute(
                 "UPDATE tasks SET status = 'failed', message = ?, error = ?, finished_at = ?, "
-                f"updated_at = ?, version = version + 1 WHERE {_ACTIVE_SQL} AND heartbeat_at < ? "
+                f"updated_at = ?, version = version + 1 WHERE {_ACTIVE_SQL} AND owner != '' "
+                "AND heartbeat_at < ? "
                 "RETURNING *",
                 (message, json.dumps(error, ensure_ascii=False), now, now, before),
             )

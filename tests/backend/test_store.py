@@ -9,13 +9,16 @@ from pathlib import Path
 import pytest
 
 from backend.store import MemoryStore, SqliteStore, Task, TaskStore, make_store
+from backend.store.redis import RedisStore
 from backend.store.base import CANCELLED, COMPLETED, FAILED, PENDING, PROCESSING
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> TaskStore:
     if request.param == "memory":
         return MemoryStore()
+    if request.param == "redis":
+        return RedisStore(request.getfixturevalue("redis_url"))
     return SqliteStore(tmp_path / "tasks.db")
 
 
