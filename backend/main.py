@@ -17,6 +17,7 @@ from backend import __version__
 from backend.api import routers
 from backend.api.errors import install_error_handlers
 from backend.api.openapi import install_openapi
+from backend.api.ws import ChangeHub
 from backend.config import Settings, get_settings
 from backend.maintenance import Housekeeper
 from backend.runner import ProcessRunner, Runner
@@ -96,6 +97,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             logger.warning(
                 "API_KEY is empty: authentication is OFF. Set it before exposing the API."
             )
+        # Redis: one pub/sub subscription per process feeds every WebSocket here.
+        hub = ChangeHub(store) if hasattr(store, "listen") else None
+        app.state.change_hub = hub
+        if hub is not None:
+            hub.start()
         runner.start()
         housekeeper.start()
         logger.info(
@@ -106,6 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             housekeeper.stop()
+            if hub is not None:
+                hub.stop()
             runner.stop()
             store.close()
 

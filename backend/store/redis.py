@@ -210,8 +210,9 @@ def _decode(reply: Any) -> Task | None:
 def connect(url: str) -> redis.Redis:
     """A client for `url` (redis://[:password@]host:port/db) that rides out a Redis restart.
 
-    Commands are retried on connection errors with exponential back-off for about 15 s,
-    long enough for a restart; a longer outage raises `redis.ConnectionError`.
+    Commands are retried on connection errors with exponential back-off for about 5 s,
+    long enough for a restart and short enough for an HTTP request to answer 503 before
+    the browser gives up; a longer outage raises `redis.ConnectionError`.
     """
     return redis.Redis.from_url(
         url,
@@ -220,7 +221,7 @@ def connect(url: str) -> redis.Redis:
         socket_timeout=10,
         socket_keepalive=True,
         health_check_interval=15,
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=20),
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=12),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
     )
 
@@ -354,24 +355,31 @@ class RedisStore:
             if owner.startswith(prefix)
         ]
 
-    def listen(self, on_change: Callable[[str], None], stop: threading.Event) -> None:
-        """Call `on_change(task_id)` for every change, until `stop` is set (blocking).
+    def listen(
+        self,
+        on_change: Callable[[str], None],
+        on_status: Callable[[bool], None],
+        stop: threading.Event,
+    ) -> None:
+        """Call `on_change(task_id)` for every change until `stop` is set (blocking).
 
-        One pub/sub connection; when it drops, `on_change("")` tells listeners to re-read
-        the store until it is back. Meant to run in one thread per process.
+        One pub/sub connection for the whole process. `on_status(True)` follows every
+        (re)subscription and `on_status(False)` every loss, so listeners can re-read the
+        store while changes may be missed. Meant to run in one thread per process.
         """
         channel = self.prefix + "changes"
         while not stop.is_set():
             pubsub = self.client.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(channel)
+                on_status(True)
                 while not stop.is_set():
                     message = pubsub.get_message(timeout=0.5)
                     if message and message["type"] == "message":
                         on_change(message["data"])
-            except (redis.ConnectionError, redis.TimeoutError, OSError):
-                logger.warning("Lost the Redis change feed; sockets re-read the store")
-                on_change("")
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                logger.warning("Lost the Redis change feed (%s); sockets re-read the store", exc)
+                on_status(False)
                 stop.wait(0.5)
             finally:
                 try:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from backend.store import MemoryStore, SqliteStore, Task, TaskStore, make_store
-from backend.store.redis import RedisStore
 from backend.store.base import CANCELLED, COMPLETED, FAILED, PENDING, PROCESSING
+from backend.store.redis import RedisStore
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])
@@ -150,3 +150,38 @@ def test_expired_lists_final_tasks_past_their_ttl(store: TaskStore) -> None:
     store.finish("old", COMPLETED, message="done")
     assert [t.task_id for t in store.expired(time.time() + 1)] == ["old"]
     assert store.expired(time.time() - 60) == []
+
+
+def test_list_filters_by_status_and_kind_and_paginates(store: TaskStore) -> None:
+    for i in range(6):
+        kind = "analyze" if i % 2 else "process"
+        store.add(Task(task_id=f"t{i}", kind=kind, owner="me", created_at=1000 + i))
+    store.mark_started("t5", "me")
+    store.finish("t3", COMPLETED, message="done")
+    items, total = store.list(kind="analyze")
+    assert [t.task_id for t in items] == ["t5", "t3", "t1"] and total == 3
+    items, total = store.list(status=PENDING, kind="analyze")
+    assert [t.task_id for t in items] == ["t1"] and total == 1
+    items, total = store.list(status=PENDING, limit=2, offset=1)
+    assert [t.task_id for t in items] == ["t2", "t1"] and total == 4
+    assert store.list(status=COMPLETED, kind="process") == ([], 0)
+    store.delete("t3")
+    assert store.list(kind="analyze")[1] == 2 and store.counts()[COMPLETED] == 0
+
+
+def test_a_queued_task_is_held_by_no_process(store: TaskStore) -> None:
+    """An empty owner: waiting in a shared queue, so no process's death interrupts it."""
+    long_ago = time.time() - 3600
+    add(store, "queued", owner="", heartbeat_at=long_ago)
+    add(store, "local", owner="dead", heartbeat_at=long_ago)
+    failed = store.fail_stale(
+        time.time() - 10, "任務已中斷", {"code": "interrupted", "message": "m"}
+    )
+    assert [t.task_id for t in failed] == ["local"]
+    started = store.mark_started("queued", "worker:w1")
+    assert started.owner == "worker:w1" and started.status == PROCESSING
+    assert store.fail_stale(time.time() - 10, "x", {"code": "interrupted", "message": "m"}) == []
+    # once a worker holds it, the worker's death interrupts it
+    assert [
+        t.task_id for t in store.fail_stale(time.time() + 10, "x", {"code": "c", "message": "m"})
+    ] == ["queued"]
