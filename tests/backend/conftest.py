@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from backend.config import Settings
 from backend.jobs import JOBS
 from backend.main import create_app
+from tests.celery_worker import Worker, start_worker
 
 FINAL = {"completed", "failed", "cancelled"}
 
@@ -31,24 +32,87 @@ def _register_test_jobs() -> Iterator[None]:
         JOBS.pop(kind, None)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+# "celery": the Redis store and the Celery runner, with a real worker process.
+@pytest.fixture(params=["memory", "sqlite", "celery"])
 def store_kind(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+class WorkerPool:
+    """One real Celery worker at a time for the whole session, restarted only when a test
+    needs different worker settings (concurrency, timeout): two live workers would both
+    consume the queue and blur tests of the concurrency limit."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.worker: Worker | None = None
+        self.key: tuple[Any, ...] | None = None
+
+    def ensure(self, redis_url: str, max_concurrent_tasks: int, task_timeout_s: float) -> Worker:
+        key = (redis_url, max_concurrent_tasks, task_timeout_s)
+        if self.worker is None or self.key != key or not self.worker.running():
+            self.close()
+            self.worker = start_worker(
+                self.workdir, f"w{len(list(self.workdir.glob('worker-*.log')))}",
+                task_store=redis_url, max_concurrent_tasks=max_concurrent_tasks,
+                task_timeout_s=task_timeout_s, heartbeat_s=0.5, api_key="",
+            )  # fmt: skip
+            self.key = key
+        return self.worker
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+
+
+@pytest.fixture(scope="session")
+def worker_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerPool]:
+    pool = WorkerPool(tmp_path_factory.mktemp("workers"))
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def make_client(tmp_path: Path, store_kind: str) -> Iterator[Callable[..., TestClient]]:
+def job_log(
+    store_kind: str, caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest
+) -> Callable[[], str]:
+    """Where job tracebacks are logged: this process, or the Celery worker's log."""
+    if store_kind == "celery":
+        pool: WorkerPool = request.getfixturevalue("worker_pool")
+        return lambda: pool.worker.log() if pool.worker else ""
+    return lambda: caplog.text
+
+
+@pytest.fixture
+def make_client(
+    tmp_path: Path, store_kind: str, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., TestClient]]:
     """Build a client on a fresh app; settings are overridable per test."""
     clients: list[TestClient] = []
+    redis_url = request.getfixturevalue("redis_url") if store_kind == "celery" else ""
 
     def factory(**overrides: Any) -> TestClient:
+        if store_kind == "memory":
+            store: dict[str, Any] = {"task_store": "memory"}
+        elif store_kind == "sqlite":
+            store = {"task_store": f"sqlite:///{tmp_path}/tasks.db"}
+        else:
+            store = {"task_store": redis_url, "task_runner": "celery"}
         settings = {
             "upload_dir": tmp_path / "uploads",
-            "task_store": "memory" if store_kind == "memory" else f"sqlite:///{tmp_path}/tasks.db",
+            **store,
             "api_key": "",
             "_env_file": None,
             **overrides,
         }
+        if store_kind == "celery":
+            defaults = Settings(_env_file=None)
+            request.getfixturevalue("worker_pool").ensure(
+                redis_url,
+                settings.get("max_concurrent_tasks", defaults.max_concurrent_tasks),
+                settings.get("task_timeout_s", defaults.task_timeout_s),
+            )
         client = TestClient(create_app(Settings(**settings)), raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)
