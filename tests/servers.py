@@ -68,8 +68,11 @@ def _wait_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: fl
     )
 
 
-def start_backend(workdir: Path, port: int | None = None, **settings: object) -> Server:
-    """uvicorn backend.main:app with settings given as environment variables."""
+def start_backend(
+    workdir: Path, port: int | None = None, *, workers: int | None = None, **settings: object
+) -> Server:
+    """uvicorn backend.main:app with settings given as environment variables; ``workers``
+    runs uvicorn's process manager with that many worker processes."""
     port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     env = {
@@ -79,12 +82,14 @@ def start_backend(workdir: Path, port: int | None = None, **settings: object) ->
         **{key.upper(): str(value) for key, value in settings.items()},
     }
     log_path = workdir / f"backend-{port}.log"
+    command = [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1",
+               "--port", str(port)]  # fmt: skip
+    if workers is not None:
+        command += ["--workers", str(workers)]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1",
-             "--port", str(port)],
-            cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}"
     _wait_ready(url, process, log_path, timeout=30)
     return Server(url, process, log_path, env)
