@@ -22,5 +22,7 @@ def remove_task_file(task: Task) -> None:
         os.remove(task.file_path)
     except FileNotFoundError:
         pass
-    except OSError:
-        logger.warning("Could not remove %s", task.file_path, exc_info=True)
+    except OSError as exc:
+        # e.g. Windows, while a job still has it open: its supervisor removes it once the
+        # job has stopped (see Supervisor.conclude); the stray-file sweep is the backstop.
+        logger.warning("Could not remove %s yet: %s", task.file_path, exc)

@@ -287,6 +287,11 @@ class Supervisor:
                         return None  # no longer processing: cancelled meanwhile
                 except Exception as exc:  # noqa: BLE001 - a lost progress report is harmless
                     logger.warning("Progress of task %s not recorded: %s", task_id, exc)
+            elif message[0] == "error" and not self._still_processing(task_id):
+                # Cancelled meanwhile: the cancel removed the upload the job was reading,
+                # so its error is a consequence, not a fault worth a traceback.
+                logger.info("Task %s stopped after it was cancelled (%s)", task_id, message[1])
+                return None
             else:
                 return self._outcome(task_id, message)
 

@@ -33,3 +33,20 @@ def finish_quickly(ctx: JobContext) -> dict:
 def fail_expectedly(ctx: JobContext) -> dict:
     ctx.report(50, "即將失敗")
     raise JobError("invalid_file_format", "測試用的預期失敗。")
+
+
+def spin_forever(ctx: JobContext) -> dict:
+    """CPU-bound and deaf to cancellation: only the supervisor's kill can stop it."""
+    ctx.report(1, "全速運算中")
+    while True:
+        pass
+
+
+def read_after_cancel(ctx: JobContext, path: str) -> dict:
+    """Reads its upload only once a cancel has removed it: the error a cancel causes."""
+    ctx.report(10, "等待檔案")
+    deadline = time.monotonic() + 10
+    while os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    with open(path, "rb") as file:  # FileNotFoundError: the cancel won
+        return {"size": len(file.read())}

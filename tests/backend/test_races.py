@@ -116,10 +116,14 @@ def make_runner(store: HookedStore) -> Iterator[Callable[..., ProcessRunner]]:
         runner.stop()
 
 
-def add_task(store: TaskStore, upload_dir: Path, kind: str, **fields: Any) -> Task:
+def add_task(
+    store: TaskStore, upload_dir: Path, kind: str, *, with_path: bool = False, **fields: Any
+) -> Task:
+    """A task with an upload file; `with_path` also hands the job the path, as uploads do."""
     path = upload_dir / f"{kind}-{len(list(upload_dir.iterdir()))}.csv"
     path.write_text("a,b\n1,2\n", encoding="utf-8")
-    return create_task(store, kind, {}, owner=OWNER, file_path=str(path), **fields)
+    params = {"path": str(path)} if with_path else {}
+    return create_task(store, kind, params, owner=OWNER, file_path=str(path), **fields)
 
 
 def wait_final(store: TaskStore, task_id: str, timeout: float = 20) -> Task:
@@ -232,6 +236,24 @@ def test_error_before_cancel_removes_the_file_and_refuses_the_cancel(
     wait_idle(runner)
     assert_settled(store, task, "failed", file_kept=False)
     assert store.get(task.task_id).error["code"] == "invalid_file_format"
+
+
+def test_a_job_failing_because_the_cancel_removed_its_file_is_no_fault(
+    store: HookedStore,
+    upload_dir: Path,
+    make_runner: Callable[..., ProcessRunner],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The cancel removes the upload while the job reads it: the job's resulting error is
+    expected, so no traceback reaches the log (the soak test's finding)."""
+    runner = make_runner()
+    task = add_task(store, upload_dir, "read_after_cancel", with_path=True)
+    runner.submit(task.task_id)
+    wait_status(store, task.task_id, PROCESSING)
+    cancel_task(store, task.task_id)
+    wait_idle(runner)
+    assert_settled(store, task, "cancelled", file_kept=False)
+    assert "Traceback" not in caplog.text and "FileNotFoundError" not in caplog.text
 
 
 # --- timeout vs cancel -----------------------------------------------------------------------
