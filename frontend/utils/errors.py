@@ -60,6 +60,9 @@ ACTIONS: dict[str, str] = {
     "interrupted": "請重新送出任務。",
     "job_failed": "請稍後再試；若一直失敗，請通知管理員查看伺服器日誌。",
     "internal_error": "請稍後再試；若一直失敗，請通知管理員。",
+    "upload_not_shared": "請通知管理員檢查 worker 主機的共用上傳資料夾（UPLOAD_DIR），再重新上傳。",
+    "queue_unavailable": "請稍後再重新送出；若一直失敗，請通知管理員檢查 Redis。",
+    "store_unavailable": "請稍後再試；若一直失敗，請通知管理員檢查 Redis。",
     # The frontend's own
     "connection_error": f"請確認後端已啟動（在專案資料夾執行 {BACKEND_START_COMMAND}），"
     "並到「設定」頁檢查 API 網址。",
