@@ -1,8 +1,25 @@
 #!/usr/bin/env bash
 # 一個指令啟動整個應用：建立虛擬環境、安裝套件、準備 .env，啟動後端（8000）與前端（8501）。
 # 按 Ctrl-C 會同時停止兩者。連接埠可用 BACKEND_PORT、FRONTEND_PORT 環境變數更改。
+# ./run.sh --scale：另外啟動 Redis（任務清單與佇列，資料在 .redis/）與一個 Celery worker，
+# 後端以 2 個行程執行：和多台機器的部署相同，只是都在這台電腦上。需要 redis-server。
 set -euo pipefail
 cd "$(dirname "$0")"
+
+SCALE=""
+if [ $# -gt 1 ] || { [ $# -eq 1 ] && [ "$1" != "--scale" ]; }; then
+  echo "錯誤：不認得的參數「$*」。用法：./run.sh 或 ./run.sh --scale" >&2
+  exit 2
+elif [ $# -eq 1 ]; then
+  SCALE=1
+fi
+if [ -n "$SCALE" ] && ! command -v redis-server >/dev/null 2>&1; then
+  echo "錯誤：./run.sh --scale 需要 Redis，但找不到 redis-server。請先安裝：" >&2
+  echo "  Debian／Ubuntu：sudo apt-get install redis-server" >&2
+  echo "  macOS（Homebrew）：brew install redis" >&2
+  echo "安裝後再執行 ./run.sh --scale；只在一台電腦上使用時，./run.sh 不需要 Redis。" >&2
+  exit 1
+fi
 
 BACKEND_PORT="${BACKEND_PORT:-8000}"
 FRONTEND_PORT="${FRONTEND_PORT:-8501}"
@@ -64,24 +81,104 @@ for port in "$BACKEND_PORT" "$FRONTEND_PORT"; do
   fi
 done
 
+if [ -n "$SCALE" ]; then
+  # REDIS_PORT when given must be free; otherwise 6379, or any free port if 6379 is taken
+  # (for instance by the system's own Redis service).
+  if [ -n "${REDIS_PORT:-}" ]; then
+    if ! HOST=127.0.0.1 port_free "$REDIS_PORT"; then
+      echo "錯誤：Redis 的連接埠 $REDIS_PORT 已被其他程式占用，請改用其他連接埠，例如：" >&2
+      echo "  REDIS_PORT=6390 ./run.sh --scale" >&2
+      exit 1
+    fi
+  else
+    REDIS_PORT=$(.venv/bin/python - <<'PY'
+import socket
+for port in (6379, 0):
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        print(s.getsockname()[1])
+        break
+PY
+)
+  fi
+  # These win over .env: the store and the queue are this Redis, for the API and the worker.
+  export TASK_STORE="redis://127.0.0.1:$REDIS_PORT/0"
+  export TASK_RUNNER=celery
+  export CELERY_BROKER_URL=""
+fi
+
 mkdir -p "$LOG_DIR"
 pids=()
+redis_pid=""
 stopping=""
 cleanup() {
   stopping=1
   trap - INT TERM EXIT
   if [ ${#pids[@]} -gt 0 ]; then
     echo
-    echo "正在停止後端與前端 ..."
+    if [ -n "$SCALE" ]; then
+      echo "正在停止 worker、後端與前端 ..."
+    else
+      echo "正在停止後端與前端 ..."
+    fi
     kill "${pids[@]}" 2>/dev/null || true
     wait "${pids[@]}" 2>/dev/null || true
+  fi
+  # Redis goes last: the worker and the API record their final task states in it.
+  if [ -n "$redis_pid" ]; then
+    echo "正在停止 Redis ..."
+    kill "$redis_pid" 2>/dev/null || true
+    wait "$redis_pid" 2>/dev/null || true
   fi
 }
 trap cleanup INT TERM EXIT
 
-.venv/bin/python -m uvicorn backend.main:app --host "$HOST" --port "$BACKEND_PORT" \
-  >"$LOG_DIR/backend.log" 2>&1 &
-pids+=($!)
+exit_if_one_died() {  # name log
+  for pid in "${pids[@]}" $redis_pid; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "錯誤：$1 啟動失敗，以下是日誌最後幾行（完整內容在 $2）：" >&2
+      tail -n 20 "$2" >&2
+      exit 1
+    fi
+  done
+}
+
+if [ -n "$SCALE" ]; then
+  mkdir -p .redis
+  # Its own process group (set -m), so a Ctrl-C in the terminal does not reach Redis: it is
+  # stopped by cleanup, after the processes that still write to it.
+  set -m
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --protected-mode yes \
+    --dir "$PWD/.redis" --appendonly yes --save "" --maxmemory-policy noeviction \
+    --daemonize no --logfile "" >"$LOG_DIR/redis.log" 2>&1 &
+  redis_pid=$!
+  set +m
+  redis_ping='import socket, sys; s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1); s.sendall(b"PING\r\n"); sys.exit(not s.recv(64).startswith(b"+PONG"))'
+  for attempt in $(seq 1 301); do
+    if .venv/bin/python -c "$redis_ping" "$REDIS_PORT" 2>/dev/null; then
+      break
+    fi
+    exit_if_one_died "Redis" "$LOG_DIR/redis.log"
+    if [ "$attempt" -eq 301 ]; then
+      echo "錯誤：Redis 在 30 秒內沒有回應，請查看 $LOG_DIR/redis.log。" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+  .venv/bin/celery -A backend.worker worker --loglevel INFO >"$LOG_DIR/worker.log" 2>&1 &
+  pids+=($!)
+  .venv/bin/python -m uvicorn backend.main:app --host "$HOST" --port "$BACKEND_PORT" --workers 2 \
+    >"$LOG_DIR/backend.log" 2>&1 &
+  pids+=($!)
+else
+  .venv/bin/python -m uvicorn backend.main:app --host "$HOST" --port "$BACKEND_PORT" \
+    >"$LOG_DIR/backend.log" 2>&1 &
+  pids+=($!)
+fi
 API_BASE_URL="http://localhost:$BACKEND_PORT" .venv/bin/python -m streamlit run frontend/app.py \
   --server.address "$HOST" --server.port "$FRONTEND_PORT" --server.headless true \
   --browser.gatherUsageStats false >"$LOG_DIR/frontend.log" 2>&1 &
@@ -92,13 +189,7 @@ wait_until_up() {  # name url log
     if .venv/bin/python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" "$2" 2>/dev/null; then
       return 0
     fi
-    for pid in "${pids[@]}"; do
-      if ! kill -0 "$pid" 2>/dev/null; then
-        echo "錯誤：$1 啟動失敗，以下是日誌最後幾行（完整內容在 $3）：" >&2
-        tail -n 20 "$3" >&2
-        exit 1
-      fi
-    done
+    exit_if_one_died "$1" "$3"
     sleep 0.5
   done
   echo "錯誤：$1 在 60 秒內沒有回應，請查看 $3。" >&2
@@ -107,14 +198,38 @@ wait_until_up() {  # name url log
 wait_until_up "後端" "http://$HOST:$BACKEND_PORT/" "$LOG_DIR/backend.log"
 wait_until_up "前端" "http://$HOST:$FRONTEND_PORT/_stcore/health" "$LOG_DIR/frontend.log"
 
+if [ -n "$SCALE" ]; then
+  # The worker is ready once the API counts it among the workers online (its first heartbeat).
+  worker_online='import json, sys, urllib.request; sys.exit((json.load(urllib.request.urlopen(sys.argv[1], timeout=1)).get("workers_online") or 0) < 1)'
+  for attempt in $(seq 1 121); do
+    if .venv/bin/python -c "$worker_online" "http://$HOST:$BACKEND_PORT/" 2>/dev/null; then
+      break
+    fi
+    exit_if_one_died "Celery worker" "$LOG_DIR/worker.log"
+    if [ "$attempt" -eq 121 ]; then
+      echo "錯誤：Celery worker 在 60 秒內沒有上線，請查看 $LOG_DIR/worker.log。" >&2
+      exit 1
+    fi
+    sleep 0.5
+  done
+fi
+
 echo
 echo "✅ 已啟動："
 echo "   前端（請用瀏覽器開啟）：http://localhost:$FRONTEND_PORT"
 echo "   後端 API 文件：          http://localhost:$BACKEND_PORT/docs"
-echo "   日誌：$LOG_DIR/backend.log、$LOG_DIR/frontend.log"
+if [ -n "$SCALE" ]; then
+  echo "   Redis（任務清單與佇列）：$TASK_STORE（資料在 .redis/）"
+  echo "   Celery worker 1 個，後端 2 個行程"
+  echo "   日誌：$LOG_DIR/backend.log、$LOG_DIR/frontend.log、$LOG_DIR/worker.log、$LOG_DIR/redis.log"
+  echo "   再加一個 worker（另開終端機）："
+  echo "     TASK_STORE=$TASK_STORE TASK_RUNNER=celery .venv/bin/celery -A backend.worker worker"
+else
+  echo "   日誌：$LOG_DIR/backend.log、$LOG_DIR/frontend.log"
+fi
 echo "按 Ctrl-C 停止。"
 status=0
-wait -n "${pids[@]}" || status=$?
+wait -n "${pids[@]}" $redis_pid || status=$?
 # Ctrl-C in a terminal reaches the services too, which may exit before the trap runs:
 # a clean exit (0) or one by SIGINT/SIGTERM (130/143) is a stop, not a crash.
 if [ -z "$stopping" ] && [ "$status" -ne 0 ] && [ "$status" -ne 130 ] && [ "$status" -ne 143 ]; then

@@ -1,16 +1,45 @@
-"""首頁: backend status, task counts, the latest tasks, the way to every page."""
+"""首頁: backend status, task counts, where tasks run, the latest tasks, the way to every page."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from frontend.components.task_table import BRIEF_COLUMNS, render_task_table
-from frontend.utils.api_client import backend_vocabulary, current_client
+from frontend.utils.api_client import RunnerStatus, backend_vocabulary, current_client
 from frontend.utils.errors import AppError, display_error
 from frontend.utils.tasks import status_label, statuses
 from frontend.utils.vocabulary import label
 
 LATEST_COUNT = 5
+# The backend does not label its runners (GET /api/vocabulary has no such section).
+RUNNER_LABELS = {"local": "本機（API 行程內）", "celery": "Celery worker"}
+WORKER_START_COMMAND = "celery -A backend.worker worker"
+
+
+def render_runner(runner: RunnerStatus, grid: int) -> None:
+    """With Celery, the workers online and the queue (cells as wide as those of a `grid`-column
+    row); a queue no worker will take is said, with the command that starts one."""
+    if runner.runner != "celery":
+        return
+    online, queued = st.columns(grid)[:2]
+    for cell, name, value in (
+        (online, "線上 worker", runner.workers_online),
+        (queued, "佇列中的任務", runner.queue_length),
+    ):
+        cell.metric(name, "—" if value is None else f"{value:,}", border=True)
+    start = (
+        f"請在專案資料夾執行 `{WORKER_START_COMMAND}`（Windows：雙擊 `run_worker.bat`），"
+        "並使用和後端相同的 `TASK_STORE` 設定。"
+    )
+    if runner.waiting_for_workers:
+        st.warning(
+            f"目前沒有線上的 worker：佇列中的 {runner.queue_length:,} 個任務會一直等待，"
+            f"直到有 worker 啟動。{start}",
+            icon=":material/warning:",
+        )
+    elif runner.workers_online == 0:
+        st.info(f"目前沒有線上的 worker，新送出的任務會等到 worker 啟動後才執行。{start}")
+
 
 st.title("資料處理工作台")
 st.caption("上傳 Excel 匯出的資料檔即可分析內容，長時間的處理工作也能在背景執行並隨時查看進度。")
@@ -31,7 +60,12 @@ for cell, status in zip(st.columns(len(shown_statuses)), shown_statuses, strict=
     cell.metric(status_label(vocabulary, status), f"{counts.get(status, 0):,}", border=True)
 store = str(health.get("store", ""))
 store_text = label(vocabulary, "stores", store.split(":", 1)[0], store or "—") if store else "—"
-st.caption(f"後端版本 {health.get('version', '—')}，任務儲存方式：{store_text}")
+runner = RunnerStatus.from_health(health)
+st.caption(
+    f"後端版本 {health.get('version', '—')}，任務儲存方式：{store_text}，"
+    f"執行方式：{RUNNER_LABELS.get(runner.runner, runner.runner)}"
+)
+render_runner(runner, len(shown_statuses))
 
 st.subheader("最近的任務")
 items = latest.get("items") or []

@@ -47,6 +47,35 @@ class DownloadedFile:
 
 
 @dataclass(frozen=True)
+class RunnerStatus:
+    """Where the backend runs tasks, as `GET /` says: "local" (in the API's own processes)
+    or "celery" (Celery workers), and with Celery the workers online and the tasks waiting
+    for one. A backend that predates the field runs tasks locally."""
+
+    runner: str = "local"
+    workers_online: int | None = None
+    queue_length: int | None = None
+
+    @classmethod
+    def from_health(cls, health: dict[str, Any]) -> RunnerStatus:
+        def count(key: str) -> int | None:
+            value = health.get(key)
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+        runner = health.get("runner")
+        return cls(
+            runner=runner if isinstance(runner, str) and runner else "local",
+            workers_online=count("workers_online"),
+            queue_length=count("queue_length"),
+        )
+
+    @property
+    def waiting_for_workers(self) -> bool:
+        """Tasks are queued and no worker is online to take them."""
+        return self.workers_online == 0 and bool(self.queue_length)
+
+
+@dataclass(frozen=True)
 class BackendStatus:
     ok: bool
     health: dict[str, Any] | None = None
@@ -210,7 +239,7 @@ class APIClient:
     # --- endpoints -------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
-        """GET / (no authentication)."""
+        """GET / (no authentication); `RunnerStatus.from_health` reads its runner fields."""
         return self._get_json("/", timeout=(self.timeout[0], min(self.timeout[1], 5.0)))
 
     def check_backend_connection(self) -> BackendStatus:

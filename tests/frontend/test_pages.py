@@ -54,6 +54,7 @@ def test_home_shows_counts_and_latest_tasks(app: AppTest, client: APIClient) -> 
     latest = app.dataframe[0].value
     assert list(latest.columns) == ["名稱", "種類", "狀態", "進度", "階段", "建立時間"]
     assert "長時間處理" in latest["種類"].tolist()
+    assert "執行方式：本機（API 行程內）" in page_text(app)
 
 
 def test_check_connection_button(app: AppTest) -> None:
