@@ -205,3 +205,4 @@ class Vocabulary(BaseModel):
     column_types: dict[str, str] = Field(examples=[{"integer": "整數"}])
     delimiters: dict[str, str] = Field(examples=[{",": "逗號"}])
     value_formats: dict[str, str] = Field(examples=[{"roc": "民國年"}])
+    runners: dict[str, str] = Field(examples=[{"celery": "Celery worker"}])

@@ -33,7 +33,13 @@ STATUS_LABELS = {
 
 KIND_LABELS = {"analyze": "檔案分析", "process": "長時間處理"}
 
-STORE_LABELS = {"memory": "記憶體（後端重新啟動後清空）", "sqlite": "SQLite 資料庫"}
+STORE_LABELS = {
+    "memory": "記憶體（後端重新啟動後清空）",
+    "sqlite": "SQLite 資料庫",
+    "redis": "Redis（多台機器共用）",
+}
+
+RUNNER_LABELS = {"local": "本機（API 行程內）", "celery": "Celery worker"}
 
 FILE_FORMAT_LABELS = {
     "csv": "CSV",
@@ -123,6 +129,7 @@ def vocabulary() -> dict[str, dict[str, object]]:
         "statuses": {status.value: label for status, label in STATUS_LABELS.items()},
         "kinds": dict(KIND_LABELS),
         "stores": dict(STORE_LABELS),
+        "runners": dict(RUNNER_LABELS),
         "errors": {
             code: {
                 "status": spec.status,

@@ -11,8 +11,6 @@ from frontend.utils.tasks import status_label, statuses
 from frontend.utils.vocabulary import label
 
 LATEST_COUNT = 5
-# The backend does not label its runners (GET /api/vocabulary has no such section).
-RUNNER_LABELS = {"local": "本機（API 行程內）", "celery": "Celery worker"}
 WORKER_START_COMMAND = "celery -A backend.worker worker"
 
 
@@ -63,7 +61,7 @@ store_text = label(vocabulary, "stores", store.split(":", 1)[0], store or "—")
 runner = RunnerStatus.from_health(health)
 st.caption(
     f"後端版本 {health.get('version', '—')}，任務儲存方式：{store_text}，"
-    f"執行方式：{RUNNER_LABELS.get(runner.runner, runner.runner)}"
+    f"執行方式：{label(vocabulary, 'runners', runner.runner, runner.runner)}"
 )
 render_runner(runner, len(shown_statuses))
 
