@@ -1,10 +1,10 @@
 """Runs jobs in child processes under one supervision, whichever runner hands them over.
 
 `Supervisor.run(task_id)` is the whole life of one job: the conditional `pending ->
-processing` transition, a child process for the job, its progress relayed to the store,
-cancellation (decided in the store, noticed within POLL_S) and the timeout enforced, and
-the outcome recorded under the clean-up rule of `backend.service`. Two runners hand tasks
-to it:
+processing` transition, a child process for the job, its progress relayed to the store
+with an estimate of the time left (`backend.eta`), cancellation (decided in the store,
+noticed within POLL_S) and the timeout enforced, and the outcome recorded under the
+clean-up rule of `backend.service`. Two runners hand tasks to it:
 
 - `ProcessRunner` (TASK_RUNNER=local): a queue and `max_concurrent_tasks` supervisor
   threads inside the API process;
@@ -33,6 +33,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from backend.errors import ERRORS
+from backend.eta import EtaEstimator
 from backend.files import remove_task_file
 from backend.jobs import JOBS, load_job
 from backend.jobs.context import JobCancelled, JobError
@@ -87,7 +88,10 @@ class _WorkerContext:
         now = time.monotonic()
         changed_stage = message is not None and message != self._last_message
         if changed_stage or progress >= 100 or now - self._last_sent >= MIN_REPORT_INTERVAL_S:
-            self._conn.send(("progress", round(min(max(progress, 0.0), 100.0), 1), message))
+            # Stamped here: the supervisor may read a backlog of reports at once. The
+            # monotonic clock is the machine's, shared with the supervising process.
+            progress = round(min(max(progress, 0.0), 100.0), 1)
+            self._conn.send(("progress", progress, message, now))
             self._last_sent = now
             if message is not None:
                 self._last_message = message
@@ -265,6 +269,7 @@ class Supervisor:
         self, task_id: str, process: Any, conn: Connection, deadline: float
     ) -> Outcome | None:
         """Relay progress until the job ends; returns how it ended."""
+        eta = EtaEstimator()
         while True:
             if self.stopping.is_set():
                 return _interrupted()
@@ -282,8 +287,10 @@ class Supervisor:
                 if not self._still_processing(task_id):
                     return None  # cancelled through the API, maybe by another process
             elif message[0] == "progress":
+                _, progress, stage, reported_at = message
+                eta_s = eta.add(reported_at, progress)
                 try:
-                    if self.store.set_progress(task_id, message[1], message[2]) is None:
+                    if self.store.set_progress(task_id, progress, stage, eta_s) is None:
                         return None  # no longer processing: cancelled meanwhile
                 except Exception as exc:  # noqa: BLE001 - a lost progress report is harmless
                     logger.warning("Progress of task %s not recorded: %s", task_id, exc)

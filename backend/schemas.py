@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from backend.store.base import Task
+from backend.eta import remaining_at
+from backend.store.base import PROCESSING, Task
 from backend.vocabulary import TaskStatus
 
 ColumnType = Literal["integer", "float", "date", "datetime", "boolean", "text"]
@@ -101,6 +103,13 @@ class TaskPublic(BaseModel):
     status: TaskStatus = Field(examples=["processing"])
     progress: float = Field(ge=0, le=100, examples=[42.5], description="0–100，只增不減")
     message: str = Field(examples=["正在處理資料"], description="目前階段（繁體中文）")
+    eta_s: float | None = Field(
+        None,
+        ge=0,
+        examples=[130.5],
+        description="預估剩餘秒數，依這個任務本身的進度速度推算（平滑）；"
+        "資料還不夠、進度停住或任務不在處理中時為 null",
+    )
     created_at: str = Field(examples=["2026-11-28T06:00:00.000Z"])
     started_at: str | None = None
     updated_at: str
@@ -113,13 +122,20 @@ class TaskPublic(BaseModel):
     error: TaskError | None = None
 
     @classmethod
-    def from_task(cls, task: Task) -> TaskPublic:
+    def from_task(cls, task: Task, now: float | None = None) -> TaskPublic:
+        """``eta_s`` is counted down from the last progress report to ``now`` (a Unix time,
+        the current one by default), so it stays current between reports."""
+        eta_s = None
+        if task.status == PROCESSING:
+            left = remaining_at(task.eta_s, task.updated_at, time.time() if now is None else now)
+            eta_s = round(left, 1) if left is not None else None
         return cls(
             task_id=task.task_id,
             kind=task.kind,
             status=TaskStatus(task.status),
             progress=task.progress,
             message=task.message,
+            eta_s=eta_s,
             created_at=_iso(task.created_at),  # type: ignore[arg-type]
             started_at=_iso(task.started_at),
             updated_at=_iso(task.updated_at),  # type: ignore[arg-type]

@@ -240,10 +240,18 @@ def list_tasks(
     store: StoreDep,
     status: Annotated[TaskStatus | None, Query(description="依狀態篩選")] = None,
     kind: Annotated[str | None, Query(description="依任務種類篩選", max_length=50)] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            description="依檔名搜尋：包含這段文字（不分大小寫與全形半形），前後空白不計",
+            max_length=200,
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="每頁筆數")] = 50,
     offset: Annotated[int, Query(ge=0, description="略過筆數")] = 0,
 ) -> dict[str, Any]:
-    tasks, total = store.list(status=status, kind=kind, limit=limit, offset=offset)
+    q = q.strip() if q else None
+    tasks, total = store.list(status=status, kind=kind, limit=limit, offset=offset, q=q or None)
     return {"items": [TaskPublic.from_task(task) for task in tasks], "total": total}
 
 

@@ -8,6 +8,7 @@ interruption sweep race each other.
 from __future__ import annotations
 
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -29,6 +30,18 @@ def new_task_id() -> str:
     return uuid.uuid4().hex
 
 
+def fold(text: str) -> str:
+    """``text`` for caseless matching: Unicode case folding between NFKC normalisations, so
+    "ＲＥＰＯＲＴ", "Report" and "report" match, and so do "Straße" and "STRASSE", a file name
+    in decomposed form (macOS) and the same name typed composed."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+
+
+def filename_matches(filename: str | None, q: str) -> bool:
+    """Whether a task's file name contains ``q``, ignoring case (see `fold`)."""
+    return filename is not None and fold(q) in fold(filename)
+
+
 @dataclass
 class Task:
     task_id: str
@@ -37,6 +50,7 @@ class Task:
     params: dict[str, Any] = field(default_factory=dict)
     status: str = PENDING
     progress: float = 0.0
+    eta_s: float | None = None  # seconds left as of `updated_at` (backend.eta); None if unknown
     message: str = "等待處理中"
     created_at: float = field(default_factory=time.time)
     started_at: float | None = None
@@ -63,17 +77,28 @@ class TaskStore(Protocol):
     def get(self, task_id: str) -> Task | None: ...
 
     def list(
-        self, status: str | None = None, kind: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        status: str | None = None,
+        kind: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        q: str | None = None,
     ) -> tuple[list[Task], int]:
-        """Newest first, and the total matching the filter."""
+        """Newest first, and the total matching the filter.
+
+        ``q`` keeps tasks whose file name contains it, ignoring case (`filename_matches`).
+        """
 
     def counts(self) -> dict[str, int]: ...
 
     def mark_started(self, task_id: str, owner: str) -> Task | None:
         """pending -> processing; None if the task is no longer pending (e.g. cancelled)."""
 
-    def set_progress(self, task_id: str, progress: float, message: str | None) -> Task | None:
-        """Only while processing; progress never decreases."""
+    def set_progress(
+        self, task_id: str, progress: float, message: str | None, eta_s: float | None = None
+    ) -> Task | None:
+        """Only while processing; progress never decreases. ``eta_s`` replaces the estimate
+        of the remaining seconds (None: unknown); a final state clears it."""
 
     def finish(
         self,

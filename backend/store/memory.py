@@ -7,7 +7,16 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from backend.store.base import ACTIVE, COMPLETED, FINAL, PENDING, PROCESSING, STATUSES, Task
+from backend.store.base import (
+    ACTIVE,
+    COMPLETED,
+    FINAL,
+    PENDING,
+    PROCESSING,
+    STATUSES,
+    Task,
+    filename_matches,
+)
 
 
 class MemoryStore:
@@ -35,13 +44,20 @@ class MemoryStore:
             return replace(task) if task else None
 
     def list(
-        self, status: str | None = None, kind: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        status: str | None = None,
+        kind: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        q: str | None = None,
     ) -> tuple[list[Task], int]:
         with self._lock:
             matching = [
                 t
                 for t in self._tasks.values()
-                if (status is None or t.status == status) and (kind is None or t.kind == kind)
+                if (status is None or t.status == status)
+                and (kind is None or t.kind == kind)
+                and (not q or filename_matches(t.filename, q))
             ]
         matching.sort(key=lambda t: t.created_at, reverse=True)
         return [replace(t) for t in matching[offset : offset + limit]], len(matching)
@@ -68,12 +84,14 @@ class MemoryStore:
                 message="開始處理",
             )
 
-    def set_progress(self, task_id: str, progress: float, message: str | None) -> Task | None:
+    def set_progress(
+        self, task_id: str, progress: float, message: str | None, eta_s: float | None = None
+    ) -> Task | None:
         with self._lock:
             task = self._tasks.get(task_id)
             if task is None or task.status != PROCESSING:
                 return None
-            fields: dict[str, Any] = {"progress": max(task.progress, progress)}
+            fields: dict[str, Any] = {"progress": max(task.progress, progress), "eta_s": eta_s}
             if message:
                 fields["message"] = message
             return self._change(task, **fields)
@@ -100,6 +118,7 @@ class MemoryStore:
                 result=result,
                 error=error,
                 progress=progress,
+                eta_s=None,
                 finished_at=time.time(),
             )
 
@@ -128,6 +147,7 @@ class MemoryStore:
                             status="failed",
                             message=message,
                             error=error,
+                            eta_s=None,
                             finished_at=time.time(),
                         )
                     )

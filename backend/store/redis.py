@@ -12,6 +12,9 @@ Layout (every key starts with the prefix, `wb:` by default):
   `owners`: every process's last heartbeat (workers online).
 - Channel `changes`: every state change publishes the task id (WebSocket fan-out).
 
+A file-name search has no index (Redis has no substring index): `list(q=...)` reads the
+chosen sorted set and each task's file name, see `RedisStore.list`.
+
 Every state change is one Lua script, so it is atomic inside Redis: progress never goes
 down, and of a worker, a cancel and the sweep racing, exactly one moves a task to a final
 state (the script returns the task only to the winner). Client calls are retried through a
@@ -31,11 +34,15 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from backend.store.base import FINAL, STATUSES, Task
+from backend.store.base import FINAL, STATUSES, Task, fold
 
 logger = logging.getLogger(__name__)
 
-_FLOATS = {"progress", "created_at", "started_at", "updated_at", "finished_at", "heartbeat_at"}
+_FLOATS = {
+    "progress", "eta_s", "created_at", "started_at", "updated_at", "finished_at", "heartbeat_at",
+}  # fmt: skip
+# How many file names one round trip reads while searching.
+SEARCH_BATCH = 500
 _INTS = {"size_bytes", "version"}
 _JSON = {"params", "result", "error"}
 
@@ -80,7 +87,7 @@ return changed(ARGV[4])
 """
 )
 
-# ARGV: prefix, id, progress, message ('' keeps the current one), now
+# ARGV: prefix, id, progress, message ('' keeps the current one), now, eta_s ('' = unknown)
 _SET_PROGRESS = (
     _LUA_COMMON
     + """
@@ -89,6 +96,8 @@ local current = tonumber(redis.call('HGET', key, 'progress'))
 local new = tonumber(ARGV[3])
 if new > current then redis.call('HSET', key, 'progress', ARGV[3]) end
 if ARGV[4] ~= '' then redis.call('HSET', key, 'message', ARGV[4]) end
+if ARGV[6] ~= '' then redis.call('HSET', key, 'eta_s', ARGV[6])
+else redis.call('HDEL', key, 'eta_s') end
 return changed(ARGV[5])
 """
 )
@@ -101,6 +110,7 @@ local function finish(status, message, result, err, now)
   release(now)
   reindex(old, status)
   redis.call('HSET', key, 'status', status, 'message', message, 'finished_at', now)
+  redis.call('HDEL', key, 'eta_s')
   if status == 'completed' then redis.call('HSET', key, 'progress', '100.0') end
   if result ~= '' then redis.call('HSET', key, 'result', result)
   else redis.call('HDEL', key, 'result') end
@@ -271,8 +281,21 @@ class RedisStore:
         return [task for task in map(_decode, replies) if task is not None]
 
     def list(
-        self, status: str | None = None, kind: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        status: str | None = None,
+        kind: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        q: str | None = None,
     ) -> tuple[list[Task], int]:
+        """Newest first from the sorted set that fits the status and kind filters.
+
+        With ``q`` there is no index to ask: the ids of that set are read newest first, then
+        their file names, SEARCH_BATCH per round trip (pipelined HGETs), matched in Python
+        (`fold`). This costs O(tasks in the set) per call, since the total
+        needs every match counted; the set holds only tasks younger than TASK_TTL_S, which
+        bounds it.
+        """
         if status and kind:
             index = f"sk:{status}:{kind}"
         elif status:
@@ -281,11 +304,32 @@ class RedisStore:
             index = f"kind:{kind}"
         else:
             index = "all"
+        if q:
+            return self._search(self.prefix + index, fold(q), limit, offset)
         with self.client.pipeline(transaction=True) as pipe:
             pipe.zcard(self.prefix + index)
             pipe.zrevrange(self.prefix + index, offset, offset + limit - 1)
             total, ids = pipe.execute()
         return self._load(ids), total
+
+    def _search(self, index: str, needle: str, limit: int, offset: int) -> tuple[list[Task], int]:
+        # One ZREVRANGE is a consistent snapshot: reading the set in slices would skip or
+        # repeat ids while tasks are added or deleted meanwhile.
+        ids = self.client.zrevrange(index, 0, -1)
+        page: list[str] = []
+        total = 0
+        for start in range(0, len(ids), SEARCH_BATCH):
+            batch = ids[start : start + SEARCH_BATCH]
+            with self.client.pipeline(transaction=False) as pipe:
+                for task_id in batch:
+                    pipe.hget(self._key(task_id), "filename")
+                names = pipe.execute()
+            for task_id, name in zip(batch, names, strict=True):
+                if name is not None and needle in fold(name):
+                    if offset <= total < offset + limit:
+                        page.append(task_id)
+                    total += 1
+        return self._load(page), total
 
     def counts(self) -> dict[str, int]:
         with self.client.pipeline(transaction=True) as pipe:
@@ -296,8 +340,17 @@ class RedisStore:
     def mark_started(self, task_id: str, owner: str) -> Task | None:
         return _decode(self._mark_started(args=[self.prefix, task_id, owner, repr(time.time())]))
 
-    def set_progress(self, task_id: str, progress: float, message: str | None) -> Task | None:
-        args = [self.prefix, task_id, repr(float(progress)), message or "", repr(time.time())]
+    def set_progress(
+        self, task_id: str, progress: float, message: str | None, eta_s: float | None = None
+    ) -> Task | None:
+        args = [
+            self.prefix,
+            task_id,
+            repr(float(progress)),
+            message or "",
+            repr(time.time()),
+            repr(float(eta_s)) if eta_s is not None else "",
+        ]
         return _decode(self._set_progress(args=args))
 
     def finish(

@@ -1,7 +1,8 @@
 """SQLite store (stdlib sqlite3): survives restarts and is shared by several server processes.
 
 Each state change is one conditional UPDATE ... RETURNING, so concurrent processes cannot
-both move a task to a final state.
+both move a task to a final state. A database file made by an older version gets the
+columns added since (`_MIGRATIONS`) when it is opened.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backend.store.base import COMPLETED, FINAL, PENDING, PROCESSING, STATUSES, Task
+from backend.store.base import COMPLETED, FINAL, PENDING, PROCESSING, STATUSES, Task, fold
 
 _COLUMNS = (
     "task_id", "kind", "owner", "params", "status", "progress", "message", "created_at",
     "started_at", "updated_at", "finished_at", "heartbeat_at", "filename", "size_bytes",
-    "file_path", "result", "error", "version",
+    "file_path", "result", "error", "version", "eta_s",
 )  # fmt: skip
 _JSON_COLUMNS = {"params", "result", "error"}
 
@@ -41,14 +42,23 @@ CREATE TABLE IF NOT EXISTS tasks (
     file_path TEXT,
     result TEXT,
     error TEXT,
-    version INTEGER NOT NULL
+    version INTEGER NOT NULL,
+    eta_s REAL
 );
 CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created_at DESC);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status);
 """
 
+# Columns added after the first release: (name, declaration), added to older files on open.
+_MIGRATIONS = (("eta_s", "REAL"),)
+
 _ACTIVE_SQL = "status IN ('pending', 'processing')"
 _FINAL_SQL = "status IN ('completed', 'failed', 'cancelled')"
+
+
+def _fold_or_null(text: str | None) -> str | None:
+    """`fold` as an SQL function (SQLite's own lower() folds ASCII only)."""
+    return fold(text) if text is not None else None
 
 
 def path_from_url(url: str) -> Path:
@@ -65,6 +75,20 @@ class SqliteStore:
         self._local = threading.local()
         with self._conn() as conn:
             conn.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        conn = self._conn()
+        present = {row["name"] for row in conn.execute("PRAGMA table_info(tasks)")}
+        for name, declaration in _MIGRATIONS:
+            if name in present:
+                continue
+            try:
+                conn.execute(f"ALTER TABLE tasks ADD COLUMN {name} {declaration}")
+            except sqlite3.OperationalError as exc:
+                # Another process opening the same file added it first.
+                if "duplicate column" not in str(exc):
+                    raise
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -73,6 +97,7 @@ class SqliteStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.row_factory = sqlite3.Row
+            conn.create_function("fold", 1, _fold_or_null, deterministic=True)
             self._local.conn = conn
         return conn
 
@@ -118,15 +143,25 @@ class SqliteStore:
         return self._row_to_task(row)
 
     def list(
-        self, status: str | None = None, kind: str | None = None, limit: int = 50, offset: int = 0
+        self,
+        status: str | None = None,
+        kind: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        q: str | None = None,
     ) -> tuple[list[Task], int]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if status is not None:
             clauses.append("status = ?")
             params.append(status)
         if kind is not None:
             clauses.append("kind = ?")
             params.append(kind)
+        if q:
+            # instr, not LIKE: the text is matched as it is, % and _ included.
+            clauses.append("instr(fold(filename), ?) > 0")
+            params.append(fold(q))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         conn = self._conn()
         total = conn.execute(f"SELECT COUNT(*) FROM tasks {where}", params).fetchone()[0]
@@ -157,14 +192,22 @@ class SqliteStore:
             },
         )
 
-    def set_progress(self, task_id: str, progress: float, message: str | None) -> Task | None:
+    def set_progress(
+        self, task_id: str, progress: float, message: str | None, eta_s: float | None = None
+    ) -> Task | None:
         conn = self._conn()
         message_sql = ", message = :message" if message else ""
         row = conn.execute(
-            "UPDATE tasks SET progress = MAX(progress, :progress), updated_at = :now, "
-            f"version = version + 1{message_sql} "
+            "UPDATE tasks SET progress = MAX(progress, :progress), eta_s = :eta_s, "
+            f"updated_at = :now, version = version + 1{message_sql} "
             f"WHERE task_id = :task_id AND status = '{PROCESSING}' RETURNING *",
-            {"progress": progress, "message": message, "now": time.time(), "task_id": task_id},
+            {
+                "progress": progress,
+                "eta_s": eta_s,
+                "message": message,
+                "now": time.time(),
+                "task_id": task_id,
+            },
         ).fetchone()
         return self._row_to_task(row)
 
@@ -183,6 +226,7 @@ class SqliteStore:
             "message": message,
             "result": result,
             "error": error,
+            "eta_s": None,
             "finished_at": time.time(),
         }
         if status == COMPLETED:
@@ -211,7 +255,7 @@ class SqliteStore:
             self._conn()
             .execute(
                 "UPDATE tasks SET status = 'failed', message = ?, error = ?, finished_at = ?, "
-                f"updated_at = ?, version = version + 1 WHERE {_ACTIVE_SQL} AND owner != '' "
+                f"eta_s = NULL, updated_at = ?, version = version + 1 WHERE {_ACTIVE_SQL} AND owner != '' "
                 "AND heartbeat_at < ? "
                 "RETURNING *",
                 (message, json.dumps(error, ensure_ascii=False), now, now, before),

@@ -22,6 +22,7 @@ TEST_JOBS = {
     "finish_quickly": "tests.backend.jobs_for_tests:finish_quickly",
     "fail_expectedly": "tests.backend.jobs_for_tests:fail_expectedly",
     "read_after_cancel": "tests.backend.jobs_for_tests:read_after_cancel",
+    "steady": "tests.backend.jobs_for_tests:steady",
 }
 
 

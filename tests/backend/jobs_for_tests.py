@@ -50,3 +50,13 @@ def read_after_cancel(ctx: JobContext, path: str) -> dict:
         time.sleep(0.005)
     with open(path, "rb") as file:  # FileNotFoundError: the cancel won
         return {"size": len(file.read())}
+
+
+def steady(ctx: JobContext, duration: float = 5.0) -> dict:
+    """Constant speed: progress follows the clock, from 0 to 100 % in `duration` seconds."""
+    started = time.monotonic()
+    while (elapsed := time.monotonic() - started) < duration:
+        ctx.report(elapsed * 100 / duration, "等速處理中")
+        time.sleep(0.05)
+    ctx.report(100, "處理完成")
+    return {"duration": duration}

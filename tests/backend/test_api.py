@@ -314,3 +314,29 @@ def test_result_file_is_named_in_chinese(client: TestClient) -> None:
     wait_for(client, task_id)
     disposition = client.get(f"/api/task/{task_id}/result").headers["content-disposition"]
     assert unquote(disposition.split("UTF-8''")[1]) == "長時間處理_結果.json"
+
+
+def test_tasks_are_found_by_file_name(client: TestClient) -> None:
+    from urllib.parse import quote
+
+    ids = {}
+    for name in ("月報_Sales.csv", "ＳＡＬＥＳ季報.csv", "客戶名單.csv"):
+        response = client.post(
+            "/api/upload/stream", content=b"a,b\n1,2\n", headers={"X-Filename": quote(name)}
+        )
+        ids[name] = response.json()["task_id"]
+    for task_id in ids.values():
+        wait_for(client, task_id)
+    client.post("/api/process", json={"data": "sales", "delay": 0})  # no file name
+
+    def found(**params) -> tuple[list[str], int]:
+        body = client.get("/api/tasks", params=params).json()
+        return [task["filename"] for task in body["items"]], body["total"]
+
+    assert found(q="sales") == (["ＳＡＬＥＳ季報.csv", "月報_Sales.csv"], 2)
+    assert found(q="  Sales ", limit=1, offset=1) == (["月報_Sales.csv"], 2)
+    assert found(q="報", status="completed", kind="analyze")[1] == 2
+    assert found(q="名單", status="failed") == ([], 0)
+    assert found(q="%") == ([], 0)
+    assert found(q="")[1] == 4  # an empty search is no filter
+    assert_problem(client.get("/api/tasks", params={"q": "x" * 201}), 422, "validation_error")

@@ -185,3 +185,77 @@ def test_a_queued_task_is_held_by_no_process(store: TaskStore) -> None:
     assert [
         t.task_id for t in store.fail_stale(time.time() + 10, "x", {"code": "c", "message": "m"})
     ] == ["queued"]
+
+
+def test_progress_carries_the_eta_and_a_final_state_clears_it(store: TaskStore) -> None:
+    add(store, "done")
+    assert store.get("done").eta_s is None
+    store.mark_started("done", "me")
+    assert store.set_progress("done", 10, None).eta_s is None  # not known yet
+    assert store.set_progress("done", 20, "正在處理資料", eta_s=42.5).eta_s == 42.5
+    assert store.get("done").eta_s == 42.5
+    assert store.set_progress("done", 30, None, eta_s=None).eta_s is None  # unknown again
+    store.set_progress("done", 40, None, eta_s=7.0)
+    assert store.finish("done", COMPLETED, message="處理完成").eta_s is None
+    assert store.get("done").eta_s is None
+    assert store.set_progress("done", 90, None, eta_s=1.0) is None
+
+    add(store, "stale", owner="gone", heartbeat_at=time.time() - 100)
+    store.mark_started("stale", "gone")
+    store.set_progress("stale", 50, None, eta_s=3.0)
+    [failed] = store.fail_stale(time.time() + 10, "任務已中斷", {"code": "c", "message": "m"})
+    assert failed.eta_s is None and store.get("stale").eta_s is None
+
+
+def test_list_searches_file_names_ignoring_case(store: TaskStore) -> None:
+    names = [
+        "Sales_Report.CSV", "銷售報表.xlsx", "ｒｅｐｏｒｔ２０２４.csv", "straße.csv",
+        "100%_done.csv", "a_b.json", None, "report-old.csv",
+    ]  # fmt: skip
+    for i, name in enumerate(names):
+        kind = "analyze" if name else "process"
+        store.add(Task(task_id=f"t{i}", kind=kind, owner="me", created_at=1000 + i, filename=name))
+    store.mark_started("t7", "me")
+
+    def ids(**filters) -> tuple[list[str], int]:
+        items, total = store.list(**filters)
+        return [t.task_id for t in items], total
+
+    assert ids(q="report") == (["t7", "t2", "t0"], 3)  # fullwidth letters fold too
+    assert ids(q="REPORT", limit=1, offset=1) == (["t2"], 3)
+    assert ids(q="report", offset=5) == ([], 3)
+    assert ids(q="報表") == (["t1"], 1)
+    assert ids(q="STRASSE") == (["t3"], 1)  # ß folds to ss
+    assert ids(q="2024") == (["t2"], 1)  # fullwidth digits
+    assert ids(q="%") == (["t4"], 1)  # no wildcard: % and _ are plain characters
+    assert ids(q="_") == (["t5", "t4", "t0"], 3)
+    assert ids(q="report", status=PROCESSING) == (["t7"], 1)
+    assert ids(q="report", status=PENDING, kind="analyze") == (["t2", "t0"], 2)
+    assert ids(q="report", kind="process") == ([], 0)
+    assert ids(q="沒有這個檔") == ([], 0)
+    assert ids(q=None)[1] == len(names)
+
+
+def test_sqlite_adds_the_eta_column_to_an_older_database(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:  # the table as the first release made it
+        conn.execute(
+            "CREATE TABLE tasks (task_id TEXT PRIMARY KEY, kind TEXT NOT NULL, owner TEXT NOT "
+            "NULL, params TEXT NOT NULL, status TEXT NOT NULL, progress REAL NOT NULL, message "
+            "TEXT NOT NULL, created_at REAL NOT NULL, started_at REAL, updated_at REAL NOT "
+            "NULL, finished_at REAL, heartbeat_at REAL NOT NULL, filename TEXT, size_bytes "
+            "INTEGER, file_path TEXT, result TEXT, error TEXT, version INTEGER NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO tasks VALUES ('old', 'analyze', 'me', '{}', 'processing', 5, '處理中', "
+            "1, 1, 1, NULL, 1, '舊報表.csv', 10, NULL, NULL, NULL, 1)"
+        )
+    conn.close()
+    stores = [SqliteStore(path), SqliteStore(path)]  # a second process opening it is fine
+    assert stores[0].get("old").eta_s is None
+    assert stores[1].set_progress("old", 50, None, eta_s=12.0).eta_s == 12.0
+    assert stores[0].list(q="舊")[1] == 1
+    add(stores[0], "new")
+    assert stores[1].get("new").status == PENDING
