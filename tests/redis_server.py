@@ -21,6 +21,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from tests.servers import free_port
 
@@ -125,7 +126,7 @@ class RedisServer:
         if self.running():
             self.process.send_signal(signal.SIGCONT)
 
-    def __enter__(self) -> RedisServer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
