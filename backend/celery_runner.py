@@ -56,22 +56,31 @@ def make_celery_app(settings: Settings) -> Celery:
         worker_send_task_events=False,
         # Jobs go on through a broker outage; their outcome is recorded in the store.
         worker_cancel_long_running_tasks_on_connection_loss=False,
+        task_acks_on_failure_or_timeout=True,
+        broker_connection_retry=True,
         broker_connection_retry_on_startup=True,
-        broker_connection_max_retries=None,
+        broker_connection_max_retries=None,  # None: forever (the default gives up after 100)
+        broker_connection_timeout=5,
         broker_transport_options={
+            # Every process sharing the broker must use the same value: the shortest wins.
             "visibility_timeout": settings.visibility_timeout_s,
+            # A hung or half-open connection is noticed (celery#10502) instead of waiting
+            # forever; a BRPOP that timed out is retried.
             "socket_keepalive": True,
             "socket_connect_timeout": 5,
-            "socket_timeout": 30,
-            "health_check_interval": 25,
+            "socket_timeout": 10,
+            "retry_on_timeout": True,
+            "health_check_interval": 10,
+            # How often unacknowledged messages past their visibility timeout are restored.
+            "unacked_restore_interval": 10,
+            "unacked_restore_throttle": 1,
         },
-        broker_heartbeat=0,
         task_publish_retry=True,
         task_publish_retry_policy={
-            "max_retries": 10,
-            "interval_start": 0.2,
+            "max_retries": 2,
+            "interval_start": 0,
             "interval_step": 0.5,
-            "interval_max": 2,
+            "interval_max": 1,
         },
     )
     return app

@@ -81,10 +81,13 @@ class Settings(BaseSettings):
     def visibility_timeout_s(self) -> float:
         """How long the broker waits for an unacknowledged message before redelivering it.
 
-        Longer than the longest run plus a long queue wait (celery#5935: a shorter one runs
-        long jobs twice); a redelivered message for a task already running does nothing.
+        It counts from when a worker fetched the message, and after a reconnect a message can
+        be fetched behind a running job, so: two runs plus six hours of queue wait
+        (celery#5935: a shorter one runs long jobs twice). A redelivered message for a task
+        already running or final does nothing; a dead worker's tasks are failed by the
+        heartbeat sweep, not by this timeout.
         """
-        return self.task_timeout_s + 6 * 3600
+        return 2 * self.task_timeout_s + 6 * 3600
 
     @property
     def max_upload_bytes(self) -> int:
