@@ -20,6 +20,7 @@ Configuration for long CPU-bound jobs (Celery's "Optimizing" guide):
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -37,6 +38,12 @@ TASK_NAME = "workbench.run_task"
 QUEUE = "workbench"
 # Owners of worker processes start with this, so "workers online" can be counted.
 WORKER_PREFIX = "worker:"
+
+
+def lost_message_age_s(settings: Settings) -> float:
+    """How long a waiting task goes unseen by the broker before its message is sent again
+    (20 heartbeats: 100 s by default)."""
+    return 20 * settings.heartbeat_s
 
 
 def make_celery_app(settings: Settings) -> Celery:
@@ -86,31 +93,59 @@ def make_celery_app(settings: Settings) -> Celery:
     return app
 
 
-def resend_after_broker_restart(app: Celery, store: TaskStore, broker: Any) -> int:
-    """Send again the message of every waiting task once the broker has restarted.
+# kombu's Redis transport keeps a queue as a list (one per priority step) and messages a
+# worker has taken but not acknowledged in a hash; both hold the message as JSON text.
+_PRIORITY_SEP = "\x06\x16"
+_UNACKED = "unacked"
 
-    A broker that restarted without persistence (or lost its last second of AOF) lost the
-    messages of tasks still `pending` in the store, and they would wait forever. The broker's
-    `run_id` changes with every restart; the first process to notice (an atomic GETSET in
-    the store) sends every waiting task again. A duplicate of a message that survived does
-    nothing (the `pending -> processing` transition happens once). Returns how many were sent.
+
+def _ids_in_broker(broker: Any) -> set[str]:
+    """Task ids of every message the broker still holds: queued, or taken and unacked."""
+    ids: set[str] = set()
+    queues = [QUEUE, *(f"{QUEUE}{_PRIORITY_SEP}{step}" for step in (3, 6, 9))]
+    for queue in queues:
+        for raw in broker.lrange(queue, 0, -1):
+            ids.add(json.loads(raw).get("headers", {}).get("id", ""))
+    for raw in broker.hvals(_UNACKED):
+        ids.add(json.loads(raw)[0].get("headers", {}).get("id", ""))
+    return ids
+
+
+def resend_lost(
+    app: Celery, store: TaskStore, broker: Any, *, older_than_s: float, now: float | None = None
+) -> list[str]:
+    """Send again the message of every waiting task the broker no longer holds.
+
+    A message can be lost: a broker restarted without persistence (or losing the last
+    second of its append-only file), or a worker killed between taking a message and
+    recording it as unacknowledged. Its task would wait `pending` forever. Tasks waiting in
+    the queue (`pending`, no owner) for longer than `older_than_s` seconds whose id is in
+    neither the queue nor the unacknowledged messages are sent again. A duplicate does
+    nothing (the `pending -> processing` transition happens once). One process per period
+    does the check (SET NX with expiry). Returns the ids sent again.
     """
-    run_id = broker.info("server")["run_id"]
-    seen = store.client.getset(store.prefix + "broker_run_id", run_id)
-    if seen is None or seen == run_id:
-        return 0
-    sent, offset = 0, 0
+    now = time.time() if now is None else now
+    lock = store.prefix + "lost_message_check"  # type: ignore[attr-defined]
+    if not store.client.set(lock, "1", nx=True, px=int(older_than_s * 500)):  # type: ignore[attr-defined]
+        return []
+    waiting, offset = [], 0
     while True:
-        tasks, _ = store.list(status=PENDING, limit=200, offset=offset)
-        for task in tasks:
-            if not task.owner:  # waiting in the queue, not in a local runner
-                app.send_task(TASK_NAME, args=[task.task_id], task_id=task.task_id)
-                sent += 1
-        if len(tasks) < 200:
+        tasks, _ = store.list(status=PENDING, limit=500, offset=offset)
+        waiting += [t.task_id for t in tasks if not t.owner and t.created_at < now - older_than_s]
+        if len(tasks) < 500:
             break
-        offset += 200
-    logger.warning("Broker restarted: sent %d waiting task(s) again", sent)
-    return sent
+        offset += 500
+    if not waiting:
+        return []
+    held = _ids_in_broker(broker)
+    lost = [task_id for task_id in waiting if task_id not in held]
+    for task_id in lost:
+        app.send_task(TASK_NAME, args=[task_id], task_id=task_id)
+    if lost:
+        logger.warning(
+            "Sent %d waiting task(s) again: the broker had lost their messages", len(lost)
+        )
+    return lost
 
 
 class CeleryRunner:
@@ -126,6 +161,7 @@ class CeleryRunner:
         self.store = store
         self.app = make_celery_app(settings)
         self._broker = connect(settings.broker_url)
+        self.lost_after_s = lost_message_age_s(settings)
 
     def start(self) -> None:
         pass
@@ -140,7 +176,7 @@ class CeleryRunner:
             finish_task(self.store, task_id, FAILED, message="任務失敗", error=error)
 
     def upkeep(self) -> None:
-        resend_after_broker_restart(self.app, self.store, self._broker)
+        resend_lost(self.app, self.store, self._broker, older_than_s=self.lost_after_s)
 
     def describe(self) -> dict[str, Any]:
         since = time.time() - self.settings.stale_after_s

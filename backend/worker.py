@@ -24,8 +24,9 @@ from celery.signals import worker_init, worker_shutdown, worker_shutting_down
 from backend.celery_runner import (
     TASK_NAME,
     WORKER_PREFIX,
+    lost_message_age_s,
     make_celery_app,
-    resend_after_broker_restart,
+    resend_lost,
 )
 from backend.config import get_settings
 from backend.maintenance import Housekeeper
@@ -72,7 +73,7 @@ def _start(sender: Any = None, **_: Any) -> None:
         heartbeat_s=settings.heartbeat_s,
         stale_after_s=settings.stale_after_s,
         ttl_s=settings.task_ttl_s,
-        upkeep=lambda: resend_after_broker_restart(app, store, broker),
+        upkeep=lambda: resend_lost(app, store, broker, older_than_s=lost_message_age_s(settings)),
     )
     _housekeeper.start()
     logger.info("Worker %s ready (store=%s)", owner, store.name)

@@ -13,7 +13,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from backend.celery_runner import QUEUE
+from backend.celery_runner import QUEUE, lost_message_age_s
 from backend.config import Settings
 from backend.main import create_app
 from tests.celery_worker import start_worker
@@ -32,13 +32,15 @@ def _wait(client: TestClient, task_id: str, statuses: set[str], timeout: float =
 
 
 def test_waiting_tasks_whose_messages_were_lost_are_sent_again(tmp_path: Path) -> None:
-    """The broker restarted and lost its queue (no persistence for the last writes): the
-    waiting tasks are sent again and run; nothing waits forever."""
+    """Messages the broker still holds are left alone; once they are lost (a restart
+    without persistence, a worker killed mid-fetch), the waiting tasks are sent again and
+    run: nothing waits forever."""
     server = start_redis(tmp_path)
     settings = Settings(
         task_store=server.url, task_runner="celery", upload_dir=tmp_path / "uploads",
-        heartbeat_s=0.3, _env_file=None,
+        heartbeat_s=0.2, _env_file=None,
     )  # fmt: skip
+    lost_after = lost_message_age_s(settings)
     worker = None
     try:
         with TestClient(create_app(settings)) as client:
@@ -47,20 +49,18 @@ def test_waiting_tasks_whose_messages_were_lost_are_sent_again(tmp_path: Path) -
                 for i in range(3)
             ]
             broker = redis.Redis.from_url(server.url)
-            deadline = time.monotonic() + 5
-            while broker.llen(QUEUE) < 3 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert broker.llen(QUEUE) == 3
+            time.sleep(lost_after + 1.5)  # old enough to be checked, several checks made
+            assert broker.llen(QUEUE) == 3, "messages the broker held were sent twice"
             broker.delete(QUEUE)  # the messages are lost...
             server.restart()  # ...in a broker restart
-            assert redis.Redis.from_url(server.url).llen(QUEUE) == 0
-            deadline = time.monotonic() + 5
+            deadline = time.monotonic() + lost_after + 5
             while redis.Redis.from_url(server.url).llen(QUEUE) < 3:
                 assert time.monotonic() < deadline, "waiting tasks were not sent again"
                 time.sleep(0.05)
-            worker = start_worker(tmp_path, "w1", task_store=server.url, heartbeat_s=0.3)
+            worker = start_worker(tmp_path, "w1", task_store=server.url, heartbeat_s=0.2)
             for task_id in ids:
                 assert _wait(client, task_id, {"completed", "failed"})["status"] == "completed"
+            assert redis.Redis.from_url(server.url).llen(QUEUE) == 0
     finally:
         if worker is not None:
             worker.stop()
