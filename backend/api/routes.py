@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
@@ -42,6 +42,8 @@ from backend.schemas import (
 from backend.service import cancel_task, create_task, delete_task
 from backend.store.base import COMPLETED, Task, new_task_id
 from backend.vocabulary import KIND_LABELS, TaskStatus, vocabulary
+from backend.xlsx_report import MEDIA_TYPE as XLSX_MEDIA_TYPE
+from backend.xlsx_report import analysis_workbook
 
 
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -276,22 +278,65 @@ def delete(task_id: str, store: StoreDep) -> Response:
     return Response(status_code=204)
 
 
+_XLSX_SCHEMA = {"schema": {"type": "string", "format": "binary"}}
+
+
 @router.get(
     "/task/{task_id}/result",
-    summary="下載已完成任務的結果（JSON 檔）",
-    responses={**_problems(404, 409), 200: {"content": {"application/json": {}}}},
+    summary="下載已完成任務的結果（JSON 檔，或檔案分析的 Excel 報告）",
+    description=(
+        "format=json（預設）：結果的 JSON 檔。format=xlsx：檔案分析任務的 Excel 報告，"
+        "含「摘要」、「欄位統計」與每個表格的預覽工作表；其他種類的任務沒有 Excel 報告（404）。"
+    ),
+    responses={
+        **_problems(404, 409),
+        200: {
+            "description": "結果檔：JSON，或 Excel 活頁簿（format=xlsx）",
+            "content": {"application/json": {}, XLSX_MEDIA_TYPE: _XLSX_SCHEMA},
+        },
+    },
 )
-def download_result(task: CurrentTask) -> Response:
+def download_result(
+    task: CurrentTask,
+    result_format: Annotated[
+        Literal["json", "xlsx"],
+        Query(alias="format", description="json：結果的 JSON 檔；xlsx：Excel 報告（檔案分析）"),
+    ] = "json",
+) -> Response:
+    if result_format == "xlsx" and task.kind != "analyze":
+        # A request the schema allows, for a report that does not exist: 404, not 422.
+        label = KIND_LABELS.get(task.kind, task.kind)
+        raise AppError(
+            "not_found", f"「{label}」任務沒有 Excel 報告（只有檔案分析任務有），請下載 JSON 結果。"
+        )
     if task.status != COMPLETED:
         raise AppError("task_not_finished", "任務尚未完成，還沒有結果可以下載。")
-    if task.filename:
-        download_name = f"{task.filename.rsplit('.', 1)[0]}_分析結果.json"
-    else:
-        download_name = f"{KIND_LABELS.get(task.kind, '任務')}_結果.json"
-    body = json.dumps(task.result, ensure_ascii=False, indent=2)
-    disposition = f"attachment; filename=\"result.json\"; filename*=UTF-8''{quote(download_name)}"
-    return Response(
-        body,
-        media_type="application/json; charset=utf-8",
-        headers={"Content-Disposition": disposition},
+    if result_format == "xlsx":
+        body = analysis_workbook(
+            task.result or {},
+            filename=task.filename,
+            size_bytes=task.size_bytes,
+            finished_at=task.finished_at,
+        )
+        return _attachment(body, XLSX_MEDIA_TYPE, _download_name(task, "分析報告", "xlsx"))
+    body = json.dumps(task.result, ensure_ascii=False, indent=2).encode()
+    return _attachment(
+        body, "application/json; charset=utf-8", _download_name(task, "分析結果", "json")
     )
+
+
+def _download_name(task: Task, what: str, extension: str) -> str:
+    """報價單_分析結果.json: the upload's name without its extension, or the task's kind."""
+    if task.filename:
+        return f"{task.filename.rsplit('.', 1)[0]}_{what}.{extension}"
+    return f"{KIND_LABELS.get(task.kind, '任務')}_結果.{extension}"
+
+
+def _attachment(body: bytes, media_type: str, download_name: str) -> Response:
+    """A download named ``download_name`` (RFC 6266), the UTF-8 name in ``filename*``
+    (RFC 5987) and an ASCII stand-in for clients that read only ``filename``."""
+    extension = download_name.rsplit(".", 1)[-1]
+    disposition = (
+        f"attachment; filename=\"result.{extension}\"; filename*=UTF-8''{quote(download_name)}"
+    )
+    return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})

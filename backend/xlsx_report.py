@@ -1,0 +1,395 @@
+"""The analysis result as an Excel workbook a person can hand on (``?format=xlsx``).
+
+Sheets: 摘要 (the file and what was decided on the user's behalf), 欄位統計 (one row per
+column of every table) and one 預覽 sheet per table (its first rows). Numbers keep their
+type, with thousands separators and as many decimals as they need; dates are Excel dates;
+column widths follow the longest content, a CJK character counted twice as wide.
+
+Written with XlsxWriter: the report is only ever written, never read back or edited, and
+XlsxWriter writes faster than openpyxl with full control of number formats, widths and
+frozen header rows. Every text cell goes through ``write_string``, so a value such as
+``=HYPERLINK(...)`` from an uploaded file stays text and never becomes a formula (CSV
+injection, OWASP).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import unicodedata
+from datetime import UTC, date, datetime
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from backend.vocabulary import (
+    COLUMN_TYPE_LABELS,
+    DELIMITER_LABELS,
+    ENCODING_LABELS,
+    FILE_FORMAT_LABELS,
+    VALUE_FORMAT_LABELS,
+)
+
+MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+SUMMARY_SHEET = "摘要"
+STATS_SHEET = "欄位統計"
+PREVIEW_PREFIX = "預覽 "
+
+STATS_HEADERS = [
+    "表格", "欄位", "型別", "有值筆數", "空白筆數", "空白比例", "最小值", "最大值",
+    "平均值", "標準差", "單位", "原本寫法", "最常見的值（次數）",
+]  # fmt: skip
+
+MAX_SHEET_NAME = 31  # Excel's limit, in UTF-16 code units
+MAX_CELL_TEXT = 32_767  # Excel's limit for one cell
+MAX_EXACT_INT = 2**53  # beyond this Excel (a double) would change the digits: kept as text
+MAX_DECIMALS = 6
+MIN_WIDTH, MAX_WIDTH = 6, 60
+SUMMARY_VALUE_WIDTH = 80
+ROW_HEIGHT_PT = 16.5  # one line of 11 pt text with CJK glyphs
+
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
+
+
+def analysis_workbook(
+    result: dict[str, Any],
+    *,
+    filename: str | None,
+    size_bytes: int | None,
+    finished_at: float | None,
+) -> bytes:
+    """The .xlsx file for one analysis ``result`` (the ``AnalysisResult`` shape)."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(
+        buffer,
+        {
+            "in_memory": True,
+            # Defence in depth: write() never guesses a formula, URL or number from text.
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    writer = _ReportWriter(workbook)
+    writer.summary(result, filename, size_bytes, finished_at)
+    writer.column_stats(result.get("tables") or [])
+    for table in result.get("tables") or []:
+        writer.preview(table)
+    workbook.close()
+    return buffer.getvalue()
+
+
+def display_width(text: str) -> int:
+    """How many character cells ``text`` takes in a fixed-width view: East Asian wide and
+    fullwidth characters count two (Unicode UAX #11), combining marks none."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+def sheet_name(name: str, taken: set[str]) -> str:
+    """A valid, unused sheet name from ``name``: no []:*?/\\ or control characters, no
+    leading or trailing apostrophe, at most 31 UTF-16 units, unique ignoring case (as Excel
+    compares them); a clash gets " (2)", " (3)"... ``taken`` holds the lower-cased names
+    in use and is updated."""
+    base = _SHEET_FORBIDDEN.sub("_", name).strip().strip("'").strip() or "表格"
+    candidate = _fit(base, MAX_SHEET_NAME)
+    number = 2
+    while candidate.lower() in taken:
+        suffix = f" ({number})"
+        candidate = _fit(base, MAX_SHEET_NAME - len(suffix)).rstrip("'") + suffix
+        number += 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+def _fit(text: str, units: int) -> str:
+    """``text`` cut to at most ``units`` UTF-16 code units, never inside a character."""
+    out, used = [], 0
+    for char in text:
+        size = 2 if ord(char) > 0xFFFF else 1
+        if used + size > units:
+            break
+        out.append(char)
+        used += size
+    return "".join(out)
+
+
+def _decimals(value: float) -> int:
+    """Decimals needed to show ``value`` as written (its shortest repr), at most MAX_DECIMALS."""
+    if not math.isfinite(value) or float(value).is_integer():
+        return 0
+    text = f"{value:.{MAX_DECIMALS}f}".rstrip("0")
+    return min(len(text.partition(".")[2]), MAX_DECIMALS)
+
+
+def _figure_decimals(value: float) -> int:
+    """Decimals for a computed figure (mean, std): two, or three significant digits when
+    it is below 1."""
+    if not math.isfinite(value) or value == 0 or abs(value) >= 1:
+        return 2
+    return min(max(2, 2 - math.floor(math.log10(abs(value)))), MAX_DECIMALS)
+
+
+def _number_format(decimals: int, unit: str | None = None) -> str:
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    if not unit:
+        return pattern
+    unit = unit.replace('"', "")
+    return f'{pattern}"{unit}"' if unit == "%" else f'"{unit}"{pattern}'
+
+
+def _shown(value: float, num_format: str) -> str:
+    """About what Excel shows for ``value`` in ``num_format`` (for the column width)."""
+    unquoted = re.sub(r'"[^"]*"', "", num_format)
+    decimals = len(unquoted.partition(".")[2].rstrip("%"))
+    if unquoted.endswith("%"):
+        return f"{value * 100:.{decimals}f}%"
+    grouping = "," if "," in unquoted else ""
+    return f"{value:{grouping}.{decimals}f}" + "".join(re.findall(r'"([^"]*)"', num_format))
+
+
+def _iso_to_datetime(text: str) -> datetime | None:
+    """An ISO date or date-time Excel can hold (1900 to 9999), naive; else None."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed if 1900 <= parsed.year <= 9999 else None
+
+
+class _ReportWriter:
+    """Writes the sheets, tracking each column's widest content for its width."""
+
+    def __init__(self, workbook: Workbook) -> None:
+        self.workbook = workbook
+        self.taken: set[str] = set()
+        self._formats: dict[tuple[tuple[str, Any], ...], Any] = {}
+        self._widths: dict[int, dict[int, int]] = {}
+        self.header = self.format(bold=True, bg_color="#DDEBF7", bottom=1, valign="top")
+        self.title = self.format(bold=True, font_size=14)
+        self.label = self.format(bold=True, valign="top")
+        self.wrapped = self.format(text_wrap=True, valign="top")
+        self.left_number = self.format(num_format="#,##0", align="left")
+
+    def format(self, **properties: Any) -> Any:
+        key = tuple(sorted(properties.items()))
+        if key not in self._formats:
+            self._formats[key] = self.workbook.add_format(properties)
+        return self._formats[key]
+
+    def sheet(self, name: str) -> Worksheet:
+        worksheet = self.workbook.add_worksheet(sheet_name(name, self.taken))
+        self._widths[id(worksheet)] = {}
+        return worksheet
+
+    # -- cells ---------------------------------------------------------------------------
+
+    def _seen(self, worksheet: Worksheet, col: int, shown: str) -> None:
+        widths = self._widths[id(worksheet)]
+        longest = max((display_width(line) for line in shown.splitlines()), default=0)
+        widths[col] = max(widths.get(col, 0), longest)
+
+    def text(self, worksheet: Worksheet, row: int, col: int, value: str, fmt: Any = None) -> None:
+        value = value[:MAX_CELL_TEXT]
+        worksheet.write_string(row, col, value, fmt)
+        self._seen(worksheet, col, value)
+
+    def number(
+        self, worksheet: Worksheet, row: int, col: int, value: float, num_format: str, **extra: Any
+    ) -> None:
+        if isinstance(value, int) and abs(value) > MAX_EXACT_INT:
+            self.text(worksheet, row, col, str(value))
+            return
+        if isinstance(value, float) and not math.isfinite(value):
+            self.text(worksheet, row, col, str(value))
+            return
+        worksheet.write_number(row, col, value, self.format(num_format=num_format, **extra))
+        self._seen(worksheet, col, _shown(value, num_format))
+
+    def moment(self, worksheet: Worksheet, row: int, col: int, value: datetime | date) -> None:
+        if isinstance(value, datetime) and value.time() != datetime.min.time():
+            num_format = "yyyy-mm-dd hh:mm:ss"
+        else:
+            num_format = "yyyy-mm-dd"
+        worksheet.write_datetime(row, col, value, self.format(num_format=num_format))
+        self._seen(worksheet, col, num_format)
+
+    def cell(self, worksheet: Worksheet, row: int, col: int, value: Any, column: dict) -> None:
+        """A value of ``column`` (a ColumnSummary) with the format its type calls for."""
+        kind = column.get("type")
+        if value is None:
+            return
+        if isinstance(value, bool):
+            self.text(worksheet, row, col, "是" if value else "否")
+        elif isinstance(value, int | float) and kind in ("integer", "float"):
+            decimals = 0 if kind == "integer" else column["_decimals"]
+            self.number(worksheet, row, col, value, _number_format(decimals, column.get("unit")))
+        elif isinstance(value, int | float):
+            self.number(worksheet, row, col, value, _number_format(_decimals(float(value))))
+        elif isinstance(value, str) and kind in ("date", "datetime"):
+            moment = _iso_to_datetime(value)
+            if moment is None:
+                self.text(worksheet, row, col, value)
+            else:
+                self.moment(worksheet, row, col, moment)
+        else:
+            self.text(worksheet, row, col, str(value))
+
+    def finish(self, worksheet: Worksheet, fixed: dict[int, int] | None = None) -> None:
+        for col, width in self._widths[id(worksheet)].items():
+            if fixed and col in fixed:
+                width = fixed[col]
+            else:
+                width = min(max(width + 2, MIN_WIDTH), MAX_WIDTH)
+            worksheet.set_column(col, col, width)
+
+    def headers(self, worksheet: Worksheet, names: list[str]) -> None:
+        """A bold, frozen header row; its filter buttons take about two characters more."""
+        for col, name in enumerate(names):
+            self.text(worksheet, 0, col, name, self.header)
+            self._seen(worksheet, col, name + "  ")
+        worksheet.freeze_panes(1, 0)
+
+    # -- sheets --------------------------------------------------------------------------
+
+    def summary(
+        self,
+        result: dict[str, Any],
+        filename: str | None,
+        size_bytes: int | None,
+        finished_at: float | None,
+    ) -> None:
+        worksheet = self.sheet(SUMMARY_SHEET)
+        worksheet.write_string(0, 0, "檔案分析報告", self.title)
+        worksheet.set_row(0, 24)
+        row = 2
+
+        def line(label: str, value: Any, num_format: str | None = None) -> None:
+            nonlocal row
+            self.text(worksheet, row, 0, label, self.label)
+            if isinstance(value, datetime):
+                worksheet.write_datetime(
+                    row, 1, value, self.format(num_format="yyyy-mm-dd hh:mm:ss", align="left")
+                )
+            elif isinstance(value, int | float):
+                self.number(worksheet, row, 1, value, num_format or "#,##0", align="left")
+            else:
+                self.text(worksheet, row, 1, str(value), self.wrapped)
+            row += 1
+
+        line("檔案名稱", filename or "（未命名）")
+        if size_bytes is not None:
+            line("檔案大小", size_bytes, '#,##0" 位元組"')
+        file_format = result.get("format")
+        line("檔案格式", FILE_FORMAT_LABELS.get(file_format, file_format or "（不明）"))
+        encoding = result.get("encoding")
+        line("文字編碼", ENCODING_LABELS.get(encoding, encoding) if encoding else "（不適用）")
+        delimiter = result.get("delimiter")
+        if delimiter is not None:
+            line("分隔符號", DELIMITER_LABELS.get(delimiter, delimiter))
+        tables = result.get("tables") or []
+        line("表格數", len(tables))
+        for table in tables:
+            line(f"表格「{table['name']}」資料列數", table["rows"])
+            line(f"表格「{table['name']}」欄位數", len(table["columns"]))
+        text = result.get("text")
+        if text:
+            line("文字行數", text["lines"])
+            line("字元數", text["characters"])
+            line("字數", text["words"])
+        if finished_at is not None:
+            line(
+                "分析完成時間（UTC）", datetime.fromtimestamp(finished_at, UTC).replace(tzinfo=None)
+            )
+        warnings = result.get("warnings") or []
+        row += 1
+        self.text(worksheet, row, 0, "說明", self.label)
+        if not warnings:
+            self.text(worksheet, row, 1, "（沒有需要說明的地方）", self.wrapped)
+        for number, warning in enumerate(warnings, start=1):
+            shown = f"{number}. {warning}"
+            self.text(worksheet, row, 1, shown, self.wrapped)
+            lines = max(1, math.ceil(display_width(shown) / (SUMMARY_VALUE_WIDTH - 2)))
+            worksheet.set_row(row, ROW_HEIGHT_PT * lines)
+            row += 1
+        self.finish(worksheet, fixed={1: SUMMARY_VALUE_WIDTH})
+
+    def column_stats(self, tables: list[dict[str, Any]]) -> None:
+        worksheet = self.sheet(STATS_SHEET)
+        self.headers(worksheet, STATS_HEADERS)
+        row = 1
+        for table in tables:
+            for column in table["columns"]:
+                self._column_row(worksheet, row, table, _with_decimals(column, table))
+                row += 1
+        if row == 1:
+            self.text(worksheet, 1, 0, "（這個檔案沒有表格）")
+        else:
+            worksheet.autofilter(0, 0, row - 1, len(STATS_HEADERS) - 1)
+        self.finish(worksheet)
+
+    def _column_row(self, worksheet: Worksheet, row: int, table: dict, column: dict) -> None:
+        rows, nulls = table["rows"], column["nulls"]
+        kind = column["type"]
+        self.text(worksheet, row, 0, table["name"])
+        self.text(worksheet, row, 1, column["name"])
+        self.text(worksheet, row, 2, COLUMN_TYPE_LABELS.get(kind, kind))
+        self.number(worksheet, row, 3, max(rows - nulls, 0), "#,##0")
+        self.number(worksheet, row, 4, nulls, "#,##0")
+        if rows:
+            self.number(worksheet, row, 5, nulls / rows, "0.0%")
+        self.cell(worksheet, row, 6, column.get("min"), column)
+        self.cell(worksheet, row, 7, column.get("max"), column)
+        unit = column.get("unit")
+        for col, key in ((8, "mean"), (9, "std")):
+            value = column.get(key)
+            if value is not None:
+                decimals = max(_figure_decimals(value), column["_decimals"])
+                self.number(worksheet, row, col, value, _number_format(decimals, unit))
+        if unit:
+            self.text(worksheet, row, 10, unit)
+        formats = column.get("formats") or []
+        if formats:
+            self.text(worksheet, row, 11, "、".join(VALUE_FORMAT_LABELS.get(f, f) for f in formats))
+        top = column.get("top") or []
+        if top:
+            self.text(
+                worksheet, row, 12, "、".join(f"{value}（{count:,}）" for value, count in top)
+            )
+
+    def preview(self, table: dict[str, Any]) -> None:
+        worksheet = self.sheet(PREVIEW_PREFIX + table["name"])
+        columns = [_with_decimals(column, table) for column in table["columns"]]
+        self.headers(worksheet, [column["name"] for column in columns])
+        for row, record in enumerate(table.get("preview") or [], start=1):
+            for col, column in enumerate(columns):
+                self.cell(worksheet, row, col, record.get(column["name"]), column)
+        if columns:
+            last_row = max(len(table.get("preview") or []), 1)
+            worksheet.autofilter(0, 0, last_row, len(columns) - 1)
+        self.finish(worksheet)
+
+
+def _with_decimals(column: dict[str, Any], table: dict[str, Any]) -> dict[str, Any]:
+    """The column with ``_decimals``: how many a float column's values need, judged from its
+    minimum, maximum and previewed values, so one column reads with one format."""
+    if column.get("type") != "float":
+        return {**column, "_decimals": 0}
+    values = [column.get("min"), column.get("max")]
+    values += [record.get(column["name"]) for record in table.get("preview") or []]
+    decimals = [
+        _decimals(float(v))
+        for v in values
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    ]
+    return {**column, "_decimals": max(decimals, default=2)}
