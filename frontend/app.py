@@ -1,7 +1,8 @@
 """The frame of the app: `streamlit run frontend/app.py` from the repository root, once
 the project is installed (`pip install -e .`, which `run.sh` does).
 
-Page config, session defaults, the shared sidebar, then the page the user chose.
+Page config, session defaults, the shared sidebar, the completion notices of this tab's
+tasks, then the page the user chose.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from frontend.components.connection import (
     render_sidebar_status,
     render_unusable_backend,
 )
+from frontend.components.notices import follow_started_tasks
+from frontend.utils.api_client import backend_vocabulary
 from frontend.utils.session_state import AppSessionState
 
 st.set_page_config(page_title="資料處理工作台", page_icon=":material/analytics:", layout="wide")
@@ -51,4 +54,6 @@ if not check.usable and page.url_path != settings_page.url_path:
     render_unusable_backend(check)
     st.stop()
 
+if check.usable:
+    follow_started_tasks(backend_vocabulary(), page.url_path)
 page.run()

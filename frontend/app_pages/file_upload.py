@@ -2,7 +2,8 @@
 the analyses and show their results.
 
 The analysis task ids are kept in session state and in the URL (?tasks=a,b), so switching
-pages or reloading the browser finds them again.
+pages or reloading the browser finds them again. ?open=<id> (a completion notice's link)
+expands that task's result instead of the newest one.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from frontend.components.analysis import render_analysis
+from frontend.components.notices import track_finish
 from frontend.components.results import render_download_button, render_unsuccessful
 from frontend.components.task_watch import render_progress, restart_watch_clock, watch_tasks
 from frontend.utils.api_client import backend_config, backend_vocabulary, current_client
@@ -25,7 +27,9 @@ from frontend.utils.validation import validate_file_extension, validate_file_siz
 
 SCOPE = "upload"
 QUERY_KEY = "tasks"
+OPEN_KEY = "open"
 FAILURES = "upload_failures"
+OPENED = "upload_opened"
 
 state = AppSessionState()
 vocabulary = backend_vocabulary()
@@ -44,6 +48,9 @@ def _resume_from_url() -> None:
         task_id = task_id.strip()
         if task_id and not state.is_gone(task_id):
             state.watch_task(SCOPE, task_id)
+    opened = st.query_params.pop(OPEN_KEY, None)
+    if opened:
+        st.session_state[OPENED] = opened
 
 
 def _clear_list() -> None:
@@ -83,6 +90,7 @@ def _upload(file: UploadedFile) -> None:
     bar.progress(1.0, text=f"「{file.name}」上傳完成（{size_text}），開始分析。")
     state.add_uploaded_file(file.name, file.size, task["task_id"])
     state.watch_task(SCOPE, task["task_id"])
+    track_finish(task["task_id"])
     restart_watch_clock(task["task_id"])
 
 
@@ -165,6 +173,7 @@ if files:
         icon=":material/cloud_upload:",
     ):
         st.session_state[FAILURES] = []
+        st.session_state.pop(OPENED, None)  # the newest result opens again
         for file in valid:
             _upload(file)
         _sync_url()
@@ -181,9 +190,14 @@ watched = state.watched_tasks(SCOPE)
 if watched:
     shown: list[str] = []
 
+    opened = st.session_state.get(OPENED)
+    if opened not in watched:
+        opened = None
+
     def _render_finished_newest_open(task: dict[str, Any]) -> None:
-        # Finished tasks come newest first; only the newest one starts expanded.
-        _render_finished(task, expanded=not shown)
+        # Finished tasks come newest first; only the newest one (or the one a notice
+        # opened) starts expanded.
+        _render_finished(task, expanded=task["task_id"] == opened if opened else not shown)
         shown.append(task["task_id"])
 
     watch_tasks(

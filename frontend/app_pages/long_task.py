@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from frontend.components.notices import track_finish
 from frontend.components.results import render_download_button, render_unsuccessful
 from frontend.components.task_watch import (
     cancel_task,
@@ -104,6 +105,7 @@ def _start(data: str, delay: int) -> None:
     if not data.strip():
         raise ValidationError("invalid_input", "請輸入要處理的資料。")
     task = current_client().create_process_task(data, delay)
+    track_finish(task["task_id"])
     _watch(task["task_id"])
 
 

@@ -1,4 +1,5 @@
-"""任務管理: every task on the backend, filtered and paged; view, cancel or delete one.
+"""任務管理: every task on the backend, filtered, searched by file name and paged; view,
+cancel or delete one.
 
 The table refreshes itself in a fragment; when a task changes status the whole page reruns
 so that the action buttons match what the table shows.
@@ -12,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from frontend.components.analysis import render_analysis
+from frontend.components.analysis import markdown_text, render_analysis
 from frontend.components.results import render_download_button, render_unsuccessful
 from frontend.components.task_table import render_task_table
 from frontend.components.task_watch import cancel_task, render_progress
@@ -32,19 +33,21 @@ from frontend.utils.tasks import (
 PAGE_SIZE = 20
 IDLE_REFRESH_S = 5.0
 ALL = ""
+MAX_QUERY_CHARS = 200  # the backend's limit for ?q=
 SNAPSHOT = "tasks_snapshot"
 VIEWING = "tasks_viewing"
 PAGE = "tasks_page"
 SELECTED = "tasks_selected"
+QUERY = "tasks_q"
 
 state = AppSessionState()
 timezone = st.context.timezone
 vocabulary = backend_vocabulary()
 
 
-def _fetch(status: str, kind: str, offset: int) -> dict[str, Any]:
+def _fetch(status: str, kind: str, query: str, offset: int) -> dict[str, Any]:
     return current_client().list_tasks(
-        status=status or None, kind=kind or None, limit=PAGE_SIZE, offset=offset
+        status=status or None, kind=kind or None, q=query, limit=PAGE_SIZE, offset=offset
     )
 
 
@@ -101,6 +104,17 @@ def _render_result(task_id: str) -> None:
 
 st.title("任務管理")
 
+query = st.text_input(
+    "搜尋檔名",
+    key=QUERY,
+    type="search",
+    live="400ms",  # the list follows the typing; each pause costs one list request
+    max_chars=MAX_QUERY_CHARS,
+    placeholder="輸入檔名的一部分，例如：報價單",
+    on_change=_first_page,
+    help="列出檔名包含這段文字的任務（不分大小寫與全形半形）。"
+    "長時間處理的任務沒有檔名，搜尋時不會列出。",
+).strip()
 status_col, kind_col, refresh_col, auto_col = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
 status = status_col.selectbox(
     "狀態",
@@ -121,7 +135,7 @@ auto = auto_col.toggle("自動更新", value=True, key="tasks_auto")
 
 page_number = int(st.session_state.get(PAGE, 1))
 try:
-    listing = _fetch(status, kind, (page_number - 1) * PAGE_SIZE)
+    listing = _fetch(status, kind, query, (page_number - 1) * PAGE_SIZE)
 except AppError as exc:
     display_error(exc, context="無法取得任務清單")
     st.stop()
@@ -142,14 +156,19 @@ interval = (
 @st.fragment(run_every=interval)
 def task_table() -> None:
     try:
-        fresh = _fetch(status, kind, (page_number - 1) * PAGE_SIZE)
+        fresh = _fetch(status, kind, query, (page_number - 1) * PAGE_SIZE)
     except AppError as exc:
         display_error(exc, context="無法更新任務清單")
         return
     if _signature(fresh["items"]) != st.session_state.get(SNAPSHOT):
         st.rerun()
     if not fresh["items"]:
-        st.info("沒有符合條件的任務。")
+        filtered = "且符合條件" if status or kind else ""
+        st.info(
+            f"沒有檔名包含「{markdown_text(query)}」{filtered}的任務。"
+            if query
+            else "沒有符合條件的任務。"
+        )
         return
     render_task_table(vocabulary, fresh["items"])
 

@@ -1,13 +1,14 @@
 """An analysis result (`analyze` task) as people like to read it.
 
-Every figure comes from the whole file: per-column statistics, and for numeric columns a
-histogram whose counts the backend took over every row. The preview is only the first
-rows, so nothing is ever drawn from it.
+Every figure comes from the whole file: per-column statistics, for numeric columns a
+histogram whose counts the backend took over every row, for date columns the range they
+span. The preview is only the first rows, so nothing is ever drawn from it.
 """
 
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import math
 import re
 import unicodedata
@@ -18,6 +19,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from frontend.utils.formatting import format_duration
 from frontend.utils.vocabulary import Vocabulary, label
 
 NUMERIC_TYPES = frozenset({"integer", "float"})
@@ -438,6 +440,63 @@ def _render_histograms(numeric: list[dict[str, Any]]) -> None:
             _chart_grid(drawable[CHARTS_SHOWN:], histogram_chart, _numeric_caption)
 
 
+def _parse_date(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=None)
+
+
+def date_span(column: dict[str, Any]) -> str:
+    """How long the dates of a column cover: whole days for dates (both ends counted, as a
+    calendar does), days and hours or a duration for date-times."""
+    earliest, latest = _parse_date(column.get("min")), _parse_date(column.get("max"))
+    if earliest is None or latest is None or latest < earliest:
+        return MISSING
+    delta = latest - earliest
+    if column.get("type") == "date":
+        return f"{delta.days + 1:,} 天"
+    if delta.days >= 1:
+        hours = delta.seconds // 3600
+        return f"{delta.days:,} 天" + (f" {hours} 小時" if hours else "")
+    return format_duration(delta.total_seconds())
+
+
+def date_range_frame(columns: list[dict[str, Any]]) -> pd.DataFrame | None:
+    """One row per date column with a known range: its earliest and latest value."""
+    rows = [
+        {
+            "欄位": str(column.get("name", "")),
+            "最早": column_extreme(column, "min"),
+            "最晚": column_extreme(column, "max"),
+            "涵蓋期間": date_span(column),
+        }
+        for column in columns
+        if column.get("type") in DATE_TYPES and column.get("min") and column.get("max")
+    ]
+    return pd.DataFrame(rows) if rows else None
+
+
+def _render_date_ranges(columns: list[dict[str, Any]]) -> None:
+    ranges = date_range_frame(columns)
+    if ranges is None:
+        return
+    st.markdown("##### 日期範圍")
+    st.caption("每個日期欄位在整個檔案中最早與最晚的值。")
+    st.dataframe(
+        ranges,
+        hide_index=True,
+        width="content",
+        column_config={
+            "欄位": st.column_config.TextColumn("欄位", pinned=True),
+            "涵蓋期間": st.column_config.TextColumn("涵蓋期間", alignment="right"),
+        },
+    )
+
+
 # --- Warnings ---------------------------------------------------------------------------
 
 
@@ -498,6 +557,7 @@ def render_table(vocabulary: Vocabulary, table: dict[str, Any]) -> None:
         st.caption("這個資料表沒有欄位。")
 
     _render_histograms(numeric)
+    _render_date_ranges(columns)
     if with_top:
         with st.expander(f"文字與是/否欄位最常見的值（{len(with_top)} 個欄位）"):
             _chart_grid(with_top, top_values_chart, _top_caption)

@@ -1,42 +1,69 @@
-"""Finished tasks: the JSON report download and the outcome of a task that did not complete."""
+"""Finished tasks: the report downloads (JSON, and Excel for an analysis) and the outcome of a
+task that did not complete."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
 from frontend.components.task_watch import render_task_error
-from frontend.utils.api_client import DownloadedFile, current_client
+from frontend.utils.api_client import XLSX_MIME, DownloadedFile, current_client
 from frontend.utils.errors import AppError, display_error
 from frontend.utils.tasks import CANCELLED, COMPLETED, FAILED
 from frontend.utils.vocabulary import Vocabulary
 
-RESULT_FILES = "result_files"
+
+@dataclass(frozen=True)
+class Report:
+    file_format: str
+    name: str
+    mime: str
+    icon: str
+    cache_key: str  # session state: task id -> DownloadedFile
 
 
-def _result_file(task_id: str) -> DownloadedFile:
-    """GET /api/task/{id}/result once per session; reports are small."""
-    files: dict[str, DownloadedFile] = st.session_state.setdefault(RESULT_FILES, {})
+JSON_REPORT = Report("json", "JSON 報告", "application/json", ":material/download:", "result_files")
+EXCEL_REPORT = Report(
+    "xlsx", "Excel 報告", XLSX_MIME, ":material/table_view:", "result_excel_files"
+)
+ANALYZE = "analyze"
+
+
+def _report_file(task_id: str, report: Report) -> DownloadedFile:
+    """GET /api/task/{id}/result once per task, format and session (a result never changes):
+    a rerun, a page switch or a poll does not download the report again."""
+    files: dict[str, DownloadedFile] = st.session_state.setdefault(report.cache_key, {})
     if task_id not in files:
-        files[task_id] = current_client().download_result(task_id)
+        files[task_id] = current_client().download_result(task_id, report.file_format)
     return files[task_id]
 
 
 def render_download_button(task: dict[str, Any], key: str) -> None:
-    try:
-        report = _result_file(task["task_id"])
-    except AppError as exc:
-        display_error(exc, context="無法準備 JSON 報告")
-        return
-    st.download_button(
-        "下載 JSON 報告",
-        data=report.content,
-        file_name=report.filename,
-        mime="application/json",
-        key=f"{key}_download_{task['task_id']}",
-        icon=":material/download:",
-    )
+    """The report downloads side by side: JSON for every task, Excel for an analysis."""
+    task_id = task["task_id"]
+    reports = [JSON_REPORT, EXCEL_REPORT] if task.get("kind") == ANALYZE else [JSON_REPORT]
+    ready: list[tuple[Report, DownloadedFile]] = []
+    failed: list[tuple[Report, AppError]] = []
+    for report in reports:
+        try:
+            ready.append((report, _report_file(task_id, report)))
+        except AppError as exc:
+            failed.append((report, exc))
+    with st.container(horizontal=True, gap="small"):
+        for report, file in ready:
+            st.download_button(
+                f"下載 {report.name}",
+                data=file.content,
+                file_name=file.filename,
+                mime=report.mime,
+                key=f"{key}_download_{report.file_format}_{task_id}",
+                icon=report.icon,
+                on_click="ignore",  # a download changes nothing on the page
+            )
+    for report, exc in failed:
+        display_error(exc, context=f"無法準備{report.name}")
 
 
 def render_unsuccessful(vocabulary: Vocabulary, task: dict[str, Any]) -> bool:

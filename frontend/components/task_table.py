@@ -9,11 +9,13 @@ import pandas as pd
 import streamlit as st
 
 from frontend.utils.formatting import format_size, format_time
-from frontend.utils.tasks import kind_label, status_label, task_title
+from frontend.utils.tasks import eta_text, kind_label, status_label, task_title
 from frontend.utils.vocabulary import Vocabulary
 
-BRIEF_COLUMNS = ("名稱", "種類", "狀態", "進度", "階段", "建立時間")
-FULL_COLUMNS = ("名稱", "種類", "狀態", "進度", "階段", "大小", "建立時間", "完成時間")
+BRIEF_COLUMNS = ("名稱", "種類", "狀態", "進度", "剩餘時間", "階段", "建立時間")
+FULL_COLUMNS = (
+    "名稱", "種類", "狀態", "進度", "剩餘時間", "階段", "大小", "建立時間", "完成時間",
+)  # fmt: skip
 
 
 def task_frame(
@@ -29,6 +31,7 @@ def task_frame(
             "種類": kind_label(vocabulary, task["kind"]),
             "狀態": status_label(vocabulary, task["status"]),
             "進度": float(task.get("progress") or 0),
+            "剩餘時間": eta_text(task) or "—",
             "階段": task.get("message") or "",
             "大小": format_size(task["size_bytes"]) if task.get("size_bytes") else "—",
             "建立時間": format_time(task.get("created_at"), timezone),

@@ -18,7 +18,7 @@ from frontend.utils.api_client import current_client
 from frontend.utils.errors import AppError, NotFoundError, backend_error, display_error
 from frontend.utils.formatting import format_duration
 from frontend.utils.session_state import AppSessionState
-from frontend.utils.tasks import is_final, poll_interval, status_label
+from frontend.utils.tasks import eta_text, is_final, poll_interval, status_label
 from frontend.utils.vocabulary import Vocabulary
 
 TaskRenderer = Callable[[dict[str, Any]], None]
@@ -59,15 +59,18 @@ def cancel_task(task_id: str) -> None:
         state.add_message(f"無法取消任務：{exc.message}{exc.action}", "error")
         return
     state.remember_final(task)
+    state.mark_announced(task_id)  # the user cancelled it: no notice needed
     state.add_message("已取消任務。", "success")
 
 
 def render_progress(vocabulary: Vocabulary, task: dict[str, Any]) -> None:
     progress = float(task.get("progress") or 0)
     message = task.get("message") or ""
+    eta = eta_text(task)
     st.progress(
         min(max(progress / 100, 0.0), 1.0),
-        text=f"**{status_label(vocabulary, task['status'])}**　{message}　{progress:.0f}%",
+        text=f"**{status_label(vocabulary, task['status'])}**　{message}　{progress:.0f}%"
+        + (f"　·　{eta}" if eta else ""),
     )
 
 

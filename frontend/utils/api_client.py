@@ -36,6 +36,9 @@ UPLOAD_CHUNK_BYTES = 256 * 1024
 VOCABULARY_PATH = "/api/vocabulary"
 VOCABULARY_TTL_S = 300.0  # it changes only when the backend is upgraded
 _PROBLEM_FIELDS = {"type", "title", "status", "detail", "code"}
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# file format -> (media type, file name when the backend gives none)
+RESULT_FORMATS = {"json": ("application/json", "result.json"), "xlsx": (XLSX_MIME, "result.xlsx")}
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -328,8 +331,16 @@ class APIClient:
         kind: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        q: str | None = None,
     ) -> dict[str, Any]:
-        params = {"status": status, "kind": kind, "limit": limit, "offset": offset}
+        """GET /api/tasks, newest first; `q` keeps the tasks whose file name contains it."""
+        params = {
+            "status": status,
+            "kind": kind,
+            "q": q.strip() or None if q else None,
+            "limit": limit,
+            "offset": offset,
+        }
         return self._get_json(
             "/api/tasks", params={k: v for k, v in params.items() if v is not None}
         )
@@ -340,9 +351,20 @@ class APIClient:
     def delete_task(self, task_id: str) -> None:
         self._request("DELETE", self._task_path(task_id))
 
-    def download_result(self, task_id: str) -> DownloadedFile:
-        response = self._request("GET", f"{self._task_path(task_id)}/result")
-        name = _content_disposition_name(response.headers.get("content-disposition"), "result.json")
+    def download_result(self, task_id: str, file_format: str = "json") -> DownloadedFile:
+        """GET /api/task/{id}/result: the JSON report, or with `file_format="xlsx"` the
+        Excel workbook of a completed analysis."""
+        mime, fallback = RESULT_FORMATS[file_format]
+        response = self._request(
+            "GET",
+            f"{self._task_path(task_id)}/result",
+            params={"format": file_format} if file_format != "json" else None,
+            headers={"Accept": f"{mime}, application/problem+json"},
+        )
+        if mime not in response.headers.get("content-type", ""):
+            # e.g. a backend too old to know ?format= sends its JSON under an .xlsx name
+            raise make_error("invalid_response", status=response.status_code)
+        name = _content_disposition_name(response.headers.get("content-disposition"), fallback)
         return DownloadedFile(name, response.content)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TIMEZONE = "Asia/Taipei"
+ETA_SOON_S = 5.0
 
 
 def format_size(num_bytes: float) -> str:
@@ -50,3 +52,29 @@ def format_duration(seconds: float | None) -> str:
         return f"{minutes} 分 {seconds} 秒"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} 小時 {minutes} 分"
+
+
+def _eta_step(seconds: float) -> int:
+    """Coarser the further off: an estimate that moves by a second on every poll reads as
+    noise, and nobody plans an hour-long wait to the second."""
+    if seconds < 60:
+        return 5
+    if seconds < 3600:
+        return 10
+    return 60
+
+
+def format_eta(seconds: float | None) -> str:
+    """An estimate of the time left: "約剩 2 分 10 秒", "約剩 45 秒", "即將完成" under a few
+    seconds; "" when there is no usable estimate."""
+    if seconds is None or isinstance(seconds, bool) or not math.isfinite(seconds) or seconds < 0:
+        return ""
+    if seconds < ETA_SOON_S:
+        return "即將完成"
+    step = _eta_step(seconds)
+    total = step * math.floor(seconds / step + 0.5)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    units = ((hours, "小時"), (minutes, "分"), (secs, "秒"))
+    parts = [f"{value} {unit}" for value, unit in units if value]
+    return "約剩 " + " ".join(parts)

@@ -1,4 +1,5 @@
-"""Per-user state: connection settings, flash messages, uploaded files, watched tasks.
+"""Per-user state: connection settings, flash messages, uploaded files, watched tasks,
+completion notices.
 
 Everything here lives in `st.session_state`, which is per browser session; nothing is
 shared between users. Keys used by one page only carry that page's prefix
@@ -26,6 +27,10 @@ UPLOADED_FILES = "uploaded_files"
 WATCHED_TASKS = "watched_tasks"
 FINAL_TASKS = "final_tasks"
 GONE_TASKS = "gone_tasks"
+UNANNOUNCED_TASKS = "unannounced_tasks"
+ANNOUNCED_TASKS = "announced_tasks"
+NOTICES = "notices"
+MAX_NOTICES = 5
 
 SETTING_KEYS = (API_BASE_URL, API_KEY, POLL_INTERVAL, MAX_WAIT)
 
@@ -57,6 +62,12 @@ class AppSessionState:
             FINAL_TASKS: {},
             # ids the backend no longer knows (deleted or expired)
             GONE_TASKS: set(),
+            # tasks this tab started whose finish is still to be announced, oldest first
+            UNANNOUNCED_TASKS: [],
+            # ... and those whose finish was announced (or seen on their own page)
+            ANNOUNCED_TASKS: set(),
+            # finishes announced, newest first: {"task_id", "kind", "status", "text"}
+            NOTICES: [],
         }
         for key, value in defaults.items():
             if key not in self._state:
@@ -144,6 +155,36 @@ class AppSessionState:
         for ids in self._state[WATCHED_TASKS].values():
             if task_id in ids:
                 ids.remove(task_id)
+        self.mark_announced(task_id)
+        self.dismiss_notice(task_id)
 
     def is_gone(self, task_id: str) -> bool:
         return task_id in self._state[GONE_TASKS]
+
+    # --- completion notices -------------------------------------------------------------
+
+    def announce_when_finished(self, task_id: str) -> None:
+        ids = self._state[UNANNOUNCED_TASKS]
+        if task_id not in ids and task_id not in self._state[ANNOUNCED_TASKS]:
+            ids.append(task_id)
+
+    def unannounced_tasks(self) -> list[str]:
+        return list(self._state[UNANNOUNCED_TASKS])
+
+    def mark_announced(self, task_id: str) -> None:
+        if task_id in self._state[UNANNOUNCED_TASKS]:
+            self._state[UNANNOUNCED_TASKS].remove(task_id)
+            self._state[ANNOUNCED_TASKS].add(task_id)
+
+    def add_notice(self, notice: dict[str, Any]) -> None:
+        self.dismiss_notice(notice["task_id"])
+        self._state[NOTICES] = [notice, *self._state[NOTICES]][:MAX_NOTICES]
+
+    def notices(self) -> list[dict[str, Any]]:
+        return list(self._state[NOTICES])
+
+    def dismiss_notice(self, task_id: str) -> None:
+        self._state[NOTICES] = [n for n in self._state[NOTICES] if n["task_id"] != task_id]
+
+    def clear_notices(self) -> None:
+        self._state[NOTICES] = []

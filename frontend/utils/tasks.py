@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from frontend.utils.formatting import parse_time
+from frontend.utils.formatting import format_eta, parse_time
 from frontend.utils.vocabulary import Vocabulary, label
 
 PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED = (
@@ -33,6 +33,7 @@ FAST_INTERVAL_S = 0.5
 FAST_PHASE_S = 5.0
 SLOW_PHASE_S = 60.0
 SLOWEST_INTERVAL_S = 10.0
+ESTIMATING = "估算中"
 
 
 def is_final(task: dict[str, Any]) -> bool:
@@ -58,6 +59,14 @@ def kind_label(vocabulary: Vocabulary, kind: str) -> str:
 
 def task_title(vocabulary: Vocabulary, task: dict[str, Any]) -> str:
     return task.get("filename") or kind_label(vocabulary, task.get("kind", ""))
+
+
+def eta_text(task: dict[str, Any]) -> str:
+    """The time a task has left, as its progress bar says it: only while it is processed,
+    「估算中」 until the backend has seen enough progress to estimate (`eta_s` is null)."""
+    if task.get("status") != PROCESSING:
+        return ""
+    return format_eta(task.get("eta_s")) or ESTIMATING
 
 
 def poll_interval(elapsed_s: float, user_interval_s: float) -> float:

@@ -150,7 +150,13 @@ def test_big5_csv_with_roc_dates_and_nt_dollars(
     assert columns["備註"]["空值數"] == "32（80%）"
     assert columns["客戶"]["最常見的值（次數）"] == "林淑芬（10）、許功蓋（10）"
 
-    preview = at.dataframe[1].value
+    ranges = at.dataframe[1].value.to_dict("records")
+    assert ranges == [
+        {"欄位": "交易日期", "最早": "2024-01-01", "最晚": "2024-12-24", "涵蓋期間": "359 天"}
+    ]
+    assert "##### 日期範圍" in [m.value for m in at.markdown]
+
+    preview = at.dataframe[-1].value
     assert preview["金額"].tolist()[:2] == ["NT$300", "NT$397"]
     assert preview["交易日期"].tolist()[0] == "2024-01-01"
 
@@ -258,12 +264,23 @@ def test_workbook_sheets_as_tabs_with_their_own_warnings(
     assert sales["日期"]["型別"] == "日期"
     assert sales["已出貨"]["型別"] == "是/否（布林）"
     assert sales["數量"]["最大值"] == "213"
-    assert at.tabs[0].dataframe[1].value["數量"].tolist()[:2] == ["10", "17"]  # not "10.0"
+    assert at.tabs[0].dataframe[-1].value["數量"].tolist()[:2] == ["10", "17"]  # not "10.0"
     rates = _by_name(at.tabs[1].dataframe[0].value)
     assert rates["時間"]["型別"] == "日期時間"
     assert rates["時間"]["最小值"] == "2024-05-01 09:00:00"
     # Midnight comes from the workbook as a bare date; in a date-time column it is shown whole.
-    assert at.tabs[1].dataframe[1].value["時間"].tolist()[3] == "2024-05-02 00:00:00"
+    assert at.tabs[1].dataframe[-1].value["時間"].tolist()[3] == "2024-05-02 00:00:00"
+    assert at.tabs[0].dataframe[1].value.to_dict("records") == [
+        {"欄位": "日期", "最早": "2024-01-01", "最晚": "2024-03-28", "涵蓋期間": "88 天"}
+    ]
+    assert at.tabs[1].dataframe[1].value.to_dict("records") == [
+        {
+            "欄位": "時間",
+            "最早": "2024-05-01 09:00:00",
+            "最晚": "2024-05-03 16:00:00",
+            "涵蓋期間": "2 天 7 小時",
+        }
+    ]
     assert len(_specs(at.tabs[0])) == 2 + 2  # 2 histograms + 2 top-value charts
 
 

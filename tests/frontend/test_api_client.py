@@ -135,6 +135,33 @@ def test_upload_stream_reports_progress_and_analyses(client: APIClient) -> None:
     assert done["result"]["tables"][0]["rows"] == 39_999
 
 
+def test_excel_report_and_search_by_file_name(client: APIClient) -> None:
+    task = client.upload_file("客戶報表.csv", CSV)
+    wait_task(client, task["task_id"])
+    report = client.download_result(task["task_id"], "xlsx")
+    assert report.filename == "客戶報表_分析報告.xlsx"
+    assert report.content[:2] == b"PK"
+    found = client.list_tasks(q="  報表  ", kind="analyze")
+    assert task["task_id"] in [item["task_id"] for item in found["items"]]
+    assert all("報表" in item["filename"] for item in found["items"])
+    assert client.list_tasks(q="沒有這個檔名")["total"] == 0
+    assert client.list_tasks(q="   ")["total"] == client.list_tasks()["total"]  # no filter
+
+
+def test_a_report_in_another_format_than_asked_is_refused() -> None:
+    """A backend that does not know ?format=xlsx would send its JSON report instead."""
+    paths: list[str] = []
+
+    def respond(request: BaseHTTPRequestHandler) -> Reply:
+        paths.append(request.path)
+        return _json_reply(200, {"tables": []})
+
+    with stub_server(respond) as url, pytest.raises(AppError) as caught:
+        APIClient(url).download_result("t1", "xlsx")
+    assert caught.value.code == "invalid_response"
+    assert paths == ["/api/task/t1/result?format=xlsx"]
+
+
 def test_upload_multipart(client: APIClient) -> None:
     task = client.upload_file_multipart("銷售.csv", CSV)
     assert task["filename"] == "銷售.csv"

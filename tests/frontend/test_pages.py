@@ -52,7 +52,7 @@ def test_home_shows_counts_and_latest_tasks(app: AppTest, client: APIClient) -> 
     assert labels == ["等待中", "處理中", "已完成", "失敗", "已取消"]
     assert int(app.metric[2].value.replace(",", "")) >= 1
     latest = app.dataframe[0].value
-    assert list(latest.columns) == ["名稱", "種類", "狀態", "進度", "階段", "建立時間"]
+    assert list(latest.columns) == ["名稱", "種類", "狀態", "進度", "剩餘時間", "階段", "建立時間"]
     assert "長時間處理" in latest["種類"].tolist()
     assert "執行方式：本機（API 行程內）" in page_text(app)
 
@@ -373,7 +373,7 @@ def test_task_management_filter_view_cancel_delete(app: AppTest, client: APIClie
         app.switch_page("app_pages/task_management.py").run()
         table = app.dataframe[0].value
         assert list(table.columns) == [
-            "名稱", "種類", "狀態", "進度", "階段", "大小", "建立時間", "完成時間",
+            "名稱", "種類", "狀態", "進度", "剩餘時間", "階段", "大小", "建立時間", "完成時間",
         ]  # fmt: skip
         assert app.toggle(key="tasks_auto").label == "自動更新"
 
