@@ -42,6 +42,7 @@ class Housekeeper:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="housekeeper", daemon=True)
         self._last_cleanup = 0.0
+        self._sweep_after = 0.0
 
     def start(self) -> None:
         self.run_once()
@@ -59,15 +60,29 @@ class Housekeeper:
                 logger.exception("Housekeeping failed")
 
     def run_once(self) -> None:
+        started = time.time()
+        try:
+            self.store.heartbeat(self.owner)
+        except Exception:
+            self._store_was_down(time.time())
+            raise
         now = time.time()
-        self.store.heartbeat(self.owner)
-        self.fail_interrupted(now)
+        if now - started > self.heartbeat_s:
+            self._store_was_down(now)  # our beat waited on retries: nobody could beat
+        if now >= self._sweep_after:
+            self.fail_interrupted(now)
         if self.upkeep is not None:
             self.upkeep()
         if now - self._last_cleanup >= min(60.0, self.ttl_s / 4):
             self._last_cleanup = now
             self.remove_expired(now)
             self.remove_stray_files(now)
+
+    def _store_was_down(self, now: float) -> None:
+        """While the store was unreachable no process could beat, so every heartbeat looks
+        stale when it comes back. Sweep again only after a whole stale window with the
+        store up, in which every live process has beaten again."""
+        self._sweep_after = now + self.stale_after_s
 
     def fail_interrupted(self, now: float) -> None:
         """Active tasks whose owner stopped beating died with their process."""

@@ -213,7 +213,22 @@ class Supervisor:
         removes the file. When the outcome loses (a cancel came first) nothing is assumed,
         but once the job process has stopped the final state is read back: a winner on
         Windows cannot remove a file the job still had open, so it is removed here.
+        While the store is unreachable the outcome is retried: a finished job's result is
+        never lost to an outage, and its task never stays `processing`. A supervisor that
+        is stopping gives up; the sweep then interrupts the task once its beats stop.
         """
+        while True:
+            try:
+                self._conclude(task_id, outcome)
+                return
+            except Exception as exc:  # noqa: BLE001 - e.g. redis.ConnectionError after retries
+                if self.stopping.is_set():
+                    logger.error("Outcome of task %s not recorded: %s", task_id, exc)
+                    return
+                logger.warning("Store unreachable, retrying the outcome of %s: %s", task_id, exc)
+                self.stopping.wait(1.0)
+
+    def _conclude(self, task_id: str, outcome: Outcome | None) -> None:
         if outcome is not None and finish_task(
             self.store,
             task_id,

@@ -94,3 +94,49 @@ def test_stray_files_are_removed_after_a_grace_period(tmp_path: Path) -> None:
         os.utime(tmp_path / name, (old, old))
     _housekeeper(store, tmp_path, ttl_s=86400).remove_stray_files(time.time())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["known.csv", "recent-orphan.csv"]
+
+
+class _SlowStore(MemoryStore):
+    """A store whose heartbeat waits (a client retrying through an outage) or fails."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.beat_delay = 0.0
+        self.beat_fails = False
+
+    def heartbeat(self, owner: str) -> None:
+        if self.beat_fails:
+            raise ConnectionError("store down")
+        time.sleep(self.beat_delay)
+        super().heartbeat(owner)
+
+
+def test_no_sweep_right_after_the_store_was_unreachable(tmp_path: Path) -> None:
+    """While the store was down nobody could beat: a live worker's task must not be taken
+    for interrupted when it comes back, only once a whole stale window has passed."""
+    store = _SlowStore()
+    before_outage = time.time() - 10
+    store.add(Task(task_id="busy", kind="process", owner="worker:b", heartbeat_at=before_outage))
+    store.mark_started("busy", "worker:b")
+    with store._lock:
+        store._tasks["busy"].heartbeat_at = before_outage
+    keeper = Housekeeper(store, owner="api", upload_dir=tmp_path, heartbeat_s=0.1,
+                         stale_after_s=0.3, ttl_s=3600)  # fmt: skip
+    store.beat_fails = True
+    with pytest.raises(ConnectionError):
+        keeper.run_once()
+    store.beat_fails = False
+    store.beat_delay = 0.15  # the first beat after the outage still waited on retries
+    keeper.run_once()
+    store.beat_delay = 0.0
+    keeper.run_once()
+    assert store.get("busy").status == "processing"  # worker:b gets its window to beat
+    store.heartbeat("worker:b")
+    time.sleep(0.35)
+    store.heartbeat("worker:b")
+    keeper.run_once()
+    assert store.get("busy").status == "processing"  # it did beat: alive
+    time.sleep(0.35)
+    keeper.run_once()
+    task = store.get("busy")  # it stopped beating: now it is interrupted
+    assert task.status == "failed" and task.error["code"] == "interrupted"
