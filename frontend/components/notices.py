@@ -155,7 +155,7 @@ def follow_started_tasks(vocabulary: Vocabulary, url_path: str) -> None:
         st.subheader("任務通知")
         if running:
             _poll(vocabulary, running, max(MIN_POLL_S, state.poll_interval_s))
-            st.caption("完成時會通知你，可以先使用其他頁面。")
+            st.caption("完成時會通知你。")
         for notice in notices:
             _render_notice(notice)
         if notices:

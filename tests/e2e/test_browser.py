@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -297,3 +298,154 @@ def test_frontend_config_next_to_the_entry_script_is_read(page: Page, stack) -> 
     instructions = page.locator('[data-testid="stFileUploaderDropzoneInstructions"]')
     expect(instructions).to_contain_text("10MB")
     assert "Traceback" not in frontend.log()
+
+
+# --- remaining time, completion notices, Excel report, search (issue 10) ------------------------
+
+QUOTES = "".join(
+    f"品項{i % 40},{(i % 9) * 12.5},2024-{i % 12 + 1:02d}-{i % 28 + 1:02d},{['臺北市', '高雄市'][i % 2]}\n"
+    for i in range(400)
+)
+
+
+@pytest.fixture(scope="module")
+def one_slot_stack(tmp_path_factory: pytest.TempPathFactory):
+    """One task at a time: a long task started first keeps an upload's analysis waiting for
+    as long as the test needs to leave the page."""
+    workdir = tmp_path_factory.mktemp("e2e-one-slot")
+    backend = start_backend(workdir / "backend", max_concurrent_tasks=1)
+    frontend = start_frontend(workdir / "frontend", backend.url)
+    yield backend, frontend
+    frontend.stop()
+    backend.stop()
+
+
+def test_finish_on_another_page_is_announced_and_opened(
+    page: Page, one_slot_stack, tmp_path: Path
+) -> None:
+    backend, frontend = one_slot_stack
+    path = tmp_path / "報價單.csv"
+    path.write_text("品名,單價,報價日期,地區\n" + QUOTES, encoding="utf-8-sig")
+    requests.post(f"{backend.url}/api/process", json={"data": "佔用", "delay": 6}, timeout=5)
+    open_app(page, frontend, "file_upload")
+    page.locator('input[type="file"]').set_input_files(str(path))
+    page.get_by_role("button", name="開始上傳並分析").click()
+    expect(page.locator(MAIN).get_by_text("等待中").first).to_be_visible()
+
+    go_to(page, "任務管理")  # the analysis has not started yet
+    sidebar = page.locator(SIDEBAR)
+    expect(sidebar.get_by_text("任務通知")).to_be_visible()
+    expect(sidebar.locator('[data-testid="stProgress"]')).to_contain_text("報價單.csv")
+    toast = page.locator('[data-testid="stToast"]')
+    expect(toast).to_contain_text("「報價單.csv」分析完成", timeout=60_000)
+    expect(toast).to_contain_text("可從側邊欄「任務通知」開啟結果。")
+    wait_idle(page)
+    screenshot(page, "14-完成通知")
+    assert "notify=" not in page.url
+
+    # Nothing runs any more: the notices poll no longer asks for the task.
+    task_id = requests.get(
+        f"{backend.url}/api/tasks", params={"kind": "analyze"}, timeout=5
+    ).json()["items"][0]["task_id"]
+    polls = backend.log().count(f"GET /api/task/{task_id} ")
+    page.wait_for_timeout(5_000)
+    assert backend.log().count(f"GET /api/task/{task_id} ") == polls
+    page.reload()  # and a reload does not announce it again
+    expect(page.locator(MAIN).get_by_role("heading", name="任務管理")).to_be_visible()
+    wait_idle(page)
+    expect(toast).to_have_count(0)
+
+    # A finish during a reload is announced from the URL; the sidebar link opens the result
+    # on the upload page.
+    open_app(page, frontend, f"?notify={task_id}")
+    expect(toast).to_contain_text("「報價單.csv」分析完成")
+    sidebar.get_by_role("link", name="查看結果").click()
+    main = page.locator(MAIN)
+    expect(main.get_by_role("heading", name="檔案上傳")).to_be_visible()
+    expect(main.get_by_role("button", name="下載 Excel 報告")).to_be_visible()
+    expect(main.get_by_text("日期範圍")).to_be_visible()
+    expect(sidebar.get_by_role("link", name="查看結果")).to_have_count(0)
+    wait_idle(page)
+    screenshot(page, "15-從通知開啟的分析結果")
+
+
+def test_excel_report_is_downloaded_and_reads_back(page: Page, stack, tmp_path: Path) -> None:
+    import openpyxl
+
+    backend, frontend = stack
+    path = tmp_path / "報價單.csv"
+    path.write_text("品名,單價,報價日期,地區\n" + QUOTES, encoding="utf-8-sig")
+    open_app(page, frontend, "file_upload")
+    page.locator('input[type="file"]').set_input_files(str(path))
+    page.get_by_role("button", name="開始上傳並分析").click()
+    excel = page.get_by_role("button", name="下載 Excel 報告")
+    expect(excel).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("button", name="下載 JSON 報告")).to_be_visible()
+    with page.expect_download() as info:
+        excel.click()
+    download = info.value
+    assert download.suggested_filename == "報價單_分析報告.xlsx"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+
+    task = requests.get(f"{backend.url}/api/tasks", params={"q": "報價單"}, timeout=5).json()[
+        "items"
+    ][0]
+    table = task["result"]["tables"][0]
+    workbook = openpyxl.load_workbook(saved)
+    assert workbook.sheetnames[:2] == ["摘要", "欄位統計"]
+    summary = {row[0]: row[1] for row in workbook["摘要"].iter_rows(values_only=True) if row[0]}
+    assert "報價單.csv" in [str(value) for value in summary.values()]
+    stats = list(workbook["欄位統計"].iter_rows(values_only=True))
+    header = stats[0]
+    rows = {row[header.index("欄位")]: row for row in stats[1:]}
+    price = next(c for c in table["columns"] if c["name"] == "單價")
+    assert rows["單價"][header.index("最大值")] == price["max"]
+    assert rows["單價"][header.index("平均值")] == pytest.approx(price["mean"])
+    assert rows["單價"][header.index("空白筆數")] == price["nulls"]
+    preview = workbook[workbook.sheetnames[2]]
+    assert [cell.value for cell in preview[1]] == ["品名", "單價", "報價日期", "地區"]
+    assert preview.max_row - 1 == len(table["preview"])
+
+
+def test_remaining_time_on_a_long_task(page: Page, stack) -> None:
+    backend, frontend = stack
+    open_app(page, frontend, "long_task")
+    page.get_by_role("spinbutton", name="處理時間（秒）").fill("90")
+    page.get_by_role("button", name="開始處理").click()
+    bar = page.locator(MAIN).locator('[data-testid="stProgress"]').last
+    expect(bar).to_contain_text(re.compile(r"約剩 (\d+ 分( \d+ 秒)?|\d+ 秒)"), timeout=20_000)
+    wait_idle(page)
+    screenshot(page, "16-長時間任務剩餘時間")
+    go_to(page, "任務管理")
+    expect(page.locator(MAIN).locator('[data-testid="stProgress"]')).to_contain_text("約剩")
+    wait_idle(page)
+    screenshot(page, "17-任務管理剩餘時間")
+    page.locator(SIDEBAR).get_by_role("link", name="首頁").click()  # 剩餘時間 column too
+    expect(page.locator(MAIN).get_by_role("heading", name="資料處理工作台")).to_be_visible()
+    expect(page.locator(SIDEBAR).locator('[data-testid="stProgress"]')).to_contain_text("約剩")
+    wait_idle(page)
+    screenshot(page, "18-首頁與側邊欄剩餘時間")
+    task_id = requests.get(
+        f"{backend.url}/api/tasks", params={"status": "processing"}, timeout=5
+    ).json()["items"][0]["task_id"]
+    requests.delete(f"{backend.url}/api/task/{task_id}/cancel", timeout=5)
+
+
+def test_search_tasks_by_file_name(page: Page, stack) -> None:
+    backend, frontend = stack
+    for name in ("一月營收.csv", "二月營收.csv", "客戶名單.csv"):
+        requests.post(
+            f"{backend.url}/api/upload/stream",
+            data="名稱,數量\n甲,1\n".encode(),
+            headers={"X-Filename": quote(name), "Content-Type": "application/octet-stream"},
+            timeout=10,
+        )
+    open_app(page, frontend, "task_management")
+    search = page.get_by_role("searchbox", name="搜尋檔名")
+    search.fill("營收")
+    expect(page.locator(MAIN).get_by_text(re.compile(r"共 2 個任務"))).to_be_visible()
+    wait_idle(page)
+    screenshot(page, "19-任務管理搜尋檔名")
+    search.fill("不存在的檔名")
+    expect(page.get_by_text("沒有檔名包含「不存在的檔名」的任務。")).to_be_visible()
