@@ -26,6 +26,11 @@ ERRORS: dict[str, ErrorSpec] = {
     "not_found": ErrorSpec(404, "找不到資源", "找不到這個路徑，請確認網址是否正確。"),
     "method_not_allowed": ErrorSpec(405, "不允許的方法", "這個路徑不支援此 HTTP 方法。"),
     "validation_error": ErrorSpec(422, "請求格式錯誤", "請求內容不符合規格，請檢查欄位。"),
+    "idempotency_key_reused": ErrorSpec(
+        422,
+        "Idempotency-Key 已用於另一個請求",
+        "這個 Idempotency-Key 已經用在內容不同的請求上；新的動作請使用新的金鑰。",
+    ),
     "task_not_found": ErrorSpec(404, "找不到任務", "找不到這個任務，可能已被刪除或已過期。"),
     "task_not_cancellable": ErrorSpec(409, "無法取消", "任務已經結束，無法取消。"),
     "task_not_finished": ErrorSpec(409, "任務尚未結束", "任務尚未結束，請稍後再試或先取消任務。"),

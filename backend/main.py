@@ -128,7 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "DELETE"],
-        allow_headers=["X-API-Key", "X-Filename", "Content-Type"],
+        allow_headers=["X-API-Key", "X-Filename", "Content-Type", "Idempotency-Key"],
+        expose_headers=["Location", "Idempotent-Replayed"],
     )
     install_error_handlers(app)
     for router in routers:

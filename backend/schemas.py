@@ -215,10 +215,10 @@ class Vocabulary(BaseModel):
     statuses: dict[str, str] = Field(examples=[{"pending": "等待中", "completed": "已完成"}])
     kinds: dict[str, str] = Field(examples=[{"analyze": "檔案分析"}])
     stores: dict[str, str] = Field(examples=[{"sqlite": "SQLite 資料庫"}])
+    runners: dict[str, str] = Field(examples=[{"celery": "Celery worker"}])
     errors: dict[str, ErrorTerm]
     encodings: dict[str, str] = Field(examples=[{"cp950": "Big5（CP950）"}])
     file_formats: dict[str, str] = Field(examples=[{"csv": "CSV"}])
     column_types: dict[str, str] = Field(examples=[{"integer": "整數"}])
     delimiters: dict[str, str] = Field(examples=[{",": "逗號"}])
     value_formats: dict[str, str] = Field(examples=[{"roc": "民國年"}])
-    runners: dict[str, str] = Field(examples=[{"celery": "Celery worker"}])

@@ -9,6 +9,8 @@ completed task keeps its file until it is deleted or expires.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,11 +35,31 @@ def create_task(
     *,
     owner: str,
     task_id: str | None = None,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
     **meta: Any,
 ) -> Task:
-    task = Task(task_id=task_id or new_task_id(), kind=kind, owner=owner, params=params, **meta)
-    store.add(task)
-    return task
+    """Create and store a task; returns the stored task.
+
+    With an `idempotency_key` some earlier request already used, nothing is created and
+    that request's task is returned (its `task_id` differs from the one asked for), as the
+    IETF HTTPAPI draft "The Idempotency-Key HTTP Header Field" describes. Raises AppError
+    `idempotency_key_reused` if that task came from a different request (`request_hash`).
+    """
+    task = Task(
+        task_id=task_id or new_task_id(), kind=kind, owner=owner, params=params,
+        idempotency_key=idempotency_key, request_hash=request_hash, **meta,
+    )  # fmt: skip
+    stored = store.add(task)
+    if stored.task_id != task.task_id and stored.request_hash != request_hash:
+        raise AppError("idempotency_key_reused")
+    return stored
+
+
+def request_digest(*parts: object) -> str:
+    """A digest identifying a request: sha256 over its parts (JSON, keys sorted)."""
+    text = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def settle(tasks: Iterable[Task]) -> None:

@@ -46,6 +46,7 @@ STATS_HEADERS = [
 
 MAX_SHEET_NAME = 31  # Excel's limit, in UTF-16 code units
 MAX_CELL_TEXT = 32_767  # Excel's limit for one cell
+MAX_COLUMNS = 16_384  # Excel's limit for one sheet
 MAX_EXACT_INT = 2**53  # beyond this Excel (a double) would change the digits: kept as text
 MAX_DECIMALS = 6
 MIN_WIDTH, MAX_WIDTH = 6, 60
@@ -311,7 +312,14 @@ class _ReportWriter:
             line(
                 "分析完成時間（UTC）", datetime.fromtimestamp(finished_at, UTC).replace(tzinfo=None)
             )
-        warnings = result.get("warnings") or []
+        warnings = list(result.get("warnings") or [])
+        for table in tables:
+            if len(table["columns"]) > MAX_COLUMNS:
+                warnings.append(
+                    f"「{table['name']}」有 {len(table['columns']):,} 個欄位，超過 Excel 每個工作表 "
+                    f"{MAX_COLUMNS:,} 欄的上限：預覽工作表只列出前 {MAX_COLUMNS:,} 欄，"
+                    "欄位統計則列出全部。"
+                )
         row += 1
         self.text(worksheet, row, 0, "說明", self.label)
         if not warnings:
@@ -369,7 +377,7 @@ class _ReportWriter:
 
     def preview(self, table: dict[str, Any]) -> None:
         worksheet = self.sheet(PREVIEW_PREFIX + table["name"])
-        columns = [_with_decimals(column, table) for column in table["columns"]]
+        columns = [_with_decimals(column, table) for column in table["columns"][:MAX_COLUMNS]]
         self.headers(worksheet, [column["name"] for column in columns])
         for row, record in enumerate(table.get("preview") or [], start=1):
             for col, column in enumerate(columns):

@@ -58,6 +58,7 @@ _VALIDATION_MESSAGES = {
     "dict_type": "必須是 JSON 物件",
     "enum": "必須是下列其中之一：{expected}",
     "literal_error": "必須是下列其中之一：{expected}",
+    "string_pattern_mismatch": "格式不符（只能用英數字與符號，不含空白）",
 }
 
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from backend import __version__
@@ -39,7 +39,7 @@ from backend.schemas import (
     TaskPublic,
     Vocabulary,
 )
-from backend.service import cancel_task, create_task, delete_task
+from backend.service import cancel_task, create_task, delete_task, request_digest
 from backend.store.base import COMPLETED, Task, new_task_id
 from backend.vocabulary import KIND_LABELS, TaskStatus, vocabulary
 from backend.xlsx_report import MEDIA_TYPE as XLSX_MEDIA_TYPE
@@ -97,10 +97,33 @@ async def read_vocabulary() -> dict[str, Any]:
     return vocabulary()
 
 
-def _accepted(task: Task, response: Response) -> TaskPublic:
-    """A new task, answered 202 with where to poll it."""
+def _accepted(task: Task, response: Response, replayed: bool = False) -> TaskPublic:
+    """A new task, answered 202 with where to poll it; a repeated request (same
+    Idempotency-Key) gets the task it created, answered 200 with its current state."""
     response.headers["Location"] = f"/api/task/{task.task_id}"
+    if replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
     return TaskPublic.from_task(task)
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="同一個動作的重試帶同一個金鑰（例如 UUID）：只會建立一個任務，重送時回 200 "
+        "與該任務目前的狀態；同一個金鑰用於內容不同的請求則回 422 idempotency_key_reused。"
+        "金鑰隨任務刪除或過期而失效。",
+    ),
+]
+
+_CREATED = {
+    200: {"description": "重送的請求（相同 Idempotency-Key）：先前建立的任務目前的狀態"},
+    **_problems(422),
+}
 
 
 @router.post(
@@ -108,12 +131,20 @@ def _accepted(task: Task, response: Response) -> TaskPublic:
     summary="建立長時間處理任務（指南的分階段示範）",
     status_code=202,
     response_model=TaskPublic,
+    responses=_CREATED,
 )
 def start_process(
-    body: ProcessRequest, request: Request, response: Response, store: StoreDep,
-    runner: RunnerDep, background_tasks: BackgroundTasks,
+    body: ProcessRequest, response: Response, store: StoreDep, runner: RunnerDep,
+    background_tasks: BackgroundTasks, idempotency_key: IdempotencyKey = None,
 ) -> TaskPublic:  # fmt: skip
-    task = create_task(store, "process", body.model_dump(), owner=runner.pending_owner)
+    params = body.model_dump()
+    task_id = new_task_id()
+    task = create_task(
+        store, "process", params, owner=runner.pending_owner, task_id=task_id,
+        idempotency_key=idempotency_key, request_hash=request_digest("process", params),
+    )  # fmt: skip
+    if task.task_id != task_id:
+        return _accepted(task, response, replayed=True)
     background_tasks.add_task(runner.submit, task.task_id)
     return _accepted(task, response)
 
@@ -158,9 +189,11 @@ class Upload:
     def __init__(
         self, request: Request, response: Response, settings: SettingsDep, store: StoreDep,
         runner: RunnerDep, background_tasks: BackgroundTasks,
+        idempotency_key: IdempotencyKey = None,
     ) -> None:  # fmt: skip
         self.request, self.response, self.settings = request, response, settings
         self.store, self.runner, self.background_tasks = store, runner, background_tasks
+        self.idempotency_key = idempotency_key
 
     def sink(self, task_id: str, extension: str) -> UploadSink:
         return UploadSink(
@@ -181,11 +214,16 @@ class Upload:
         def start() -> TaskPublic:
             with sink.discarded_on_error():
                 path = sink.commit()
-            task = create_task(
-                self.store, "analyze", {"path": str(path), "filename": filename},
-                owner=self.runner.pending_owner, task_id=task_id, filename=filename,
-                size_bytes=sink.size, file_path=str(path),
-            )  # fmt: skip
+                task = create_task(
+                    self.store, "analyze", {"path": str(path), "filename": filename},
+                    owner=self.runner.pending_owner, task_id=task_id, filename=filename,
+                    size_bytes=sink.size, file_path=str(path),
+                    idempotency_key=self.idempotency_key,
+                    request_hash=request_digest("analyze", filename, sink.sha256()),
+                )  # fmt: skip
+            if task.task_id != task_id:
+                sink.discard()  # the same file again: the first upload's task answers
+                return _accepted(task, self.response, replayed=True)
             self.background_tasks.add_task(self.runner.submit, task.task_id)
             return _accepted(task, self.response)
 
@@ -199,7 +237,7 @@ UploadDep = Annotated[Upload, Depends()]
 def _upload_route(path: str, summary: str, body: dict[str, Any]) -> Callable:
     return router.post(
         path, summary=summary, status_code=202, response_model=TaskPublic,
-        openapi_extra=body, responses=_problems(400, 413, 415),
+        openapi_extra=body, responses={**_CREATED, **_problems(400, 413, 415)},
     )  # fmt: skip
 
 
@@ -251,7 +289,25 @@ def list_tasks(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="每頁筆數")] = 50,
     offset: Annotated[int, Query(ge=0, description="略過筆數")] = 0,
+    idempotency_key: Annotated[
+        str | None,
+        Query(
+            description="只列出以這個 Idempotency-Key 建立的任務（0 或 1 筆）：回應遺失時，"
+            "用來確認那個動作到底有沒有建立任務",
+            min_length=1,
+            max_length=255,
+        ),
+    ] = None,
 ) -> dict[str, Any]:
+    if idempotency_key is not None:
+        found = store.get_by_key(idempotency_key)
+        matches = [found] if found is not None else []
+        matches = [
+            t for t in matches if (status is None or t.status == status)
+            and (kind is None or t.kind == kind)
+        ]  # fmt: skip
+        page = matches[offset : offset + limit]
+        return {"items": [TaskPublic.from_task(t) for t in page], "total": len(matches)}
     q = q.strip() if q else None
     tasks, total = store.list(status=status, kind=kind, limit=limit, offset=offset, q=q or None)
     return {"items": [TaskPublic.from_task(task) for task in tasks], "total": total}

@@ -7,6 +7,7 @@ renames on success. Any failure removes the partial file.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import unicodedata
@@ -117,6 +118,7 @@ class UploadSink:
         self._partial = upload_dir / f"{task_id}{extension}{PARTIAL_SUFFIX}"
         self._file = open(self._partial, "wb")  # noqa: SIM115 - closed in commit/discard
         self._head = b""
+        self._digest = hashlib.sha256()
         self.size = 0
 
     def write(self, chunk: bytes) -> None:
@@ -128,6 +130,11 @@ class UploadSink:
             if len(self._head) >= SNIFF_BYTES:
                 sniff(self._head, self.extension)
         self._file.write(chunk)
+        self._digest.update(chunk)
+
+    def sha256(self) -> str:
+        """Hex digest of the bytes received (identifies a repeated upload)."""
+        return self._digest.hexdigest()
 
     def commit(self) -> Path:
         if self.size == 0:

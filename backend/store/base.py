@@ -51,6 +51,10 @@ class Task:
     status: str = PENDING
     progress: float = 0.0
     eta_s: float | None = None  # seconds left as of `updated_at` (backend.eta); None if unknown
+    # The client's Idempotency-Key and a digest of the request that created the task: a
+    # repeat with the same key gets this task back instead of a new one.
+    idempotency_key: str | None = None
+    request_hash: str | None = None
     message: str = "等待處理中"
     created_at: float = field(default_factory=time.time)
     started_at: float | None = None
@@ -72,7 +76,13 @@ class Task:
 class TaskStore(Protocol):
     name: str
 
-    def add(self, task: Task) -> None: ...
+    def add(self, task: Task) -> Task:
+        """Store a new task and return it; if its `idempotency_key` is already held by a
+        task, store nothing and return that task (atomic: of two adds with one key, one
+        wins). A key is freed when its task is deleted (or expires)."""
+
+    def get_by_key(self, idempotency_key: str) -> Task | None:
+        """The task created with this Idempotency-Key, if it still exists."""
 
     def get(self, task_id: str) -> Task | None: ...
 

@@ -24,6 +24,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._tasks: dict[str, Task] = {}
+        self._keys: dict[str, str] = {}  # Idempotency-Key -> task id
         self._lock = threading.Lock()
 
     def _change(self, task: Task, **fields: Any) -> Task:
@@ -34,9 +35,20 @@ class MemoryStore:
         task.version += 1
         return replace(task)
 
-    def add(self, task: Task) -> None:
+    def add(self, task: Task) -> Task:
         with self._lock:
+            key = task.idempotency_key
+            if key is not None and key in self._keys:
+                return replace(self._tasks[self._keys[key]])
             self._tasks[task.task_id] = replace(task)
+            if key is not None:
+                self._keys[key] = task.task_id
+            return replace(task)
+
+    def get_by_key(self, idempotency_key: str) -> Task | None:
+        with self._lock:
+            task_id = self._keys.get(idempotency_key)
+            return replace(self._tasks[task_id]) if task_id is not None else None
 
     def get(self, task_id: str) -> Task | None:
         with self._lock:
@@ -127,6 +139,8 @@ class MemoryStore:
             task = self._tasks.get(task_id)
             if task is None or task.status not in FINAL:
                 return None
+            if task.idempotency_key is not None:
+                self._keys.pop(task.idempotency_key, None)
             return self._tasks.pop(task_id)
 
     def heartbeat(self, owner: str) -> None:

@@ -165,6 +165,31 @@ end
 return true
 """
 
+# ARGV: prefix, id, idempotency key ('' = none), created_at, status, kind, finished_at
+# ('' unless final), owner ('' = none), heartbeat_at, then the hash's field/value pairs.
+# Returns the id of the task holding the key: this one, or an earlier one (nothing added).
+_ADD = """
+local p, id, idem = ARGV[1], ARGV[2], ARGV[3]
+if idem ~= '' then
+  local holder = redis.call('GET', p .. 'idem:' .. idem)
+  if holder and redis.call('EXISTS', p .. 'task:' .. holder) == 1 then return holder end
+  redis.call('SET', p .. 'idem:' .. idem, id)
+end
+local created, status, kind = ARGV[4], ARGV[5], ARGV[6]
+redis.call('HSET', p .. 'task:' .. id, unpack(ARGV, 10))
+for _, index in ipairs({'all', 'status:' .. status, 'kind:' .. kind,
+    'sk:' .. status .. ':' .. kind}) do
+  redis.call('ZADD', p .. index, created, id)
+end
+if ARGV[7] ~= '' then
+  redis.call('ZADD', p .. 'final', ARGV[7], id)
+elseif ARGV[8] ~= '' then
+  redis.call('ZADD', p .. 'active', ARGV[9], id)
+  redis.call('SADD', p .. 'owned:' .. ARGV[8], id)
+end
+return id
+"""
+
 # ARGV: prefix, id
 _DELETE = """
 local p = ARGV[1]
@@ -174,6 +199,10 @@ local status = redis.call('HGET', key, 'status')
 if status ~= 'completed' and status ~= 'failed' and status ~= 'cancelled' then return false end
 local task = redis.call('HGETALL', key)
 local kind = redis.call('HGET', key, 'kind')
+local idem = redis.call('HGET', key, 'idempotency_key')
+if idem and redis.call('GET', p .. 'idem:' .. idem) == id then
+  redis.call('DEL', p .. 'idem:' .. idem)
+end
 redis.call('DEL', key)
 for _, index in ipairs({'all', 'status:' .. status, 'kind:' .. kind,
     'sk:' .. status .. ':' .. kind, 'final', 'active'}) do
@@ -250,25 +279,30 @@ class RedisStore:
         self._fail_stale = self.client.register_script(_FAIL_STALE)
         self._heartbeat = self.client.register_script(_HEARTBEAT)
         self._delete = self.client.register_script(_DELETE)
+        self._add = self.client.register_script(_ADD)
 
     def _key(self, task_id: str) -> str:
         return f"{self.prefix}task:{task_id}"
 
-    def add(self, task: Task) -> None:
-        p, score = self.prefix, task.created_at
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(self._key(task.task_id), mapping=_encode(task))
-            for index in ("all", f"status:{task.status}", f"kind:{task.kind}"):
-                pipe.zadd(p + index, {task.task_id: score})
-            pipe.zadd(f"{p}sk:{task.status}:{task.kind}", {task.task_id: score})
-            if task.is_final:
-                pipe.zadd(p + "final", {task.task_id: task.finished_at or task.updated_at})
-            elif task.owner:
-                # Held by a process (a local runner's queue, or a worker): swept if it dies.
-                # An empty owner means the task waits in the shared queue, held by nobody.
-                pipe.zadd(p + "active", {task.task_id: task.heartbeat_at})
-                pipe.sadd(f"{p}owned:{task.owner}", task.task_id)
-            pipe.execute()
+    def add(self, task: Task) -> Task:
+        fields = _encode(task)
+        if task.is_final:
+            final, owner = repr(task.finished_at or task.updated_at), ""
+        else:
+            # An owner holds the task (a local runner's queue, or a worker): swept if it
+            # dies. No owner: it waits in the shared queue, held by nobody.
+            final, owner = "", task.owner
+        args = [
+            self.prefix, task.task_id, task.idempotency_key or "", repr(task.created_at),
+            task.status, task.kind, final, owner, repr(task.heartbeat_at),
+            *(item for pair in fields.items() for item in pair),
+        ]  # fmt: skip
+        holder = self._add(args=args)
+        return task if holder == task.task_id else (self.get(holder) or task)
+
+    def get_by_key(self, idempotency_key: str) -> Task | None:
+        holder = self.client.get(f"{self.prefix}idem:{idempotency_key}")
+        return self.get(holder) if holder else None
 
     def get(self, task_id: str) -> Task | None:
         return _decode(self.client.hgetall(self._key(task_id)))

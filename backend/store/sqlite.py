@@ -19,7 +19,7 @@ from backend.store.base import COMPLETED, FINAL, PENDING, PROCESSING, STATUSES, 
 _COLUMNS = (
     "task_id", "kind", "owner", "params", "status", "progress", "message", "created_at",
     "started_at", "updated_at", "finished_at", "heartbeat_at", "filename", "size_bytes",
-    "file_path", "result", "error", "version", "eta_s",
+    "file_path", "result", "error", "version", "eta_s", "idempotency_key", "request_hash",
 )  # fmt: skip
 _JSON_COLUMNS = {"params", "result", "error"}
 
@@ -43,14 +43,18 @@ CREATE TABLE IF NOT EXISTS tasks (
     result TEXT,
     error TEXT,
     version INTEGER NOT NULL,
-    eta_s REAL
+    eta_s REAL,
+    idempotency_key TEXT,
+    request_hash TEXT
 );
 CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created_at DESC);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status);
 """
 
 # Columns added after the first release: (name, declaration), added to older files on open.
-_MIGRATIONS = (("eta_s", "REAL"),)
+_MIGRATIONS = (("eta_s", "REAL"), ("idempotency_key", "TEXT"), ("request_hash", "TEXT"))
+# After the migrations (older files lack the column); NULL keys never collide.
+_KEY_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS tasks_idempotency_key ON tasks (idempotency_key)"
 
 _ACTIVE_SQL = "status IN ('pending', 'processing')"
 _FINAL_SQL = "status IN ('completed', 'failed', 'cancelled')"
@@ -89,6 +93,7 @@ class SqliteStore:
                 # Another process opening the same file added it first.
                 if "duplicate column" not in str(exc):
                     raise
+        conn.execute(_KEY_INDEX)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -126,7 +131,7 @@ class SqliteStore:
         row = self._conn().execute(sql, {**params, "task_id": task_id}).fetchone()
         return self._row_to_task(row)
 
-    def add(self, task: Task) -> None:
+    def add(self, task: Task) -> Task:
         values = {
             key: json.dumps(getattr(task, key), ensure_ascii=False)
             if key in _JSON_COLUMNS and getattr(task, key) is not None
@@ -134,9 +139,26 @@ class SqliteStore:
             for key in _COLUMNS
         }
         placeholders = ", ".join(f":{key}" for key in _COLUMNS)
-        self._conn().execute(
-            f"INSERT INTO tasks ({', '.join(_COLUMNS)}) VALUES ({placeholders})", values
+        # A second task with the same Idempotency-Key is not inserted: the unique index
+        # decides atomically, even between processes.
+        inserted = self._conn().execute(
+            f"INSERT INTO tasks ({', '.join(_COLUMNS)}) VALUES ({placeholders}) "
+            "ON CONFLICT (idempotency_key) DO NOTHING",
+            values,
         )
+        if inserted.rowcount == 0 and task.idempotency_key is not None:
+            existing = self.get_by_key(task.idempotency_key)
+            if existing is not None:
+                return existing
+        return task
+
+    def get_by_key(self, idempotency_key: str) -> Task | None:
+        row = (
+            self._conn()
+            .execute("SELECT * FROM tasks WHERE idempotency_key = ?", (idempotency_key,))
+            .fetchone()
+        )
+        return self._row_to_task(row)
 
     def get(self, task_id: str) -> Task | None:
         row = self._conn().execute("SELECT * FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
