@@ -302,3 +302,22 @@ def test_every_text_is_written_as_text_wherever_it_appears() -> None:
     # file name, table name (twice), warning, column name, top value, preview header and cell
     assert len(cells) >= 8 and {cell.data_type for cell in cells} == {"s"}
     assert sum(cell.value == evil for cell in cells) >= 5
+
+
+def test_a_table_wider_than_excel_is_cut_in_its_preview_and_said() -> None:
+    width = 16_384 + 2
+    columns = [
+        {"name": f"c{i}", "type": "integer", "nulls": 0, "min": i, "max": i, "mean": float(i),
+         "std": None, "top": None, "histogram": None, "unit": None, "formats": []}
+        for i in range(width)
+    ]  # fmt: skip
+    table = {"name": "寬表", "rows": 1, "columns": columns, "warnings": [],
+             "preview": [{f"c{i}": i for i in range(width)}]}  # fmt: skip
+    result = {"format": "csv", "encoding": "utf-8", "delimiter": ",", "text": None,
+              "tables": [table], "warnings": []}  # fmt: skip
+    content = analysis_workbook(result, filename="寬表.csv", size_bytes=1, finished_at=None)
+    workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+    assert workbook["欄位統計"].max_row == width + 1  # every column's figures
+    assert workbook["預覽 寬表"].max_column == 16_384
+    notes = [row[1] for row in workbook["摘要"].iter_rows(values_only=True)]
+    assert any("超過 Excel 每個工作表 16,384 欄的上限" in str(note) for note in notes)
