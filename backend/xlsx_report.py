@@ -51,8 +51,10 @@ MAX_EXACT_INT = 2**53  # beyond this Excel (a double) would change the digits: k
 MAX_DECIMALS = 6
 MIN_WIDTH, MAX_WIDTH = 6, 60
 SUMMARY_VALUE_WIDTH = 80
+TOP_VALUES_WIDTH = 50  # the most common values wrap within this width
 ROW_HEIGHT_PT = 16.5  # one line of 11 pt text with CJK glyphs
 
+_BOOLEAN_WORDS = {"true": "是", "false": "否", "True": "是", "False": "否"}
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
 
@@ -176,21 +178,31 @@ class _ReportWriter:
         self.taken: set[str] = set()
         self._formats: dict[tuple[tuple[str, Any], ...], Any] = {}
         self._widths: dict[int, dict[int, int]] = {}
-        self.header = self.format(bold=True, bg_color="#DDEBF7", bottom=1, valign="top")
+        self._wrapped: dict[int, list[tuple[int, int, str]]] = {}
+        self.plain = self.format()
+        self.header = self.format(bold=True, bg_color="#DDEBF7", bottom=1, align="center")
         self.title = self.format(bold=True, font_size=14)
-        self.label = self.format(bold=True, valign="top")
-        self.wrapped = self.format(text_wrap=True, valign="top")
-        self.left_number = self.format(num_format="#,##0", align="left")
+        self.label = self.format(bold=True)
+        self.sub_label = self.format(indent=1)
+        self.wrapped = self.format(text_wrap=True)
 
     def format(self, **properties: Any) -> Any:
+        """A shared cell format; top-aligned unless said otherwise, as rows may grow tall."""
+        properties.setdefault("valign", "top")
         key = tuple(sorted(properties.items()))
         if key not in self._formats:
             self._formats[key] = self.workbook.add_format(properties)
         return self._formats[key]
 
-    def sheet(self, name: str) -> Worksheet:
+    def sheet(self, name: str, *, landscape: bool = True) -> Worksheet:
+        """A new sheet that prints on A4, as wide as one page (as many pages down as needed)."""
         worksheet = self.workbook.add_worksheet(sheet_name(name, self.taken))
+        worksheet.set_paper(9)
+        worksheet.fit_to_pages(1, 0)
+        if landscape:
+            worksheet.set_landscape()
         self._widths[id(worksheet)] = {}
+        self._wrapped[id(worksheet)] = []
         return worksheet
 
     # -- cells ---------------------------------------------------------------------------
@@ -202,8 +214,13 @@ class _ReportWriter:
 
     def text(self, worksheet: Worksheet, row: int, col: int, value: str, fmt: Any = None) -> None:
         value = value[:MAX_CELL_TEXT]
-        worksheet.write_string(row, col, value, fmt)
+        worksheet.write_string(row, col, value, fmt or self.plain)
         self._seen(worksheet, col, value)
+
+    def wrapped_text(self, worksheet: Worksheet, row: int, col: int, value: str) -> None:
+        """Text that wraps within its column; the row is made tall enough in `finish`."""
+        self.text(worksheet, row, col, value, self.wrapped)
+        self._wrapped[id(worksheet)].append((row, col, value[:MAX_CELL_TEXT]))
 
     def number(
         self, worksheet: Worksheet, row: int, col: int, value: float, num_format: str, **extra: Any
@@ -247,12 +264,25 @@ class _ReportWriter:
             self.text(worksheet, row, col, str(value))
 
     def finish(self, worksheet: Worksheet, fixed: dict[int, int] | None = None) -> None:
+        """Set each column's width (``fixed`` ones as given) and the height of rows with
+        wrapped text (Excel and LibreOffice do not grow a row by themselves on opening)."""
+        widths: dict[int, int] = {}
         for col, width in self._widths[id(worksheet)].items():
             if fixed and col in fixed:
-                width = fixed[col]
+                widths[col] = fixed[col]
             else:
-                width = min(max(width + 2, MIN_WIDTH), MAX_WIDTH)
-            worksheet.set_column(col, col, width)
+                widths[col] = min(max(width + 3, MIN_WIDTH), MAX_WIDTH)
+            worksheet.set_column(col, col, widths[col])
+        lines: dict[int, int] = {}
+        for row, col, value in self._wrapped[id(worksheet)]:
+            room = max(widths.get(col, MIN_WIDTH) - 1, 1)
+            needed = sum(
+                max(1, math.ceil(display_width(line) / room)) for line in value.split("\n")
+            )
+            lines[row] = max(lines.get(row, 1), needed)
+        for row, count in lines.items():
+            if count > 1:
+                worksheet.set_row(row, ROW_HEIGHT_PT * count)
 
     def headers(self, worksheet: Worksheet, names: list[str]) -> None:
         """A bold, frozen header row; its filter buttons take about two characters more."""
@@ -260,6 +290,7 @@ class _ReportWriter:
             self.text(worksheet, 0, col, name, self.header)
             self._seen(worksheet, col, name + "  ")
         worksheet.freeze_panes(1, 0)
+        worksheet.repeat_rows(0)
 
     # -- sheets --------------------------------------------------------------------------
 
@@ -270,14 +301,14 @@ class _ReportWriter:
         size_bytes: int | None,
         finished_at: float | None,
     ) -> None:
-        worksheet = self.sheet(SUMMARY_SHEET)
+        worksheet = self.sheet(SUMMARY_SHEET, landscape=False)
         worksheet.write_string(0, 0, "檔案分析報告", self.title)
         worksheet.set_row(0, 24)
         row = 2
 
-        def line(label: str, value: Any, num_format: str | None = None) -> None:
+        def line(label: str, value: Any, num_format: str | None = None, sub: bool = False) -> None:
             nonlocal row
-            self.text(worksheet, row, 0, label, self.label)
+            self.text(worksheet, row, 0, label, self.sub_label if sub else self.label)
             if isinstance(value, datetime):
                 worksheet.write_datetime(
                     row, 1, value, self.format(num_format="yyyy-mm-dd hh:mm:ss", align="left")
@@ -285,7 +316,7 @@ class _ReportWriter:
             elif isinstance(value, int | float):
                 self.number(worksheet, row, 1, value, num_format or "#,##0", align="left")
             else:
-                self.text(worksheet, row, 1, str(value), self.wrapped)
+                self.wrapped_text(worksheet, row, 1, str(value))
             row += 1
 
         line("檔案名稱", filename or "（未命名）")
@@ -301,8 +332,9 @@ class _ReportWriter:
         tables = result.get("tables") or []
         line("表格數", len(tables))
         for table in tables:
-            line(f"表格「{table['name']}」資料列數", table["rows"])
-            line(f"表格「{table['name']}」欄位數", len(table["columns"]))
+            line("表格", table["name"])
+            line("資料列數", table["rows"], sub=True)
+            line("欄位數", len(table["columns"]), sub=True)
         text = result.get("text")
         if text:
             line("文字行數", text["lines"])
@@ -323,12 +355,10 @@ class _ReportWriter:
         row += 1
         self.text(worksheet, row, 0, "說明", self.label)
         if not warnings:
-            self.text(worksheet, row, 1, "（沒有需要說明的地方）", self.wrapped)
+            self.text(worksheet, row, 1, "（沒有需要說明的地方）")
         for number, warning in enumerate(warnings, start=1):
             shown = f"{number}. {warning}"
-            self.text(worksheet, row, 1, shown, self.wrapped)
-            lines = max(1, math.ceil(display_width(shown) / (SUMMARY_VALUE_WIDTH - 2)))
-            worksheet.set_row(row, ROW_HEIGHT_PT * lines)
+            self.wrapped_text(worksheet, row, 1, shown)
             row += 1
         self.finish(worksheet, fixed={1: SUMMARY_VALUE_WIDTH})
 
@@ -344,7 +374,8 @@ class _ReportWriter:
             self.text(worksheet, 1, 0, "（這個檔案沒有表格）")
         else:
             worksheet.autofilter(0, 0, row - 1, len(STATS_HEADERS) - 1)
-        self.finish(worksheet)
+        top_width = self._widths[id(worksheet)].get(12, 0) + 3
+        self.finish(worksheet, fixed={12: min(max(top_width, MIN_WIDTH), TOP_VALUES_WIDTH)})
 
     def _column_row(self, worksheet: Worksheet, row: int, table: dict, column: dict) -> None:
         rows, nulls = table["rows"], column["nulls"]
@@ -371,9 +402,10 @@ class _ReportWriter:
             self.text(worksheet, row, 11, "、".join(VALUE_FORMAT_LABELS.get(f, f) for f in formats))
         top = column.get("top") or []
         if top:
-            self.text(
-                worksheet, row, 12, "、".join(f"{value}（{count:,}）" for value, count in top)
-            )
+            if kind == "boolean":  # the analysis counts them as "true" and "false"
+                top = [(_BOOLEAN_WORDS.get(str(value), value), count) for value, count in top]
+            shown = "、".join(f"{value}（{count:,}）" for value, count in top)
+            self.wrapped_text(worksheet, row, 12, shown)
 
     def preview(self, table: dict[str, Any]) -> None:
         worksheet = self.sheet(PREVIEW_PREFIX + table["name"])

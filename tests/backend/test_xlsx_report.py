@@ -120,9 +120,13 @@ def check_against_json(workbook: openpyxl.Workbook, task: dict[str, Any]) -> Non
     if result["delimiter"] is not None:
         assert summary["分隔符號"] == DELIMITER_LABELS[result["delimiter"]]
     assert summary["表格數"] == len(tables)
+    lines = [(row[0].value, row[1].value) for row in workbook["摘要"].iter_rows(min_row=3)]
     for table in tables:
-        assert summary[f"表格「{table['name']}」資料列數"] == table["rows"]
-        assert summary[f"表格「{table['name']}」欄位數"] == len(table["columns"])
+        at = lines.index(("表格", table["name"]))
+        assert lines[at + 1 : at + 3] == [
+            ("資料列數", table["rows"]),
+            ("欄位數", len(table["columns"])),
+        ]
     notes = [row[1].value for row in workbook["摘要"].iter_rows(min_row=3)]
     start = [row[0].value for row in workbook["摘要"].iter_rows(min_row=3)].index("說明")
     numbered = [f"{i}. {w}" for i, w in enumerate(result["warnings"], start=1)]
@@ -148,7 +152,8 @@ def check_against_json(workbook: openpyxl.Workbook, task: dict[str, Any]) -> Non
         assert figures["單位"] == column["unit"]
         formats = "、".join(VALUE_FORMAT_LABELS[f] for f in column["formats"]) or None
         assert figures["原本寫法"] == formats
-        top = "、".join(f"{v}（{n:,}）" for v, n in column["top"]) if column["top"] else None
+        words = {"true": "是", "false": "否"} if column["type"] == "boolean" else {}
+        top = "、".join(f"{words.get(v, v)}（{n:,}）" for v, n in column["top"] or []) or None
         assert figures["最常見的值（次數）"] == top
 
     for table, name in zip(tables, workbook.sheetnames[2:], strict=True):
