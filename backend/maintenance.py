@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from backend.errors import ERRORS
-from backend.files import PARTIAL_SUFFIX, remove_task_file
+from backend.files import PARTIAL_SUFFIX, remove_task_file, writer_is_gone
 from backend.service import settle
 from backend.store.base import TaskStore
 
@@ -71,6 +71,7 @@ class Housekeeper:
             self._store_was_down(now)  # our beat waited on retries: nobody could beat
         if now >= self._sweep_after:
             self.fail_interrupted(now)
+        self.remove_orphaned_partials()
         if self.upkeep is not None:
             self.upkeep()
         if now - self._last_cleanup >= min(60.0, self.ttl_s / 4):
@@ -96,6 +97,14 @@ class Housekeeper:
         for task in self.store.expired(now - self.ttl_s):
             if self.store.delete(task.task_id) is not None:
                 remove_task_file(task)
+
+    def remove_orphaned_partials(self) -> None:
+        """Partial uploads whose receiving process died (kill -9 mid-upload): removed at
+        once, as their task never came to exist."""
+        for path in self.upload_dir.glob(f"*{PARTIAL_SUFFIX}"):
+            if writer_is_gone(path.name):
+                path.unlink(missing_ok=True)
+                logger.info("Removed %s: its upload's process died", path.name)
 
     def remove_stray_files(self, now: float) -> None:
         """Files no task refers to: left by a crash mid-upload or mid-delete."""

@@ -22,7 +22,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from backend.content import binary_label
 from backend.errors import AppError
-from backend.files import PARTIAL_SUFFIX
+from backend.files import partial_name
 
 MAX_FILENAME_CHARS = 255
 SNIFF_BYTES = 8192
@@ -115,7 +115,7 @@ class UploadSink:
         self.extension = extension
         self.max_bytes = max_bytes
         self.path = upload_dir / f"{task_id}{extension}"
-        self._partial = upload_dir / f"{task_id}{extension}{PARTIAL_SUFFIX}"
+        self._partial = upload_dir / partial_name(task_id, extension)
         self._file = open(self._partial, "wb")  # noqa: SIM115 - closed in commit/discard
         self._head = b""
         self._digest = hashlib.sha256()

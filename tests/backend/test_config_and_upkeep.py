@@ -140,3 +140,29 @@ def test_no_sweep_right_after_the_store_was_unreachable(tmp_path: Path) -> None:
     keeper.run_once()
     task = store.get("busy")  # it stopped beating: now it is interrupted
     assert task.status == "failed" and task.error["code"] == "interrupted"
+
+
+def test_a_partial_upload_of_a_dead_process_is_removed_at_once(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from backend.files import partial_name
+
+    host = socket.gethostname().split(".", 1)[0]
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    names = {
+        "dead": f"t1.csv.{host}-{dead.stdout.strip()}.part",
+        "alive": partial_name("t2", ".csv"),  # this process: still receiving
+        "elsewhere": f"t3.csv.other-host-{dead.stdout.strip()}.part",
+        "old-style": "t4.csv.part",
+    }
+    for name in names.values():
+        (tmp_path / name).write_bytes(b"a,b\n")
+    keeper = Housekeeper(MemoryStore(), owner="me", upload_dir=tmp_path, heartbeat_s=1,
+                         stale_after_s=3, ttl_s=3600)  # fmt: skip
+    keeper.run_once()
+    left = {path.name for path in tmp_path.iterdir()}
+    assert names["dead"] not in left
+    assert {names["alive"], names["elsewhere"], names["old-style"]} <= left
