@@ -2,8 +2,21 @@
 session's client (`current_client()`) with the backend facts pages share.
 
 Every failure leaves this module as an `AppError` subclass with zh-TW text; pages never
-see a `requests` exception. Safe calls (GET, DELETE) are retried on 500/502/503/504 and
-on connection errors; uploads and task creation are never sent twice.
+see a `requests` exception. Reads (GET) are retried by urllib3 on 500/502/503/504 and on
+connection errors.
+
+Calls that change something are retried here, each attempt with what makes a repeat
+harmless, and then the outcome is asked of the backend instead of guessed:
+
+- a task is created (`POST /api/process`, `/api/upload`, `/api/upload/stream`) with an
+  `Idempotency-Key`: a repeat returns the task the first attempt created. When every
+  attempt failed, or one timed out, `GET /api/tasks?idempotency_key=` says whether the task
+  exists; if it does, it is returned as if the answer had arrived.
+- a cancel or delete whose answer was lost is done already when its retry hears 409 "task
+  already cancelled" or 404 "no such task": that is success, not an error.
+
+What cannot be settled raises `UnconfirmedError`: the action may have happened, so the page
+keeps its key and asks again later.
 """
 
 from __future__ import annotations
@@ -12,6 +25,7 @@ import logging
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,18 +34,26 @@ from urllib.parse import quote, unquote, urlsplit
 import requests
 import streamlit as st
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError, ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from frontend.utils.config import get_settings
-from frontend.utils.errors import AppError, backend_error, make_error
+from frontend.utils.errors import (
+    AppError,
+    NotFoundError,
+    UnconfirmedError,
+    backend_error,
+    make_error,
+)
+from frontend.utils.formatting import format_size
 from frontend.utils.session_state import AppSessionState
 from frontend.utils.vocabulary import Vocabulary
 
 logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = (500, 502, 503, 504)
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 UPLOAD_CHUNK_BYTES = 256 * 1024
 VOCABULARY_PATH = "/api/vocabulary"
 VOCABULARY_TTL_S = 300.0  # it changes only when the backend is upgraded
@@ -133,6 +155,45 @@ def _is_read_timeout(exc: requests.RequestException) -> bool:
     return isinstance(reason, MaxRetryError) and isinstance(reason.reason, ReadTimeoutError)
 
 
+def _never_sent(exc: requests.RequestException) -> bool:
+    """The connection could not be made (refused, no route, connect timeout): the request
+    cannot have reached the backend."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, ConnectTimeoutError)  # NewConnectionError is one too
+
+
+def _problem_code(response: requests.Response) -> str | None:
+    if "json" not in response.headers.get("content-type", ""):
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("code") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def new_idempotency_key() -> str:
+    """A key for one user action: every attempt of that action sends the same one."""
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class _Attempts:
+    """How the attempts of one call went: the answer worth reading, if any came, else the
+    last failure; and whether an attempt before that answer may have reached the backend
+    (it may have acted, and its answer was lost)."""
+
+    response: requests.Response | None = None
+    error: requests.RequestException | None = None
+    busy: requests.Response | None = None  # the last 5xx answer
+    reached: bool = False
+
+
 class APIClient:
     """Thread-safe enough to share between sessions: it holds no per-user state."""
 
@@ -146,6 +207,9 @@ class APIClient:
         backoff_factor: float = 0.2,
         upload_read_timeout: float = 120.0,
     ) -> None:
+        """`retries`, `backoff_factor`: reads are retried by urllib3; a call that changes
+        something is sent at most `1 + retries` times, waiting `backoff_factor * 2**n`
+        seconds between attempts."""
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise make_error("invalid_url", details={"url": base_url})
@@ -166,16 +230,25 @@ class APIClient:
             other=0,
             backoff_factor=backoff_factor,
             status_forcelist=RETRY_STATUSES,
-            allowed_methods=IDEMPOTENT_METHODS,
+            allowed_methods=READ_METHODS,
             raise_on_status=False,
             respect_retry_after_header=False,  # never freeze a page for a server-chosen time
         )
         adapter = HTTPAdapter(max_retries=retry, pool_maxsize=20)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
+        # Calls that change something: one try per send; `_attempts` decides about retries.
+        self._once = requests.Session()
+        self._once.headers.update(self._session.headers)
+        once = HTTPAdapter(max_retries=0, pool_maxsize=20)
+        self._once.mount("http://", once)
+        self._once.mount("https://", once)
+        self._max_attempts = 1 + max(retries, 0)
+        self._backoff_factor = backoff_factor
 
     def close(self) -> None:
         self._session.close()
+        self._once.close()
 
     # --- transport -----------------------------------------------------------------
 
@@ -197,7 +270,52 @@ class APIClient:
         logger.info("Request to %s failed: %r", self.base_url, exc)
         if _is_read_timeout(exc):
             return make_error("timeout_error", details={"url": self.base_url})
-        return make_error("connection_error", details={"url": self.base_url})
+        if _never_sent(exc):
+            return make_error("connection_error", details={"url": self.base_url})
+        return make_error("connection_lost", details={"url": self.base_url})
+
+    def _attempts(self, method: str, path: str, **kwargs: Any) -> _Attempts:
+        """Send a call that changes something until an answer worth reading comes back:
+        again after a connection error or a 5xx, at most `_max_attempts` times. Not again
+        after a read timeout: the backend may still be at it, and another wait would cost a
+        whole read timeout more; the caller asks the backend what became of it instead.
+        Every attempt must be harmless to repeat (an idempotency key, a DELETE)."""
+        url = f"{self.base_url}{path}"
+        kwargs.setdefault("timeout", self.timeout)
+        reached, error, busy = False, None, None
+        for attempt in range(self._max_attempts):
+            if attempt:
+                time.sleep(self._backoff_factor * 2 ** (attempt - 1))
+            try:
+                response = self._once.request(method, url, **kwargs)
+            except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                    requests.exceptions.InvalidSchema) as exc:  # fmt: skip
+                raise make_error("invalid_url", details={"url": self.base_url}) from exc
+            except requests.RequestException as exc:
+                logger.info("%s %s, attempt %d: %r", method, path, attempt + 1, exc)
+                error, busy = exc, None
+                if not _never_sent(exc):
+                    reached = True
+                if _is_read_timeout(exc):
+                    break
+                continue
+            if response.status_code in RETRY_STATUSES:
+                logger.info("%s %s, attempt %d: %d", method, path, attempt + 1,
+                            response.status_code)  # fmt: skip
+                error, busy, reached = None, response, True
+                continue
+            return _Attempts(response=response, reached=reached)
+        return _Attempts(error=error, busy=busy, reached=reached)
+
+    def _failure(self, attempts: _Attempts) -> AppError:
+        """What went wrong with the last attempt, in the user's terms."""
+        if attempts.busy is not None:
+            try:
+                self._raise_for_problem(attempts.busy)
+            except AppError as exc:
+                return exc
+        assert attempts.error is not None
+        return self._transport_error(attempts.error)
 
     def _raise_for_problem(self, response: requests.Response) -> None:
         """A problem+json answer as the AppError for its code, in the backend's words."""
@@ -277,50 +395,117 @@ class APIClient:
         except AppError:
             return {}
 
-    def create_process_task(self, data: str, delay: int) -> dict[str, Any]:
-        return self._json(
-            self._request("POST", "/api/process", json={"data": data, "delay": delay})
-        )
+    def create_process_task(
+        self, data: str, delay: int, *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """POST /api/process. Pass the action's `idempotency_key` (one per user action, kept
+        until its task is known): sending it again returns the same task."""
+        return self._create("/api/process", idempotency_key, json={"data": data, "delay": delay})
 
     def upload_file(
-        self, filename: str, content: bytes, on_progress: ProgressCallback | None = None
+        self,
+        filename: str,
+        content: bytes,
+        on_progress: ProgressCallback | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        """POST /api/upload/stream: the raw bytes in chunks, reporting bytes sent."""
+        """POST /api/upload/stream: the raw bytes in chunks, reporting bytes sent (from 0
+        again if an attempt is repeated)."""
         body = _ProgressBody(content, on_progress, UPLOAD_CHUNK_BYTES)
         headers = {
             "X-Filename": quote(filename, safe=""),
             "Content-Type": "application/octet-stream",
         }
-        try:
-            response = self._session.post(
-                f"{self.base_url}/api/upload/stream",
-                # An empty body is sent as such (the backend answers empty_file), not chunked.
-                data=body if content else b"",
-                headers=headers,
-                timeout=self.upload_timeout,
-            )
-        except requests.RequestException as exc:
-            raise self._upload_error(exc, body.sent) from exc
-        self._raise_for_problem(response)
-        return self._json(response)
-
-    def upload_file_multipart(self, filename: str, content: bytes) -> dict[str, Any]:
-        """POST /api/upload (multipart): no progress; kept for completeness and scripts."""
-        files = {"file": (filename, content, "application/octet-stream")}
-        return self._json(
-            self._request("POST", "/api/upload", files=files, timeout=self.upload_timeout)
+        return self._create(
+            "/api/upload/stream",
+            idempotency_key,
+            upload_size=len(content),
+            # An empty body is sent as such (the backend answers empty_file), not chunked.
+            data=body if content else b"",
+            headers=headers,
+            timeout=self.upload_timeout,
         )
 
-    def _upload_error(self, exc: requests.RequestException, sent: int) -> AppError:
-        """The backend may refuse an upload (e.g. too large) and drop the connection while
-        we are still sending: a backend that still answers GET / tells that apart from one
-        that is down."""
-        if _is_read_timeout(exc):
-            return make_error("timeout_error", details={"url": self.base_url})
-        if isinstance(exc, requests.ConnectionError) and self.check_backend_connection().ok:
-            logger.info("Upload dropped after %d bytes by a running backend: %r", sent, exc)
-            return make_error("upload_rejected")
-        return self._transport_error(exc)
+    def upload_file_multipart(
+        self, filename: str, content: bytes, *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """POST /api/upload (multipart): no progress; kept for completeness and scripts."""
+        files = {"file": (filename, content, "application/octet-stream")}
+        return self._create(
+            "/api/upload",
+            idempotency_key,
+            upload_size=len(content),
+            files=files,
+            timeout=self.upload_timeout,
+        )
+
+    def find_task_by_key(self, idempotency_key: str) -> dict[str, Any] | None:
+        """GET /api/tasks?idempotency_key=: the task an action created, if it created one."""
+        listing = self._get_json(
+            "/api/tasks", params={"idempotency_key": idempotency_key, "limit": 1}
+        )
+        items = listing.get("items") if isinstance(listing, dict) else None
+        if not isinstance(items, list):
+            raise make_error("invalid_response")
+        return items[0] if items else None
+
+    def _create(
+        self,
+        path: str,
+        idempotency_key: str | None,
+        *,
+        upload_size: int | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Create a task, retrying with the same key; when no answer came, ask the backend
+        whether the key has a task. Raises the real cause when it has none (nothing reached
+        the backend, it refused, the file is over the limit, the connection kept dropping),
+        and `UnconfirmedError` when that cannot be known yet."""
+        key = idempotency_key or new_idempotency_key()
+        attempts = self._attempts(
+            "POST", path, headers={**(headers or {}), IDEMPOTENCY_HEADER: key}, **kwargs
+        )
+        if attempts.response is not None:
+            self._raise_for_problem(attempts.response)
+            return self._json(attempts.response)
+        failure = self._failure(attempts)
+        if not attempts.reached:
+            raise failure  # no attempt got to the backend: nothing was created
+        try:
+            task = self.find_task_by_key(key)
+        except AppError as exc:
+            raise UnconfirmedError(failure) from exc
+        if task is not None:
+            logger.info("POST %s: the answer was lost, task %s exists", path, task["task_id"])
+            return task
+        if attempts.error is not None and _is_read_timeout(attempts.error):
+            raise UnconfirmedError(failure)  # the backend may still be at it
+        if upload_size is not None and attempts.error is not None:
+            limit = self._upload_limit()
+            if limit is not None and upload_size > limit:
+                # The backend refused it while it was being sent, before its 413 could be read.
+                raise backend_error(
+                    self._known_vocabulary(),
+                    "file_too_large",
+                    f"檔案有 {format_size(upload_size)}，超過上限 {format_size(limit)}。",
+                    status=413,
+                    details={"size_bytes": upload_size, "max_bytes": limit},
+                )
+        if failure.code == "connection_lost":
+            failure = make_error(
+                "connection_lost",
+                "連線在收到後端的回應之前就中斷了（已自動重試），後端確認沒有建立任務。",
+                details=failure.details,
+            )
+        raise failure
+
+    def _upload_limit(self) -> int | None:
+        try:
+            return int(self.get_config()["max_upload_bytes"])
+        except (AppError, KeyError, TypeError, ValueError):
+            return None
 
     def get_task(self, task_id: str) -> dict[str, Any]:
         return self._get_json(self._task_path(task_id))
@@ -346,10 +531,52 @@ class APIClient:
         )
 
     def cancel_task(self, task_id: str) -> dict[str, Any]:
-        return self._json(self._request("DELETE", f"{self._task_path(task_id)}/cancel"))
+        """DELETE /api/task/{id}/cancel: the cancelled task. When an attempt's answer was
+        lost, that attempt may have cancelled it: the retry's 409 with the task now
+        cancelled is success."""
+        attempts = self._attempts("DELETE", f"{self._task_path(task_id)}/cancel")
+        response = attempts.response
+        if response is not None:
+            if attempts.reached and _problem_code(response) == "task_not_cancellable":
+                try:
+                    task = self.get_task(task_id)
+                except AppError:
+                    task = None
+                if task is not None and task["status"] == "cancelled":
+                    return task
+            self._raise_for_problem(response)
+            return self._json(response)
+        failure = self._failure(attempts)
+        if attempts.reached:
+            try:
+                task = self.get_task(task_id)
+            except NotFoundError:
+                raise
+            except AppError as exc:
+                raise UnconfirmedError(failure) from exc
+            if task["status"] == "cancelled":
+                return task
+        raise failure
 
     def delete_task(self, task_id: str) -> None:
-        self._request("DELETE", self._task_path(task_id))
+        """DELETE /api/task/{id}. When an attempt's answer was lost, that attempt may have
+        deleted it: the retry's 404 is success."""
+        attempts = self._attempts("DELETE", self._task_path(task_id))
+        response = attempts.response
+        if response is not None:
+            if attempts.reached and _problem_code(response) == "task_not_found":
+                return
+            self._raise_for_problem(response)
+            return
+        failure = self._failure(attempts)
+        if attempts.reached:
+            try:
+                self.get_task(task_id)
+            except NotFoundError:
+                return
+            except AppError as exc:
+                raise UnconfirmedError(failure) from exc
+        raise failure
 
     def download_result(self, task_id: str, file_format: str = "json") -> DownloadedFile:
         """GET /api/task/{id}/result: the JSON report, or with `file_format="xlsx"` the

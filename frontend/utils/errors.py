@@ -28,9 +28,9 @@ CLIENT_ERRORS: dict[str, dict[str, str]] = {
         "title": "後端暫時無法使用",
         "detail": "後端暫時無法提供服務（已自動重試數次）。",
     },
-    "upload_rejected": {
-        "title": "上傳被中斷",
-        "detail": "後端在上傳途中中斷了連線，通常是檔案超過大小上限。",
+    "connection_lost": {
+        "title": "與後端的連線中斷",
+        "detail": "連線在收到後端的回應之前就中斷了（已自動重試）。",
     },
     "invalid_response": {"title": "後端回應格式錯誤", "detail": "後端的回應無法解讀。"},
     "http_error": {"title": "請求失敗", "detail": "後端回傳了非預期的錯誤。"},
@@ -46,6 +46,7 @@ ACTIONS: dict[str, str] = {
     "not_found": "請到「設定」頁確認 API 網址是否正確（不要加上 /api）。",
     "method_not_allowed": "請確認前端與後端的版本相符。",
     "validation_error": "請依照欄位說明修正後再送出。",
+    "idempotency_key_reused": "請重新整理頁面後再送出一次。",
     "task_not_found": "請到「任務管理」頁查看現有的任務。",
     "task_not_cancellable": "請重新整理任務狀態。",
     "task_not_finished": "請等任務結束，或先取消任務再試一次。",
@@ -68,7 +69,7 @@ ACTIONS: dict[str, str] = {
     "並到「設定」頁檢查 API 網址。",
     "timeout_error": "後端可能忙碌中，請稍後再試。",
     "service_unavailable": "請稍後再試。",
-    "upload_rejected": "請確認檔案大小沒有超過上限後再上傳一次。",
+    "connection_lost": "請檢查網路連線（或中間的代理伺服器）後再試一次。",
     "invalid_response": "請確認 API 網址指向本服務的後端。",
     "http_error": "請稍後再試；若一直失敗，請通知管理員。",
     "invalid_url": "例如 http://localhost:8000。",
@@ -127,11 +128,28 @@ class ConflictError(APIError):
 
 
 class BackendUnavailableError(AppError):
-    """connection_error, service_unavailable: the backend cannot be used right now."""
+    """connection_error, connection_lost, service_unavailable: the backend cannot be used
+    right now."""
 
 
 class BackendTimeoutError(AppError):
     """timeout_error."""
+
+
+class UnconfirmedError(AppError):
+    """An action got no answer and the backend could not say what became of it: it may
+    have happened. The page keeps the action's idempotency key and asks again later. Code,
+    title and message are those of the cause (timeout_error, connection_error, ...)."""
+
+    def __init__(self, cause: AppError) -> None:
+        super().__init__(
+            cause.code,
+            cause.message,
+            title=cause.title,
+            details=cause.details,
+            status=cause.status,
+        )
+        self.action = "稍後會再向後端確認結果；在那之前重新送出，也不會重複建立任務。"
 
 
 FILE_ERROR_CODES = frozenset(
@@ -143,7 +161,6 @@ FILE_ERROR_CODES = frozenset(
         "file_too_large",
         "invalid_file_format",
         "upload_incomplete",
-        "upload_rejected",
     }
 )
 
@@ -157,6 +174,7 @@ _CLASS_BY_CODE: dict[str, type[AppError]] = {
     "task_not_cancellable": ConflictError,
     "task_not_finished": ConflictError,
     "connection_error": BackendUnavailableError,
+    "connection_lost": BackendUnavailableError,
     "service_unavailable": BackendUnavailableError,
     "timeout_error": BackendTimeoutError,
     **{code: FileError for code in FILE_ERROR_CODES},

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -318,20 +318,41 @@ def test_gives_up_after_retries_with_zh_message() -> None:
     assert len(calls) == 4  # first try + 3 retries
 
 
-def test_task_creation_and_upload_are_never_sent_twice() -> None:
-    calls: list[str] = []
+def test_task_creation_is_retried_with_one_idempotency_key() -> None:
+    """A 503 to a POST that creates a task is retried with the same key each time; when every
+    attempt failed, the backend is asked about the key before the cause is reported."""
+    calls: list[tuple[str, str, str | None]] = []
 
     def respond(request: BaseHTTPRequestHandler) -> Reply:
-        calls.append(request.path)
+        calls.append((request.command, request.path, request.headers.get("Idempotency-Key")))
+        if request.command == "GET":
+            return _json_reply(200, {"items": [], "total": 0})
         return 503, {"Content-Type": "text/plain"}, b"busy"
 
     with stub_server(respond) as url:
         client = APIClient(url, backoff_factor=0.01)
+        with pytest.raises(BackendUnavailableError) as caught:
+            client.create_process_task("x", 1, idempotency_key="action-1")
+        assert caught.value.code == "service_unavailable"
         with pytest.raises(BackendUnavailableError):
-            client.create_process_task("x", 1)
-        with pytest.raises(BackendUnavailableError):
-            client.upload_file("a.csv", CSV)
-    assert calls == ["/api/process", "/api/upload/stream"]
+            client.upload_file("a.csv", CSV, idempotency_key="action-2")
+    assert calls == [
+        *[("POST", "/api/process", "action-1")] * 4,
+        ("GET", "/api/tasks?idempotency_key=action-1&limit=1", None),
+        *[("POST", "/api/upload/stream", "action-2")] * 4,
+        ("GET", "/api/tasks?idempotency_key=action-2&limit=1", None),
+    ]
+
+
+def test_without_a_key_each_call_gets_its_own(client: APIClient) -> None:
+    first = client.create_process_task("沒有金鑰", 0)
+    second = client.create_process_task("沒有金鑰", 0)
+    assert first["task_id"] != second["task_id"]
+    with_key = client.create_process_task("有金鑰", 0, idempotency_key="same-action")
+    again = client.create_process_task("有金鑰", 0, idempotency_key="same-action")
+    assert again["task_id"] == with_key["task_id"]
+    assert client.find_task_by_key("same-action")["task_id"] == with_key["task_id"]
+    assert client.find_task_by_key("no-such-action") is None
 
 
 def test_problem_json_from_any_server_keeps_code_and_detail() -> None:
@@ -447,12 +468,21 @@ def test_invalid_url(url: str) -> None:
 
 
 class _DropUploads(socketserver.BaseRequestHandler):
-    """Answers GET / like a healthy backend, but resets the connection during an upload."""
+    """A backend that resets the connection during every upload, and answers the questions
+    the client then asks: no task has the upload's key, and what the upload limit is."""
+
+    max_upload_bytes = 0
+    vocabulary: ClassVar[dict] = {}
 
     def handle(self) -> None:
         request_line = self.request.recv(65536)
         if request_line.startswith(b"GET"):
-            body = json.dumps({"status": "ok", "version": "stub", "tasks": {}}).encode()
+            if b"/api/tasks" in request_line:
+                body = json.dumps({"items": [], "total": 0}).encode()
+            elif b"/api/vocabulary" in request_line:
+                body = json.dumps(self.vocabulary).encode()
+            else:
+                body = json.dumps({"max_upload_bytes": self.max_upload_bytes}).encode()
             self.request.sendall(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                 b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
@@ -463,15 +493,30 @@ class _DropUploads(socketserver.BaseRequestHandler):
         self.request.close()
 
 
-def test_upload_dropped_mid_way_while_backend_is_up() -> None:
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _DropUploads)
+@pytest.mark.parametrize(
+    ("limit", "code"),
+    [(4 * 1024 * 1024, "file_too_large"), (64 * 1024 * 1024, "connection_lost")],
+)
+def test_upload_dropped_mid_way_says_why(vocabulary: dict, limit: int, code: str) -> None:
+    """Over the limit, the drop was the backend refusing the file; within it, the connection
+    was lost: never "usually because the file is too large" when it is not."""
+    handler = type(
+        "Handler", (_DropUploads,), {"max_upload_bytes": limit, "vocabulary": vocabulary}
+    )
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        client = APIClient(f"http://127.0.0.1:{server.server_address[1]}")
-        with pytest.raises(FileError) as caught:
-            client.upload_file("大.csv", b"1\n" * (8 * 1024 * 1024))
-        assert caught.value.code == "upload_rejected"
+        client = APIClient(f"http://127.0.0.1:{server.server_address[1]}", backoff_factor=0.01)
+        with pytest.raises(AppError) as caught:
+            client.upload_file("大.csv", b"1\n" * (4 * 1024 * 1024), idempotency_key="k")
+        assert caught.value.code == code
+        assert "通常" not in caught.value.message
+        if code == "connection_lost":
+            assert "後端確認沒有建立任務" in caught.value.message
+        else:
+            assert caught.value.message == "檔案有 8.0 MB，超過上限 4.0 MB。"
+            assert caught.value.title == vocabulary["errors"]["file_too_large"]["title"]
     finally:
         server.shutdown()
         server.server_close()
