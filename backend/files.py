@@ -44,13 +44,17 @@ def writer_is_gone(name: str) -> bool:
 
 def remove_task_file(task: Task) -> None:
     """Remove the task's stored upload, if any (already gone is fine)."""
-    if not task.file_path:
-        return
+    if task.file_path:
+        remove_file(task.file_path)
+
+
+def remove_file(path: str) -> None:
+    """Remove an upload file; already gone is fine, other errors are logged, not raised."""
     try:
-        os.remove(task.file_path)
+        os.remove(path)
     except FileNotFoundError:
         pass
     except OSError as exc:
         # e.g. Windows, while a job still has it open: its supervisor removes it once the
         # job has stopped (see Supervisor.conclude); the stray-file sweep is the backstop.
-        logger.warning("Could not remove %s yet: %s", task.file_path, exc)
+        logger.warning("Could not remove %s yet: %s", path, exc)

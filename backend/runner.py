@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from backend.errors import ERRORS
 from backend.eta import EtaEstimator
-from backend.files import remove_task_file
+from backend.files import remove_file, remove_task_file
 from backend.jobs import JOBS, load_job
 from backend.jobs.context import JobCancelled, JobError
 from backend.service import finish_task
@@ -206,20 +206,23 @@ class Supervisor:
             logger.exception("Supervisor error on task %s", task_id)
             self.conclude(task_id, Outcome(FAILED, "任務失敗", _error("job_failed")))
 
-    def conclude(self, task_id: str, outcome: Outcome | None) -> None:
+    def conclude(self, task_id: str, outcome: Outcome | None, file_path: str | None = None) -> None:
         """Record the outcome; None means the task was made final elsewhere (e.g. cancelled).
 
         Clean-up follows the clean-up rule in `backend.service`: whoever's transition wins
-        removes the file. When the outcome loses (a cancel came first) nothing is assumed,
-        but once the job process has stopped the final state is read back: a winner on
-        Windows cannot remove a file the job still had open, so it is removed here.
+        removes the file. A supervisor with a failed or cancelled outcome removes the task's
+        `file_path` before the transition, so a client that sees the final state never finds
+        the file still there: whichever actor wins, such a task ends failed or cancelled
+        (only a supervisor completes tasks). When the outcome loses (a cancel came first)
+        nothing else is assumed, but once the job process has stopped the final state is
+        read back: a winner on Windows cannot remove a file the job still had open.
         While the store is unreachable the outcome is retried: a finished job's result is
         never lost to an outage, and its task never stays `processing`. A supervisor that
         is stopping gives up; the sweep then interrupts the task once its beats stop.
         """
         while True:
             try:
-                self._conclude(task_id, outcome)
+                self._conclude(task_id, outcome, file_path)
                 return
             except Exception as exc:  # noqa: BLE001 - e.g. redis.ConnectionError after retries
                 if self.stopping.is_set():
@@ -228,7 +231,9 @@ class Supervisor:
                 logger.warning("Store unreachable, retrying the outcome of %s: %s", task_id, exc)
                 self.stopping.wait(1.0)
 
-    def _conclude(self, task_id: str, outcome: Outcome | None) -> None:
+    def _conclude(self, task_id: str, outcome: Outcome | None, file_path: str | None) -> None:
+        if outcome is not None and outcome.status != COMPLETED and file_path:
+            remove_file(file_path)
         if outcome is not None and finish_task(
             self.store,
             task_id,
@@ -268,7 +273,7 @@ class Supervisor:
         finally:
             parent_conn.close()
             self._stop_process(process, cancel_event)
-        self.conclude(task_id, outcome)
+        self.conclude(task_id, outcome, task.file_path)
 
     def _still_processing(self, task_id: str) -> bool:
         """The store's word on whether to go on; True while the store cannot be reached
