@@ -24,53 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.processes import MARKER_ENV, Proc, marked
 from tests.servers import ROOT
 
-MARKER_ENV = "WB_TEST_WORKER_ID"
 TEST_APP = "tests.celery_test_app"
-
-
-@dataclass(frozen=True)
-class Proc:
-    pid: int
-    ppid: int
-    cmdline: str
-
-
-def read_proc(pid: int) -> Proc | None:
-    """The live process `pid`, or None when it is gone or a zombie (exited, not yet reaped)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    # The command name may hold spaces and parentheses: the fields start after the last ")".
-    state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-    if state in ("Z", "X"):
-        return None
-    return Proc(pid, int(ppid), raw.replace(b"\0", b" ").decode(errors="replace").strip())
-
-
-def alive(pid: int) -> bool:
-    return read_proc(pid) is not None
-
-
-def marked(marker: str) -> list[Proc]:
-    """Every live process whose environment carries `MARKER_ENV=marker`."""
-    needle = f"{MARKER_ENV}={marker}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if needle in environ.split(b"\0"):
-            proc = read_proc(int(entry.name))
-            if proc is not None:
-                found.append(proc)
-    return found
 
 
 @dataclass

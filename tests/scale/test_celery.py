@@ -26,7 +26,8 @@ from websockets.exceptions import ConnectionClosedOK
 from websockets.sync.client import connect
 
 from backend.store.redis import RedisStore
-from tests.celery_worker import Proc, Worker, alive, enqueue, start_worker
+from tests.celery_worker import Worker, enqueue, start_worker
+from tests.processes import Proc, alive
 from tests.redis_server import RedisServer, redis_server_path, start_redis
 from tests.servers import Server, start_backend
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
+from tests import processes
 from tests.servers import Server, start_backend
-from tests.soak import processes
 from tests.soak.clients import FINAL, Call, Client, Ledger
 from tests.soak.payloads import valid_payloads
 
@@ -114,13 +114,13 @@ class Cluster:
             now = time.monotonic()
             if replaced is None and master.log().count(STARTUP_DONE) > ready:
                 replaced = now
-            if gone is None and not processes.alive(set(doomed)):
+            if gone is None and not processes.alive_of(set(doomed)):
                 gone = now
             time.sleep(0.05)
         if replaced is None:
             self.findings.append(f"uvicorn did not replace the killed worker in {LINGER_S} s")
         if gone is None:
-            left = [f"{pid} {doomed[pid][:90]}" for pid in processes.alive(set(doomed))]
+            left = [f"{pid} {doomed[pid][:90]}" for pid in processes.alive_of(set(doomed))]
             self.findings.append(f"the killed worker's processes alive {LINGER_S} s later: {left}")
         whole = max(replaced or time.monotonic(), start + 3 * HEARTBEAT_S)  # tasks swept too
         self.windows.append(Window("kill -9 worker", start, whole + MARGIN_S))
