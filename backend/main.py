@@ -83,15 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         store = make_store(settings.task_store)
         runner = make_runner(settings, store, owner)
-        housekeeper = Housekeeper(
-            store,
-            owner=owner,
-            upload_dir=settings.upload_dir,
-            heartbeat_s=settings.heartbeat_s,
-            stale_after_s=settings.stale_after_s,
-            ttl_s=settings.task_ttl_s,
-            upkeep=runner.upkeep,
-        )
+        housekeeper = Housekeeper.for_settings(store, owner, settings, runner.upkeep)
         app.state.owner, app.state.store, app.state.runner = owner, store, runner
         if not settings.api_key:
             logger.warning(

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from backend.config import Settings
 from backend.errors import ERRORS
 from backend.files import PARTIAL_SUFFIX, remove_task_file, writer_is_gone
 from backend.service import settle
@@ -43,6 +44,21 @@ class Housekeeper:
         self._thread = threading.Thread(target=self._loop, name="housekeeper", daemon=True)
         self._last_cleanup = 0.0
         self._sweep_after = 0.0
+
+    @classmethod
+    def for_settings(
+        cls, store: TaskStore, owner: str, settings: Settings, upkeep: Callable[[], None]
+    ) -> Housekeeper:
+        """The housekeeper of one API process or worker, with the timings of `settings`."""
+        return cls(
+            store,
+            owner=owner,
+            upload_dir=settings.upload_dir,
+            heartbeat_s=settings.heartbeat_s,
+            stale_after_s=settings.stale_after_s,
+            ttl_s=settings.task_ttl_s,
+            upkeep=upkeep,
+        )
 
     def start(self) -> None:
         self.run_once()

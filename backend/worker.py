@@ -66,15 +66,10 @@ def _start(sender: Any = None, **_: Any) -> None:
     _supervisor = Supervisor(store, owner=owner, timeout_s=settings.task_timeout_s)
     _supervisor.warm_up()
     broker = connect(settings.broker_url)
-    _housekeeper = Housekeeper(
-        store,
-        owner=owner,
-        upload_dir=settings.upload_dir,
-        heartbeat_s=settings.heartbeat_s,
-        stale_after_s=settings.stale_after_s,
-        ttl_s=settings.task_ttl_s,
-        upkeep=lambda: resend_lost(app, store, broker, older_than_s=lost_message_age_s(settings)),
-    )
+    _housekeeper = Housekeeper.for_settings(
+        store, owner, settings,
+        lambda: resend_lost(app, store, broker, older_than_s=lost_message_age_s(settings)),
+    )  # fmt: skip
     _housekeeper.start()
     logger.info("Worker %s ready (store=%s)", owner, store.name)
 
