@@ -1,8 +1,8 @@
 """The frame of the app: `streamlit run frontend/app.py` from the repository root, once
 the project is installed (`pip install -e .`, which `run.sh` does).
 
-Page config, session defaults, the shared sidebar, the completion notices of this tab's
-tasks, then the page the user chose.
+Page config, session defaults, the shared sidebar, the tab's uploads and the completion
+notices of its tasks, then the page the user chose.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from frontend.components.connection import (
     render_unusable_backend,
 )
 from frontend.components.notices import follow_started_tasks
+from frontend.components.uploads import follow_uploads
 from frontend.utils.api_client import backend_vocabulary
 from frontend.utils.session_state import AppSessionState
 
@@ -55,5 +56,6 @@ if not check.usable and page.url_path != settings_page.url_path:
     st.stop()
 
 if check.usable:
+    follow_uploads(page.url_path)  # first: the files it sent become tasks to announce
     follow_started_tasks(backend_vocabulary(), page.url_path)
 page.run()

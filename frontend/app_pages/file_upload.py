@@ -1,5 +1,11 @@
-"""檔案上傳: check files, stream each to the backend with its own progress bar, then watch
+"""檔案上傳: check files, send each to the backend with its own progress bar, then watch
 the analyses and show their results.
+
+The files are sent by the tab's upload queue (frontend/utils/uploads.py), not by this
+script: a click, a file removed from the uploader or a page switch during the upload does
+not stop it. Each picked file is one action with one idempotency key, so a double click, or
+a second click on the same files, creates no second task. Files that could not be sent are
+listed with a button that sends them again.
 
 The analysis task ids are kept in session state and in the URL (?tasks=a,b), so switching
 pages or reloading the browser finds them again. ?open=<id> (a completion notice's link)
@@ -14,25 +20,34 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from frontend.components.analysis import render_analysis
-from frontend.components.notices import track_finish
+from frontend.components.analysis import markdown_text, render_analysis
 from frontend.components.results import render_download_button, render_unsuccessful
-from frontend.components.task_watch import render_progress, restart_watch_clock, watch_tasks
+from frontend.components.task_watch import render_progress, watch_tasks
+from frontend.components.uploads import (
+    adopt_sent,
+    follow_queue,
+    sync_url,
+    unsent_reason,
+    upload_bar,
+    upload_queue,
+)
 from frontend.utils.api_client import backend_config, backend_vocabulary, current_client
 from frontend.utils.errors import AppError, display_error
 from frontend.utils.formatting import format_size, format_time
 from frontend.utils.session_state import AppSessionState
 from frontend.utils.tasks import status_icon, status_label, task_title
+from frontend.utils.uploads import FAILED, UNSENT, UploadItem, current_batches
 from frontend.utils.validation import validate_file_extension, validate_file_size
 
 SCOPE = "upload"
 QUERY_KEY = "tasks"
 OPEN_KEY = "open"
-FAILURES = "upload_failures"
 OPENED = "upload_opened"
+SMALL_FILES_S = 0.5  # files sent within this long are shown as tasks at once
 
 state = AppSessionState()
 vocabulary = backend_vocabulary()
+queue = upload_queue()
 
 
 def _sync_url() -> None:
@@ -55,7 +70,7 @@ def _resume_from_url() -> None:
 
 def _clear_list() -> None:
     state.clear_watched(SCOPE)
-    st.session_state[FAILURES] = []
+    queue.forget(item.key for item in queue.items())
     st.query_params.pop(QUERY_KEY, None)
 
 
@@ -68,30 +83,58 @@ def _check(file: UploadedFile, config: dict[str, Any]) -> AppError | None:
     return None
 
 
-def _upload(file: UploadedFile) -> None:
-    """Stream one file with its own progress bar; record the task or the failure."""
-    size_text = format_size(file.size)
-    bar = st.progress(0.0, text=f"正在上傳「{file.name}」：0 B / {size_text}")
-
-    def on_progress(sent: int, total: int) -> None:
-        bar.progress(
-            min(sent / total, 1.0) if total else 1.0,
-            text=f"正在上傳「{file.name}」：{format_size(sent)} / {size_text}",
+def _submit(files: list[UploadedFile]) -> None:
+    """Queue the picked files; those already sent or on their way are not sent again."""
+    st.session_state.pop(OPENED, None)  # the newest result opens again
+    state.clear_hint(SCOPE)
+    batch = queue.new_batch()
+    submitted = [
+        file for file in files if queue.submit(file.file_id, file.name, file.getvalue(), batch)
+    ]
+    picked = {file.file_id for file in files}
+    queue.forget(  # the failures of earlier clicks make way for this one's
+        item.key for item in queue.items() if item.state == FAILED and item.file_id not in picked
+    )
+    queue.start(current_client())
+    sync_url(queue)
+    queue.wait(SMALL_FILES_S)
+    if len(submitted) < len(files):
+        state.set_hint(
+            SCOPE,
+            f"有 {len(files) - len(submitted)} 個檔案已經送出，不會重複上傳。"
+            "要重新分析同一個檔案，請在上方移除後再選擇一次。",
         )
 
-    try:
-        task = current_client().upload_file(file.name, file.getvalue(), on_progress)
-    except AppError as exc:
-        bar.empty()
-        st.session_state[FAILURES].append(
-            {"name": file.name, "title": exc.title, "message": exc.message, "action": exc.action}
-        )
+
+def _resend() -> None:
+    queue.resend_unsent()
+    queue.start(current_client())
+
+
+def _render_queue(items: list[UploadItem]) -> None:
+    """The files on their way, and those not sent (with why, and a button to send them)."""
+    for item in current_batches(items):
+        upload_bar(item)
+    unsent = [item for item in items if item.state == UNSENT]
+    if not unsent:
         return
-    bar.progress(1.0, text=f"「{file.name}」上傳完成（{size_text}），開始分析。")
-    state.add_uploaded_file(file.name, file.size, task["task_id"])
-    state.watch_task(SCOPE, task["task_id"])
-    track_finish(task["task_id"])
-    restart_watch_clock(task["task_id"])
+    with st.container(border=True):
+        lines = "\n".join(
+            f"- 「{markdown_text(item.name)}」（{format_size(item.size)}）：{unsent_reason(item)}"
+            for item in unsent
+        )
+        st.warning(
+            f"**有 {len(unsent)} 個檔案還沒有送到後端**\n\n{lines}", icon=":material/warning:"
+        )
+        if any(item.resendable for item in unsent):
+            st.button(
+                "送出未送出的檔案",
+                key="upload_resend",
+                on_click=_resend,
+                type="primary",
+                icon=":material/cloud_upload:",
+                help="用同一個識別碼重新送出：後端若其實已經收到，不會重複建立任務。",
+            )
 
 
 def _render_running(task: dict[str, Any]) -> None:
@@ -116,7 +159,6 @@ def _render_finished(task: dict[str, Any], *, expanded: bool) -> None:
         render_download_button(task, key="upload")
 
 
-st.session_state.setdefault(FAILURES, [])
 _resume_from_url()
 _sync_url()
 
@@ -172,17 +214,21 @@ if files:
         key="upload_start",
         icon=":material/cloud_upload:",
     ):
-        st.session_state[FAILURES] = []
-        st.session_state.pop(OPENED, None)  # the newest result opens again
-        for file in valid:
-            _upload(file)
-        _sync_url()
+        _submit(valid)
+    if hint := state.hint(SCOPE):
+        st.info(hint, icon=":material/info:")
+
+if queue.items():
+    adopt_sent(queue)  # what was sent while this run drew the form
+    follow_queue(queue, _render_queue)
 
 st.subheader("分析結果")
-for failure in st.session_state[FAILURES]:
+failures = [item for item in queue.items() if item.state == FAILED and item.error is not None]
+for item in failures:
+    error = item.error
     st.error(
-        f"**「{failure['name']}」上傳失敗：{failure['title']}**  \n"
-        f"{failure['message']}  \n{failure['action']}",
+        f"**「{markdown_text(item.name)}」上傳失敗：{error.title}**  \n"
+        f"{error.message}  \n{error.action}",
         icon=":material/error:",
     )
 
@@ -208,11 +254,12 @@ if watched:
         render_finished=_render_finished_newest_open,
     )
     _sync_url()
+elif not failures:
+    st.caption("上傳的檔案分析完成後，結果會顯示在這裡。")
+if watched or failures or queue.unsent():
     st.button(
         "清除清單",
         key="upload_clear",
         on_click=_clear_list,
-        help="只清除這裡的清單，不會刪除後端的任務。",
+        help="只清除這裡的清單，不會刪除後端的任務，也不會中斷正在上傳的檔案。",
     )
-elif not st.session_state[FAILURES]:
-    st.caption("上傳的檔案分析完成後，結果會顯示在這裡。")

@@ -31,6 +31,8 @@ UNANNOUNCED_TASKS = "unannounced_tasks"
 ANNOUNCED_TASKS = "announced_tasks"
 NOTICES = "notices"
 MAX_NOTICES = 5
+HINT_PREFIX = "hint_"
+HINT_S = 10.0
 
 SETTING_KEYS = (API_BASE_URL, API_KEY, POLL_INTERVAL, MAX_WAIT)
 
@@ -113,6 +115,18 @@ class AppSessionState:
         messages = list(self._state[MESSAGES])
         self._state[MESSAGES] = []
         return messages
+
+    # --- hints: a line a page shows for a few seconds, whatever reruns meanwhile ------
+
+    def set_hint(self, scope: str, text: str, seconds: float = HINT_S) -> None:
+        self._state[f"{HINT_PREFIX}{scope}"] = (text, time.monotonic() + seconds)
+
+    def clear_hint(self, scope: str) -> None:
+        self._state.pop(f"{HINT_PREFIX}{scope}", None)
+
+    def hint(self, scope: str) -> str | None:
+        text, until = self._state.get(f"{HINT_PREFIX}{scope}", ("", 0.0))
+        return text if time.monotonic() < until else None
 
     # --- files uploaded in this session ---------------------------------------------
 

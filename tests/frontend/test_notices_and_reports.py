@@ -122,6 +122,7 @@ def test_uploads_left_during_their_analysis_are_announced_and_opened(
     files = [("報價單.csv", QUOTES_CSV.encode(), "text/csv"), ("第二份.csv", b"a\n1\n", "text/csv")]
     at.file_uploader[0].set_value(files).run()
     button(at, "開始上傳並分析").click().run()
+    wait_for(at, lambda at: len(at.session_state["watched_tasks"].get("upload", [])) == 2)
     first, _ = at.session_state["watched_tasks"]["upload"]
     assert client.get_task(first)["status"] == "pending"
 

@@ -299,6 +299,7 @@ def test_upload_validates_then_uploads_and_shows_the_analysis(
 
     button(app, "開始上傳並分析").click().run()
     assert not app.exception
+    wait_for(app, lambda at: bool(at.session_state["watched_tasks"].get("upload")))
     task_id = app.session_state["watched_tasks"]["upload"][0]
     assert app.query_params["tasks"] == task_id
 
@@ -329,6 +330,7 @@ def test_upload_rejected_by_backend_is_explained(app: AppTest) -> None:
     app.file_uploader[0].set_value([("壞掉.json", b"not json", "application/json")]).run()
     button(app, "開始上傳並分析").click().run()
     assert not app.exception
+    wait_for(app, lambda at: bool(at.error))
     assert "「壞掉.json」上傳失敗：檔案格式錯誤" in app.error[0].value
     assert "JSON" in app.error[0].value
 
