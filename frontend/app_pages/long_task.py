@@ -3,10 +3,16 @@
 The task being watched is kept in session state (switching pages and back resumes it) and
 in the URL as ?task=<id> (a browser reload resumes it too). Without either, the newest
 running long task on the backend is offered.
+
+Starting is one action with one idempotency key, created at the click and kept while the
+task it started runs: a double click, or the same form sent again meanwhile, gets the same
+task back. An action whose answer was lost and that the backend could not be asked about is
+kept (and its key in the URL as ?action=) and asked about until its task shows up.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import streamlit as st
@@ -19,15 +25,27 @@ from frontend.components.task_watch import (
     restart_watch_clock,
     watch_tasks,
 )
-from frontend.utils.api_client import backend_config, backend_vocabulary, current_client
-from frontend.utils.errors import AppError, ValidationError, display_error
+from frontend.utils.api_client import (
+    backend_config,
+    backend_vocabulary,
+    current_client,
+    new_idempotency_key,
+)
+from frontend.utils.errors import AppError, UnconfirmedError, ValidationError, display_error
 from frontend.utils.formatting import format_duration, format_time
 from frontend.utils.session_state import AppSessionState
 from frontend.utils.tasks import task_duration_s
 
 SCOPE = "long"
 QUERY_KEY = "task"
+ACTION_KEY = "action"
 MAX_DATA_CHARS = 10_000
+# {"key", "request": [data, delay] or None, "task_id", "at", "unconfirmed", "cause"}
+ACTION = "long_action"
+# The same form sent again this soon after is the same action even if its task already
+# ended (a double click on a job of a few milliseconds).
+DOUBLE_SUBMIT_S = 3.0
+CONFIRM_EVERY_S = 2.0
 
 state = AppSessionState()
 vocabulary = backend_vocabulary()
@@ -42,6 +60,7 @@ def _watch(task_id: str) -> None:
 
 def _stop_watching() -> None:
     state.clear_watched(SCOPE)
+    st.session_state.pop(ACTION, None)  # what is started next is a new action
     st.query_params.pop(QUERY_KEY, None)
 
 
@@ -101,14 +120,103 @@ def _offer_running_task() -> None:
         st.button("繼續追蹤這個任務", key="long_resume", on_click=_watch, args=(task["task_id"],))
 
 
+def _action_for(request: list[Any]) -> dict[str, Any]:
+    """The action this submission belongs to: the current one (same key) while its answer
+    is unknown or its task still runs, and for a moment after; else a new one."""
+    action = st.session_state.get(ACTION)
+    if action is not None and action["request"] in (request, None):
+        task_id = action["task_id"]
+        if (
+            task_id is None
+            or state.final_task(task_id) is None
+            or time.monotonic() - action["at"] < DOUBLE_SUBMIT_S
+        ):
+            action["request"] = request
+            return action
+    action = {
+        "key": new_idempotency_key(),
+        "request": request,
+        "task_id": None,
+        "at": time.monotonic(),
+        "unconfirmed": False,
+    }
+    st.session_state[ACTION] = action
+    return action
+
+
+def _adopt(action: dict[str, Any], task: dict[str, Any]) -> None:
+    action.update(task_id=task["task_id"], unconfirmed=False)
+    st.query_params.pop(ACTION_KEY, None)
+    track_finish(task["task_id"])
+    if task["task_id"] not in state.watched_tasks(SCOPE):
+        _watch(task["task_id"])
+
+
 def _start(data: str, delay: int) -> None:
     if not data.strip():
         raise ValidationError("invalid_input", "請輸入要處理的資料。")
-    task = current_client().create_process_task(data, delay)
-    track_finish(task["task_id"])
-    _watch(task["task_id"])
+    state.clear_hint(SCOPE)
+    action = _action_for([data, delay])
+    known = action["task_id"]
+    try:
+        task = current_client().create_process_task(data, delay, idempotency_key=action["key"])
+    except UnconfirmedError as exc:
+        action.update(unconfirmed=True, cause=f"{exc.title}：{exc.message.rstrip('。')}")
+        return
+    except AppError as exc:
+        if exc.code == "idempotency_key_reused" and _confirm(action):
+            # Before a reload this tab sent other data under this key, and it did arrive.
+            state.set_hint(
+                SCOPE,
+                "重新整理前送出的任務已經建立，下面是它的進度；要處理新的資料，請再按一次「開始處理」。",
+            )
+            st.session_state.pop(ACTION, None)
+            return
+        st.session_state.pop(ACTION, None)  # refused: nothing was created
+        raise
+    if known == task["task_id"]:
+        state.set_hint(SCOPE, "這個任務已經送出，沒有重複建立；下面是它的進度。")
+    _adopt(action, task)
 
 
+def _confirm(action: dict[str, Any]) -> bool:
+    """Ask the backend whether the action's key has a task; track it if it does."""
+    try:
+        task = current_client().find_task_by_key(action["key"])
+    except AppError:
+        return False
+    if task is None:
+        return False
+    _adopt(action, task)
+    return True
+
+
+def _render_unconfirmed(action: dict[str, Any]) -> None:
+    """An action that got no answer: asked about until its task shows up."""
+
+    @st.fragment(run_every=CONFIRM_EVERY_S)
+    def unconfirmed_action() -> None:
+        if _confirm(action):
+            st.rerun()
+        cause = f"（{action['cause']}）" if action.get("cause") else ""
+        st.warning(
+            f"剛才送出的任務沒有收到後端的回應{cause}，還不確定是否已經建立。"
+            "正在向後端確認…  \n在確認之前再按一次「開始處理」，也不會重複建立任務。",
+            icon=":material/hourglass_empty:",
+        )
+
+    unconfirmed_action()
+
+
+url_action = st.query_params.get(ACTION_KEY)
+if url_action and ACTION not in st.session_state:  # a reload while an answer was unknown
+    st.session_state[ACTION] = {
+        "key": url_action,
+        "request": None,
+        "task_id": None,
+        "at": time.monotonic(),
+        "unconfirmed": True,
+    }
 url_task = st.query_params.get(QUERY_KEY)
 if url_task and state.is_gone(url_task):
     st.query_params.pop(QUERY_KEY, None)
@@ -152,6 +260,13 @@ if submitted:
         _start(data, int(delay))
     except AppError as exc:
         display_error(exc, context="無法建立任務")
+if hint := state.hint(SCOPE):
+    st.info(hint, icon=":material/info:")
+
+pending = st.session_state.get(ACTION)
+if pending is not None and pending["unconfirmed"]:
+    st.query_params[ACTION_KEY] = pending["key"]
+    _render_unconfirmed(pending)
 
 st.subheader("任務進度")
 current = (state.watched_tasks(SCOPE) or [None])[-1]
@@ -163,6 +278,6 @@ if current:
         render_running=_render_running,
         render_finished=_render_finished,
     )
-else:
+elif pending is None or not pending["unconfirmed"]:
     st.caption("目前沒有追蹤中的任務。填好上面的表單後按「開始處理」。")
     _offer_running_task()
