@@ -3,6 +3,10 @@ cancel or delete one.
 
 The table refreshes itself in a fragment; when a task changes status the whole page reruns
 so that the action buttons match what the table shows.
+
+What the user chose (search, filters, page, selected task, open result) is kept in session
+state, because Streamlit drops a widget's value when its page is left, and in the URL
+(?q=&status=&kind=&page=&selected=&view=) for a reload.
 """
 
 from __future__ import annotations
@@ -39,6 +43,21 @@ VIEWING = "tasks_viewing"
 PAGE = "tasks_page"
 SELECTED = "tasks_selected"
 QUERY = "tasks_q"
+STATUS = "tasks_status"
+KIND = "tasks_kind"
+AUTO = "tasks_auto"
+KEPT = "tasks_kept"
+# what the page keeps -> its URL parameter
+URL_PARAMS = {
+    QUERY: "q",
+    STATUS: "status",
+    KIND: "kind",
+    PAGE: "page",
+    SELECTED: "selected",
+    VIEWING: "view",
+    AUTO: "auto",
+}
+DEFAULTS: dict[str, Any] = {QUERY: "", STATUS: ALL, KIND: ALL, PAGE: 1, AUTO: True}
 
 state = AppSessionState()
 timezone = st.context.timezone
@@ -68,6 +87,54 @@ def _delete(task_id: str) -> None:
 
 def _first_page() -> None:
     st.session_state[PAGE] = 1
+
+
+def _from_url() -> dict[str, Any]:
+    """What a reloaded page's URL says, each value checked (a hand-edited URL must not
+    break a widget)."""
+    params = st.query_params
+    kept: dict[str, Any] = {}
+    for key, param in URL_PARAMS.items():
+        value = params.get(param)
+        if value is None:
+            continue
+        if key == STATUS and value not in statuses(vocabulary):
+            continue
+        if key == KIND and value not in (vocabulary.get("kinds") or {}):
+            continue
+        if key == PAGE:
+            if not value.isdigit() or int(value) < 1:
+                continue
+            value = int(value)
+        if key == AUTO:
+            value = value != "0"
+        kept[key] = value
+    return kept
+
+
+def _restore() -> None:
+    """Put back what the user chose: from session state after a page switch (the widgets'
+    own keys were dropped with the page), from the URL after a reload."""
+    kept = st.session_state.get(KEPT)
+    if kept is None:
+        kept = {**DEFAULTS, **_from_url()}
+    for key, value in {**DEFAULTS, **kept}.items():
+        if value is not None and key not in st.session_state:
+            st.session_state[key] = value
+
+
+def _keep() -> None:
+    """Remember what the user chose, in session state and in the URL (defaults left out)."""
+    kept = {key: st.session_state.get(key) for key in URL_PARAMS}
+    st.session_state[KEPT] = kept
+    for key, param in URL_PARAMS.items():
+        value = kept[key]
+        if value is None or value == DEFAULTS.get(key):
+            st.query_params.pop(param, None)
+        elif key == AUTO:
+            st.query_params[param] = "1" if value else "0"
+        else:
+            st.query_params[param] = str(value)
 
 
 def _known_status(task_id: str) -> str:
@@ -103,6 +170,7 @@ def _render_result(task_id: str) -> None:
 
 
 st.title("任務管理")
+_restore()
 
 query = st.text_input(
     "搜尋檔名",
@@ -119,18 +187,18 @@ status = status_col.selectbox(
     "狀態",
     [ALL, *statuses(vocabulary)],
     format_func=lambda value: status_label(vocabulary, value) if value else "全部狀態",
-    key="tasks_status",
+    key=STATUS,
     on_change=_first_page,
 )
 kind = kind_col.selectbox(
     "種類",
     [ALL, *(vocabulary.get("kinds") or {})],
     format_func=lambda value: kind_label(vocabulary, value) if value else "全部種類",
-    key="tasks_kind",
+    key=KIND,
     on_change=_first_page,
 )
 refresh_col.button("重新整理", key="tasks_refresh", icon=":material/refresh:", width="stretch")
-auto = auto_col.toggle("自動更新", value=True, key="tasks_auto")
+auto = auto_col.toggle("自動更新", key=AUTO)
 
 page_number = int(st.session_state.get(PAGE, 1))
 try:
@@ -250,6 +318,8 @@ if items:
     st.caption(f"任務 ID：{selected_id}　{hint}")
     if st.session_state.get(VIEWING) == selected_id and selected["status"] in FINAL_STATUSES:
         _render_result(selected_id)
+
+_keep()
 
 st.subheader("這次上傳的檔案")
 uploaded = state.get_uploaded_files()
