@@ -31,13 +31,15 @@ _PIECE = 16 * 1024
 class DropRule:
     """Lose the answers of matching requests number `nth` to `nth + times - 1` (counted
     from 1 among matching requests; `times=None`: every one from `nth` on), `hold_s`
-    seconds after the server answered (a client with a shorter read timeout gives up first)."""
+    seconds after the server answered (a client with a shorter read timeout gives up first).
+    With `forward=False` the request is lost instead: the server never sees it."""
 
     method: str
     path: re.Pattern[str]
     nth: int = 1
     times: int | None = 1
     hold_s: float = 0.0
+    forward: bool = True
     matched: int = 0
 
     def picks(self, method: str, path: str) -> bool:
@@ -110,10 +112,11 @@ class LossyProxy:
         nth: int = 1,
         times: int | None = 1,
         hold_s: float = 0.0,
+        forward: bool = True,
     ) -> DropRule:
         """Lose the answers of some requests to `method` `path` (a regular expression the
-        whole path, without its query, must match)."""
-        rule = DropRule(method.upper(), re.compile(path), nth, times, hold_s)
+        whole path, without its query, must match); see `DropRule`."""
+        rule = DropRule(method.upper(), re.compile(path), nth, times, hold_s, forward)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -121,6 +124,13 @@ class LossyProxy:
     def clear_rules(self) -> None:
         with self._lock:
             self._rules.clear()
+
+    def reset(self) -> None:
+        """Nothing lost, nothing slowed, nothing seen yet."""
+        with self._lock:
+            self._rules.clear()
+            self.exchanges.clear()
+            self.bytes_per_s = None
 
     def seen(self, method: str, path: str) -> list[Exchange]:
         """The exchanges for `method` and a path matching the regular expression `path`."""
@@ -137,16 +147,18 @@ class LossyProxy:
         request_line, headers = _parse_head(head)
         method, target = request_line.split(" ")[:2]
         path = urlsplit(target).path
-        with socket.create_connection(self.target) as server:
-            server.sendall(_with_close(head))
-            self._send_body(client, server, headers, rest)
-            answer = _read_all(server)
-        status = _status(answer)
         with self._lock:
             picked = [rule for rule in self._rules if rule.picks(method, path)]
-            dropped = bool(picked)
-            self.exchanges.append(Exchange(method, path, status, dropped, headers))
-        if dropped:
+        status = None
+        if all(rule.forward for rule in picked):
+            with socket.create_connection(self.target) as server:
+                server.sendall(_with_close(head))
+                self._send_body(client, server, headers, rest)
+                answer = _read_all(server)
+            status = _status(answer)
+        with self._lock:
+            self.exchanges.append(Exchange(method, path, status, bool(picked), headers))
+        if picked:
             time.sleep(max(rule.hold_s for rule in picked))
             # RST, as a connection lost on the way looks: the client reads no answer at all.
             client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -25,7 +25,7 @@ def open_app(page: Page, frontend: Server, path: str = "") -> None:
 
 def go_to(page: Page, title: str) -> None:
     """Switch pages through the sidebar, inside the same session (no reload)."""
-    page.locator(SIDEBAR).get_by_role("link", name=title).click()
+    page.locator(SIDEBAR).get_by_role("link", name=title, exact=True).click()
     expect(page.locator(MAIN).get_by_role("heading", name=title).first).to_be_visible()
 
 
