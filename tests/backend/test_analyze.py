@@ -16,7 +16,9 @@ import pandas as pd
 import pytest
 
 from backend.jobs.analyze import analyze_file
+from backend.jobs.analyze import encoding as encoding_module
 from backend.jobs.analyze import stats as analyze_stats
+from backend.jobs.analyze.big5 import read_big5
 from backend.jobs.context import JobCancelled, JobError, RecordingContext
 from tests.backend.filegen import write_big_csv, write_sample_csv
 
@@ -91,6 +93,64 @@ def test_chinese_after_the_first_megabytes_still_decides_the_encoding(tmp_path: 
     table = result["tables"][0]
     assert table["rows"] == 120_001
     assert column(table, "name")["top"] == [["abc", 120_000], ["許功裏", 1]]
+
+
+@pytest.mark.parametrize(
+    ("data", "common", "low", "plausible", "euc_like", "latin_like"),
+    [
+        # 許功蓋: second bytes 0x5C; 裏: CP950's ETEN extension; a run of high trail bytes
+        ("許功蓋,裏\n中文".encode("cp950"), 6, 3, True, False, False),
+        ("說明,備註\n測試,成功\n".encode("cp950"), 8, 1, True, False, False),
+        ("新,1\n".encode("cp950"), 1, 1, True, False, False),  # 新 is B7 73: "·s" after ","
+        ("한국,서울\n김철수\n".encode("cp949"), 6, 0, True, True, False),  # 한: C7D1, kana
+        ("苹果,北京,上海,广州\n".encode("gbk"), 5, 0, False, True, False),  # 3 次常用字
+        ("25°C,77°F\n".encode("cp1252"), 2, 2, True, False, True),
+        ("Привет,мир\n".encode("cp1251"), 0, 0, False, False, False),
+        (b"a\xa4\x40b\xa4", 1, 1, True, False, False),  # a lead byte at the very end
+    ],
+)
+def test_what_bytes_hold_when_read_as_big5(
+    data: bytes, common: int, low: int, plausible: bool, euc_like: bool, latin_like: bool
+) -> None:
+    reading = read_big5(data)
+    assert reading.common == common and reading.distinct_low_trail == low
+    assert reading.plausible is plausible
+    assert reading.euc_like is euc_like and reading.latin_like is latin_like
+
+
+@pytest.mark.parametrize(
+    ("text", "codec"),
+    [
+        ("名稱,數量\n" + "許功蓋餐廳,3\n" * 30_000, "cp950"),
+        ("상품명,수량\n" + "사과,3\n바나나,5\n" * 30_000, "cp949"),
+        ("名称,数量\n" + "苹果,3\n香蕉,5\n" * 30_000, "gb18030"),
+        ("名前,備考\n" + "山田,ありがとう\n" * 30_000, "euc_jp"),
+    ],
+)
+def test_big_legacy_files_are_told_apart(tmp_path: Path, text: str, codec: str) -> None:
+    """Past the 256 KB charset-normalizer sees, the sample ends at a line break, not in the
+    middle of a character (for which it used to find no encoding at all)."""
+    data = text.encode(codec)
+    assert len(data) > 256 << 10
+    result = analyze(stored(tmp_path, data), "big.csv")
+    assert result["encoding"] == codec
+    table = result["tables"][0]
+    assert [c["name"] for c in table["columns"]] == text.splitlines()[0].split(",")
+    assert table["rows"] == len(text.splitlines()) - 1
+
+
+def test_utf8_with_a_bad_byte_past_the_checked_part_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(encoding_module, "SCAN_CHUNK", 4 << 10)
+    monkeypatch.setattr(encoding_module, "NON_ASCII_EVIDENCE", 16 << 10)
+    rows = "".join(f"{i},品項{i}\n" for i in range(3000))
+    data = ("編號,名稱\n" + rows).encode() + "3000,許功蓋\n".encode("cp950") + b"3001,ok\n"
+    result = analyze(stored(tmp_path, data), "mixed.csv")
+    table = result["tables"][0]
+    assert result["encoding"] == "utf-8" and table["rows"] == 3002
+    assert column(table, "編號")["max"] == 3001
+    assert any("UTF-8" in w and "第 3,002 行" in w for w in result["warnings"])
 
 
 def test_undecodable_text_is_refused(tmp_path: Path) -> None:

@@ -345,6 +345,117 @@ def test_big5_user_defined_characters(tmp_path: Path, pair: bytes) -> None:
     assert any("造字" in w and "第 3 行" in w for w in result["warnings"])
 
 
+# Big5 that charset-normalizer's guess used to misread (Windows-1252, Thai, Shift-JIS,
+# Cyrillic, Korean...): short files, second bytes of 0x5C (許功蓋餐), a few Chinese words in
+# ASCII rows, cells with = " and commas. (text, column names, a column, its top values, rows)
+BIG5_FILES = [
+    ("品名,數量,備註\n許功蓋,3,測試\n餐點,4,功夫\n", ["品名", "數量", "備註"], "品名", ["許功蓋", "餐點"], 2),
+    ("項目,說明\n許功蓋,測試\n", ["項目", "說明"], "項目", ["許功蓋"], 1),
+    ("姓名,電話\n許功蓋,02-1234\n", ["姓名", "電話"], "姓名", ["許功蓋"], 1),
+    ("代號,名稱\n1,許\n2,功\n3,蓋\n", ["代號", "名稱"], "名稱", ["功", "蓋", "許"], 3),
+    ("產品,顏色\n外套,黑\n褲子,藍\n", ["產品", "顏色"], "顏色", ["藍", "黑"], 2),
+    ("說明,備註\n測試,成功\n", ["說明", "備註"], "備註", ["成功"], 1),
+    ("name,qty\nwidget,3\nsprocket,5\n螺絲,7\n", ["name", "qty"], "name", ["sprocket", "widget", "螺絲"], 3),
+    ("id,attended\nA01,○\nA02,×\nA03,○\n", ["id", "attended"], "attended", ["×", "○"], 3),
+    (
+        "id,name,url,note\n"
+        + "".join(f'{i},Item {i},"=HYPERLINK(""http://example.com/{i}"",""link"")",ok\n' for i in range(50))
+        + "99,x,y,備註\n",
+        ["id", "name", "url", "note"],
+        "note",
+        ["ok", "備註"],
+        51,
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "names", "name", "top", "rows"), BIG5_FILES)
+def test_big5_is_read_as_big5_however_little_chinese(
+    tmp_path: Path, text: str, names: list[str], name: str, top: list[str], rows: int
+) -> None:
+    result = analyze(tmp_path, text, "big5.csv", "cp950")
+    table = result["tables"][0]
+    assert result["encoding"] == "cp950" and result["warnings"] == []
+    assert [c["name"] for c in table["columns"]] == names and table["rows"] == rows
+    assert sorted(value for value, _ in columns(result)[name]["top"]) == sorted(top)
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        '=HYPERLINK("https://shop.example.tw/a","查看")',  # as typed, not quoted: 5 fields
+        '"=HYPERLINK(""https://shop.example.tw/a"",""查看"")"',  # as Excel quotes it
+    ],
+)
+def test_big5_formula_cells_with_commas_and_quotes(tmp_path: Path, link: str) -> None:
+    text = f"品名,數量,連結,備註\n蘋果,3,{link},新鮮\n香蕉,5,無,好吃\n芭樂,2,無,便宜\n"
+    result = analyze(tmp_path, text, "links.csv", "cp950")
+    table = result["tables"][0]
+    assert result["encoding"] == "cp950"
+    assert [c["name"] for c in table["columns"]] == ["品名", "數量", "連結", "備註"]
+    assert table["rows"] == 3 and columns(result)["數量"]["mean"] == pytest.approx(10 / 3)
+    assert [row["品名"] for row in table["preview"]] == ["蘋果", "香蕉", "芭樂"]
+    if link.startswith('"'):
+        assert table["preview"][0]["連結"] == '=HYPERLINK("https://shop.example.tw/a","查看")'
+        assert result["warnings"] == []
+    else:  # the comma split the formula: the row is kept, its extra field said
+        assert table["preview"][0]["連結"] == '=HYPERLINK("https://shop.example.tw/a"'
+        assert any("1 列欄位較多" in w and "新鮮" in w for w in result["warnings"])
+
+
+def test_big5_ragged_rows_of_ascii_and_of_chinese(tmp_path: Path) -> None:
+    rows = "".join(f"{i},品項{i},{i * 10}\n" for i in range(3000))
+    text = "編號,名稱,金額\n" + rows + "3000,x\n3001,許功蓋,5,多出來\n"
+    result = analyze(tmp_path, text, "ragged.csv", "cp950")
+    table = result["tables"][0]
+    assert result["encoding"] == "cp950" and table["rows"] == 3002
+    assert columns(result)["金額"]["nulls"] == 1 and columns(result)["金額"]["max"] == 29990
+    assert any(
+        "1 列欄位較少" in w and "1 列欄位較多" in w and "多出來" in w for w in result["warnings"]
+    )
+
+
+def test_big5_with_many_user_defined_characters_or_a_stray_bad_byte(tmp_path: Path) -> None:
+    names = "姓名,金額\n" + "".join(f"王{i % 7}明,{i}\n" for i in range(30))
+    many = names.encode("cp950").replace("明".encode("cp950"), b"\xfa\x40")  # 造字 in every row
+    result = analyze(tmp_path, many, "names.csv")
+    assert result["encoding"] == "cp950" and result["tables"][0]["rows"] == 30
+    assert columns(result)["姓名"]["top"][0] == ["王0\ue000", 5]
+    assert not any("推測" in w for w in result["warnings"])
+    assert any("Big5 造字" in w and "第 2 行" in w for w in result["warnings"])
+
+    stray = "品名,數量,備註\n蘋果,3,新鮮好吃\n香蕉,5,產地直送".encode("cp950") + b"\x80"
+    result = analyze(tmp_path, stray + "\n芭樂,2,便宜\n".encode("cp950"), "stray.csv")
+    assert result["encoding"] == "cp950" and result["tables"][0]["rows"] == 3
+    assert "產地直送\ufffd" in [value for value, _ in columns(result)["備註"]["top"]]
+    assert any("1 個 Big5 造字或無法辨識的字元" in w and "第 3 行" in w for w in result["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("text", "codec"),
+    [
+        # Their characters fall on Big5's: no low second byte, or where EUC text is.
+        ("상품명,수량,비고\n사과,3,신선함\n바나나,5,맛있음\n" * 8000, "cp949"),
+        ("이름,도시\n김철수,서울\n", "cp949"),
+        ("姓名,城市,金额\n张三,北京市,100\n李四,上海市,250\n" * 8000, "gbk"),
+        ("名前,備考,金額\n山田太郎,ありがとう,100\n佐藤花子,よろしく,250\n" * 8000, "euc_jp"),
+        # Latin letters and signs that pair with the next ASCII letter into Big5 常用字.
+        ("temp,note\n25°C,ok\n77°F,ok\n", "cp1252"),
+        ("name,city\nÅsa,Älmhult\nÆbel,Oslo\n", "cp1252"),
+    ],
+)
+def test_text_that_also_decodes_as_big5_is_not_taken_for_it(
+    tmp_path: Path, text: str, codec: str
+) -> None:
+    result = analyze(tmp_path, text, "supplier.csv", codec)
+    table = result["tables"][0]
+    first, second = text.splitlines()[:2]
+    assert result["encoding"] != "cp950"
+    assert [c["name"] for c in table["columns"]] == first.split(",")
+    assert second.split(",")[0] in [value for value, _ in table["columns"][0]["top"]]
+    assert any("推測" in w for w in result["warnings"])
+
+
 @pytest.mark.parametrize(
     ("text", "codec", "label"),
     [

@@ -20,7 +20,10 @@ parser with that dialect, every column as text (the statistics decide what the t
 
 Rows whose field count differs from the table's are kept: the parser hands them to
 ``_Ragged``, which pads short rows with empty cells and keeps the first fields of long ones,
-and the warning says how many rows, which, and what the extra fields held.
+and the warning says how many rows, which, and what the extra fields held. pyarrow hands a
+row over only as UTF-8 text, so a legacy file read raw is read again through the
+transcoding path at its first such row (and so is a UTF-8 file with a bad byte past what
+``detect_encoding`` checked, its bad bytes then replaced and counted).
 """
 
 from __future__ import annotations
@@ -63,8 +66,9 @@ EXAMPLES = 5
 
 
 class NeedsTranscoding(Exception):
-    """Raw legacy bytes met a row pyarrow cannot hand over as text (a ragged row): the table
-    must be read again through the transcoding path."""
+    """Raw bytes met a row pyarrow cannot hand over as text (a ragged row of a legacy
+    file, a bad byte in a UTF-8 one): the table must be read again through the transcoding
+    path."""
 
 
 def read_sample(path: str, encoding: Encoding) -> tuple[str, bool]:
@@ -277,7 +281,10 @@ class DelimitedTable:
             escape_char=dialect.escapechar or False,
             newlines_in_values=True,
             ignore_empty_lines=True,
-            invalid_row_handler=ragged.handle,
+            # pyarrow decodes a row as UTF-8 before the handler sees it, and the error of
+            # a legacy row escapes as an "ignored" exception: raw legacy text raises on
+            # the first ragged row instead, and is read again through the transcoder.
+            invalid_row_handler=None if self.legacy_raw else ragged.handle,
         )
         convert = pacsv.ConvertOptions(
             column_types={name: text_type for name in names},
@@ -397,7 +404,10 @@ class DelimitedTable:
         text = str(error)
         if isinstance(error, (NeedsTranscoding, JobError)):
             return error
-        if "Expected" in text and "columns, got" in text and self.legacy_raw:
+        # Raw bytes pyarrow cannot take as text: a ragged row of a legacy file, or a bad
+        # byte in a UTF-8 file past what detect_encoding checked (decoded with U+FFFD).
+        raw_text_failed = ("Expected" in text and "columns, got" in text) or "invalid UTF8" in text
+        if raw_text_failed and not self.transcode:
             return NeedsTranscoding()
         if "straddling" in text:
             return JobError(

@@ -7,11 +7,15 @@ Detection (``detect_encoding``), in order:
    (``backend.content.binary_label``); a few stray NUL bytes are text, removed later;
 3. UTF-8, checked strictly chunk by chunk (pure-ASCII chunks are cheap, so Chinese that
    only appears after the first megabytes still decides);
-4. CP950 (Big5 with Microsoft's extensions such as 裏), the encoding of our users' Excel;
-   end-user-defined characters (造字) that Python's codec rejects do not refuse the file;
+4. CP950 (Big5 with Microsoft's extensions such as 裏), the encoding of our users' Excel,
+   whenever the bytes read as Traditional Chinese (``backend.jobs.analyze.big5``): however
+   short the file or few its Chinese words, end-user-defined characters (造字) allowed.
+   Only when the characters could as well be EUC or Latin text does charset-normalizer
+   choose between those and Big5;
 5. otherwise the guess of charset-normalizer (a well-kept detector that comes with requests)
    among the legacy encodings suppliers abroad send: GB18030/GBK, Shift-JIS (CP932), CP949,
-   Windows-1252/1250/1251. A guess is reported to the user with a warning.
+   Windows-1252/1250/1251, then other single-byte ones. A guess is reported to the user
+   with a warning.
 
 Decoding never fails on a bad byte: Big5 end-user-defined characters map to the Unicode
 private-use area as Windows does (Microsoft code page 950 EUDC ranges: FA40-FEFE ->
@@ -33,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from backend.content import binary_label, utf16_without_bom
+from backend.jobs.analyze.big5 import read_big5
 from backend.jobs.context import JobError
 from backend.vocabulary import ENCODING_LABELS
 
@@ -71,6 +76,10 @@ FALLBACK_GUESSES = [
 # still finds a Big5 candidate; we decode it as CP950 all the same.
 PREFERENCE = [*GUESS_ORDER, *FALLBACK_GUESSES]  # among guesses that fit equally well
 CANDIDATES = ["cp950", "big5hkscs", *PREFERENCE[1:]]
+# What else text that reads as Big5 may be: EUC text (its characters fall on Big5's), or
+# Latin text whose few accented letters happen to pair with the next ASCII letter.
+EUC_RIVALS = ["gb18030", "cp949", "euc_jp"]
+LATIN_RIVALS = ["cp1252", "cp1250", "cp1254", "cp1257"]
 # (first lead byte, last lead byte, first trail row offset, first code point)
 EUDC_RANGES = [
     (0xFA, 0xFE, 0, 0xE000),
@@ -217,37 +226,66 @@ def _scan(f: io.BufferedReader) -> Encoding:
         pass
     assert first_non_ascii is not None
     f.seek(first_non_ascii)
-    evidence_bytes = f.read(NON_ASCII_EVIDENCE)
-    if _mostly_cp950(evidence_bytes):
+    return _legacy_encoding(f.read(NON_ASCII_EVIDENCE))
+
+
+def _legacy_encoding(data: bytes) -> Encoding:
+    """The encoding of non-UTF-8 ``data``: CP950 when it reads as Traditional Chinese,
+    otherwise charset-normalizer's guess."""
+    errors, bad, wide = _cp950_faults(data)
+    sample = _whole_lines(data[: GUESS_SAMPLE + 1])
+    reading = read_big5(sample)
+    # Text in a single-byte encoding never decodes that far without a fault.
+    long_and_clean = errors == 0 and len(data) >= GUESS_SAMPLE
+    few_bad = bad <= max(MAX_CP950_ERROR_SHARE * wide, MIN_CP950_ERRORS)  # past the sample too
+    if long_and_clean or (reading.plausible and few_bad):
+        # Big5, unless its characters could as well be EUC or Latin text: then
+        # charset-normalizer chooses between those and Big5, which loses a tie.
+        rivals = EUC_RIVALS if reading.euc_like else LATIN_RIVALS if reading.latin_like else []
+        if not rivals:
+            return Encoding("cp950", "cp950", 0)
+        codec = _guess_codec(sample, ["cp950", "big5hkscs", *rivals], [*rivals, "cp950"])
+        if codec in (None, "cp950"):
+            return Encoding("cp950", "cp950", 0)
+        return Encoding(codec, codec, 0, guessed=True)
+    codec = _guess_codec(sample)
+    tolerated = errors <= max(MAX_CP950_ERROR_SHARE * wide, MIN_CP950_ERRORS)
+    if tolerated and (codec == "cp950" or (codec is None and errors == 0)):
         return Encoding("cp950", "cp950", 0)
-    guessed = _guess(evidence_bytes[:GUESS_SAMPLE])
-    if guessed is None:
+    if codec is None:
         raise JobError(
             "invalid_file_format",
             "無法辨識檔案的文字編碼（支援 UTF-8、UTF-16、Big5／CP950，以及常見的簡體中文、"
             "日文與西歐語系編碼），請用 Excel 或記事本另存為 UTF-8 後再上傳。",
         )
-    return guessed
+    return Encoding(codec, codec, 0, guessed=True)
 
 
-def _mostly_cp950(data: bytes) -> bool:
-    """CP950 with at most a few undecodable characters (造字) in ``data``."""
+def _cp950_faults(data: bytes) -> tuple[int, int, int]:
+    """``data`` decoded as CP950: characters the error handler replaced (造字 and bad
+    bytes), of which bad bytes (U+FFFD), and the non-ASCII characters."""
     before = replaced_so_far()
     text = codecs.getincrementaldecoder("cp950")(errors=ERRORS).decode(data)
     errors = replaced_so_far() - before
-    if errors == 0 and len(data) >= GUESS_SAMPLE:
-        return True  # plenty of Chinese decoded without a fault
     wide = len(text) - len(text.encode("ascii", errors="ignore"))
-    if errors > max(MAX_CP950_ERROR_SHARE * wide, MIN_CP950_ERRORS):
-        return False
-    guess = _guess_codec(data[:GUESS_SAMPLE])
-    return guess == "cp950" or (guess is None and errors == 0)
+    return errors, text.count("\ufffd"), wide
 
 
-def _guess_codec(data: bytes) -> str | None:
+def _whole_lines(data: bytes) -> bytes:
+    """``data`` up to GUESS_SAMPLE bytes, cut after a line break when longer: charset-normalizer
+    finds no encoding at all for text that ends in half a character."""
+    if len(data) <= GUESS_SAMPLE:
+        return data
+    end = data.rfind(b"\n", 0, GUESS_SAMPLE)
+    return data[: end + 1] if end > 0 else data[:GUESS_SAMPLE]
+
+
+def _guess_codec(
+    data: bytes, candidates: list[str] = CANDIDATES, preference: list[str] = PREFERENCE
+) -> str | None:
     from charset_normalizer import from_bytes
 
-    matches = from_bytes(data, cp_isolation=CANDIDATES, explain=False)
+    matches = from_bytes(data, cp_isolation=candidates, explain=False)
     if not len(matches):
         return None
     best_chaos = min(match.chaos for match in matches)
@@ -258,14 +296,7 @@ def _guess_codec(data: bytes) -> str | None:
         for match in close
         if match.coherence >= best_coherence - 0.01
     }
-    return next((codec for codec in PREFERENCE if codec in finalists), None)
-
-
-def _guess(data: bytes) -> Encoding | None:
-    codec = _guess_codec(data)
-    if codec is None:
-        return None
-    return Encoding(codec, codec, 0, guessed=True)
+    return next((codec for codec in preference if codec in finalists), None)
 
 
 def encoding_warnings(encoding: Encoding, replaced: int, first_line: int | None) -> list[str]:
