@@ -43,7 +43,10 @@ SCOPE = "upload"
 QUERY_KEY = "tasks"
 OPEN_KEY = "open"
 OPENED = "upload_opened"
-SMALL_FILES_S = 0.5  # files sent within this long are shown as tasks at once
+# A click on files this small waits this long for them to be sent, so that this run shows
+# their tasks at once; bigger ones show their progress bars at once instead.
+SMALL_BATCH_BYTES = 1024 * 1024
+SMALL_BATCH_WAIT_S = 0.5
 
 state = AppSessionState()
 vocabulary = backend_vocabulary()
@@ -97,7 +100,8 @@ def _submit(files: list[UploadedFile]) -> None:
     )
     queue.start(current_client())
     sync_url(queue)
-    queue.wait(SMALL_FILES_S)
+    if sum(file.size for file in files) <= SMALL_BATCH_BYTES:
+        queue.wait(SMALL_BATCH_WAIT_S)  # shown as tasks by this run; big ones by their bars
     if len(submitted) < len(files):
         state.set_hint(
             SCOPE,
@@ -111,22 +115,37 @@ def _resend() -> None:
     queue.start(current_client())
 
 
+def _file_lines(items: list[UploadItem]) -> str:
+    return "\n".join(
+        f"- 「{markdown_text(item.name)}」（{format_size(item.size)}）：{unsent_reason(item)}"
+        for item in items
+    )
+
+
 def _render_queue(items: list[UploadItem]) -> None:
-    """The files on their way, and those not sent (with why, and a button to send them)."""
+    """The files on their way; those the backend is asked about; those not sent (with why,
+    and a button that sends them again)."""
     for item in current_batches(items):
         upload_bar(item)
-    unsent = [item for item in items if item.state == UNSENT]
-    if not unsent:
+    checking = [item for item in items if item.state == UNSENT and item.unconfirmed]
+    unsent = [item for item in items if item.state == UNSENT and not item.unconfirmed]
+    if not checking and not unsent:
         return
     with st.container(border=True):
-        lines = "\n".join(
-            f"- 「{markdown_text(item.name)}」（{format_size(item.size)}）：{unsent_reason(item)}"
-            for item in unsent
-        )
-        st.warning(
-            f"**有 {len(unsent)} 個檔案還沒有送到後端**\n\n{lines}", icon=":material/warning:"
-        )
-        if any(item.resendable for item in unsent):
+        if checking:
+            st.info(
+                f"**正在向後端確認 {len(checking)} 個檔案是否已經收到**\n\n"
+                f"{_file_lines(checking)}\n\n"
+                "通常幾秒內就會確認。若一直沒有結果，可以重新送出（在上方重新選擇檔案，"
+                "再按「開始上傳並分析」），不會重複建立任務。",
+                icon=":material/hourglass_top:",
+            )
+        if unsent:
+            st.warning(
+                f"**有 {len(unsent)} 個檔案還沒有送到後端**\n\n{_file_lines(unsent)}",
+                icon=":material/warning:",
+            )
+        if any(item.resendable for item in checking + unsent):
             st.button(
                 "送出未送出的檔案",
                 key="upload_resend",

@@ -161,7 +161,10 @@ def _start(data: str, delay: int) -> None:
     try:
         task = current_client().create_process_task(data, delay, idempotency_key=action["key"])
     except UnconfirmedError as exc:
-        action.update(unconfirmed=True, cause=f"{exc.title}：{exc.message.rstrip('。')}")
+        if known is None:  # else it is the task on screen, sent again: nothing changes
+            action.update(unconfirmed=True, cause=exc.title)
+            state.clear_watched(SCOPE)  # what shows under 任務進度 is this action now
+            st.query_params.pop(QUERY_KEY, None)
         return
     except AppError as exc:
         if exc.code == "idempotency_key_reused" and _confirm(action):
@@ -200,8 +203,9 @@ def _render_unconfirmed(action: dict[str, Any]) -> None:
             st.rerun()
         cause = f"（{action['cause']}）" if action.get("cause") else ""
         st.warning(
-            f"剛才送出的任務沒有收到後端的回應{cause}，還不確定是否已經建立。"
-            "正在向後端確認…  \n在確認之前再按一次「開始處理」，也不會重複建立任務。",
+            f"**還不確定任務是否已經建立**  \n送出後沒有收到後端的回應{cause}，"
+            "正在向後端確認，確認後會在這裡顯示進度。在那之前再按一次「開始處理」，"
+            "也不會重複建立任務。",
             icon=":material/hourglass_empty:",
         )
 
@@ -264,9 +268,10 @@ if hint := state.hint(SCOPE):
     st.info(hint, icon=":material/info:")
 
 pending = st.session_state.get(ACTION)
-if pending is not None and pending["unconfirmed"]:
+if pending is not None and not pending["unconfirmed"]:
+    pending = None
+if pending is not None:
     st.query_params[ACTION_KEY] = pending["key"]
-    _render_unconfirmed(pending)
 
 st.subheader("任務進度")
 current = (state.watched_tasks(SCOPE) or [None])[-1]
@@ -278,6 +283,8 @@ if current:
         render_running=_render_running,
         render_finished=_render_finished,
     )
-elif pending is None or not pending["unconfirmed"]:
+elif pending is not None:
+    _render_unconfirmed(pending)
+else:
     st.caption("目前沒有追蹤中的任務。填好上面的表單後按「開始處理」。")
     _offer_running_task()

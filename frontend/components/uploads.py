@@ -155,13 +155,13 @@ def upload_bar(item: UploadItem) -> None:
 
 def unsent_reason(item: UploadItem) -> str:
     """Why a file is not on the backend (yet), in a sentence or two."""
-    if item.error is None:
-        reason = "重新整理頁面時還沒有確認送出。"
-    else:
+    if item.error is not None:
         reason = f"{item.error.title}。{item.error.message}"
-    if item.unconfirmed:
-        return f"{reason}正在向後端確認是否已經收到…"
-    if item.content is None:
+    elif item.unconfirmed:
+        reason = "重新整理頁面前還在上傳。"
+    else:
+        reason = "重新整理頁面前沒有送完。"
+    if item.content is None and not item.unconfirmed:
         return f"{reason}請在上方重新選擇這個檔案，再按「開始上傳並分析」。"
     return reason
 

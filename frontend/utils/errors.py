@@ -149,7 +149,7 @@ class UnconfirmedError(AppError):
             details=cause.details,
             status=cause.status,
         )
-        self.action = "稍後會再向後端確認結果；在那之前重新送出，也不會重複建立任務。"
+        self.action = "結果還無法確認，請稍後再查看任務的狀態。"
 
 
 FILE_ERROR_CODES = frozenset(

@@ -201,8 +201,7 @@ class UploadQueue:
             self._thread.start()
 
     def wait(self, timeout: float) -> None:
-        """Wait until every queued file is sent, or `timeout` seconds: small files are then
-        shown as tasks by the run that sent them, big ones by their progress bars."""
+        """Wait until every queued file is sent, or `timeout` seconds."""
         with self._lock:
             thread = self._thread
         if thread is not None:
