@@ -265,7 +265,9 @@ def test_files_not_sent_are_listed_with_a_resend_button(
     page.get_by_role("button", name="開始上傳並分析").click()
     main = page.locator(MAIN)
     unsent = main.locator('[data-testid="stAlert"]').filter(has_text="還沒有送到後端")
-    expect(unsent).to_contain_text("有 2 個檔案還沒有送到後端", timeout=30_000)
+    # .first: while Streamlit reruns, the last run's box may still be on screen beside it
+    expect(unsent.first).to_contain_text("有 2 個檔案還沒有送到後端", timeout=30_000)
+    wait_idle(page)
     expect(unsent).to_contain_text("「中區.csv」")
     expect(unsent).to_contain_text("「南區.csv」")
     expect(main.get_by_role("button", name="送出未送出的檔案")).to_be_visible()
@@ -334,3 +336,60 @@ def test_task_management_keeps_its_state_across_pages_and_a_reload(page: Page, p
     page.reload()
     expect(main.get_by_role("heading", name="任務管理")).to_be_visible()
     kept()
+
+
+def test_a_reload_during_an_upload_loses_no_file(page: Page, proxied, tmp_path: Path) -> None:
+    """After a reload only the URL is left (?uploads= holds each unsent file's key): the
+    files the tab was sending are asked about by key until the backend has them all."""
+    backend, proxy, frontend = proxied
+    names = ["東區.csv", "西區.csv", "南區.csv"]
+    files = [_csv(tmp_path / name, 6_000, i) for i, name in enumerate(names)]
+    proxy.bytes_per_s = 60_000  # about 2 s a file
+    open_app(page, frontend, "file_upload")
+    page.locator('input[type="file"]').set_input_files([str(f) for f in files])
+    page.get_by_role("button", name="開始上傳並分析").click()
+    main = page.locator(MAIN)
+    expect(main.get_by_text(f"等待上傳「{names[-1]}」")).to_be_visible()
+    assert "uploads=" in page.url
+
+    page.reload()
+    expect(main.get_by_role("heading", name="檔案上傳")).to_be_visible()
+    checking = main.locator('[data-testid="stAlert"]').filter(has_text="正在向後端確認")
+    expect(checking.first).to_contain_text(f"「{names[-1]}」")
+    wait_idle(page)
+    screenshot(page, "31-重新整理後向後端確認上傳")
+    expect(main.locator('[data-testid="stExpander"]').filter(has_text="已完成")).to_have_count(
+        3, timeout=60_000
+    )
+    expect(checking).to_have_count(0)
+    wait_idle(page)
+    tasks = _tasks(backend)
+    assert sorted(t["filename"] for t in tasks) == sorted(names)
+    assert _url_ids(page, "tasks") == {t["task_id"] for t in tasks}
+    assert "uploads=" not in page.url
+    _no_error_on_page(page)
+
+
+def test_a_job_nobody_could_confirm_is_said_so_then_found(page: Page, proxied) -> None:
+    """The answer is lost and the backend cannot be asked either: the page says it does not
+    know yet (not "cannot connect"), and shows the task once the backend can say."""
+    backend, proxy, frontend = proxied
+    proxy.drop_answer("POST", "/api/process", times=None)
+    proxy.drop_answer("GET", "/api/tasks", times=None)
+    open_app(page, frontend, "long_task")
+    page.get_by_role("spinbutton", name="處理時間（秒）").fill("60")
+    page.get_by_role("button", name="開始處理").click()
+    main = page.locator(MAIN)
+    expect(main.get_by_text("還不確定任務是否已經建立")).to_be_visible()
+    wait_idle(page)
+    _no_error_on_page(page)
+    assert len(_tasks(backend)) == 1
+    screenshot(page, "32-建立任務的結果還不確定")
+
+    proxy.clear_rules()
+    expect(main.locator('[data-testid="stProgress"]')).to_contain_text("處理中", timeout=20_000)
+    expect(main.get_by_text("還不確定任務是否已經建立")).to_have_count(0)
+    wait_idle(page)
+    tasks = _tasks(backend)
+    assert len(tasks) == 1 and _url_ids(page, "task") == {tasks[0]["task_id"]}
+    assert "action=" not in page.url

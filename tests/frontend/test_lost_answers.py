@@ -128,7 +128,7 @@ def test_nobody_to_ask_is_unconfirmed_and_the_key_still_settles_it(
     with pytest.raises(UnconfirmedError) as caught:
         client.create_process_task("問不到", 30, idempotency_key=key)
     assert caught.value.code == "connection_lost"
-    assert "不會重複建立任務" in caught.value.action
+    assert "還無法確認" in caught.value.action
     proxy.clear_rules()
     # The page keeps the key: asking later, or sending the action again, finds the one task.
     found = client.find_task_by_key(key)

@@ -135,8 +135,8 @@ def test_job_nobody_could_confirm_is_asked_about_until_found(
     at.number_input(key="long_delay").set_value(30)
     button(at, "開始處理").click().run()
     assert not at.exception
-    assert "還不確定是否已經建立" in at.warning[0].value
-    assert "與後端的連線中斷" in at.warning[0].value
+    assert "還不確定任務是否已經建立" in at.warning[0].value
+    assert "（與後端的連線中斷）" in at.warning[0].value
     assert not at.error
     key = at.query_params["action"]
     button(at, "開始處理").click().run()  # impatient: same key, still one task
@@ -282,7 +282,7 @@ def test_a_reload_during_an_upload_finds_its_files_by_key(
     make_app: Callable[..., AppTest], proxy: LossyProxy, direct: APIClient
 ) -> None:
     """After a reload only the URL is left: a file whose key has a task is tracked, one
-    without is listed for the user to pick again, and sending it uses its old key."""
+    without is asked about and can be picked again, and sending it uses its old key."""
     sent_key, lost_key = new_idempotency_key(), new_idempotency_key()
     sent = direct.upload_file("已送出.csv", csv(10), idempotency_key=sent_key)
     lost = csv(10, 7)
@@ -294,8 +294,9 @@ def test_a_reload_during_an_upload_finds_its_files_by_key(
     at.run()
     at.switch_page(UPLOAD_PAGE).run()
     wait_for(at, lambda at: sent["task_id"] in tracked(at))
-    warning = next(w.value for w in at.warning if "還沒有送到後端" in w.value)
-    assert "「沒送出.csv」" in warning and "已送出" not in warning
+    checking = next(i.value for i in at.info if "正在向後端確認" in i.value)
+    assert "「沒送出.csv」" in checking and "已送出.csv" not in checking
+    assert "重新整理頁面前還在上傳" in checking and "不會重複建立任務" in checking
 
     at.file_uploader[0].set_value([("沒送出.csv", lost, "text/csv")]).run()
     button(at, "開始上傳並分析").click().run()
