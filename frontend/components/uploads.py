@@ -38,6 +38,7 @@ LAST_CONFIRM = "upload_last_confirm"
 UPLOADS_PARAM = "uploads"
 UPLOAD_PAGE = RESULT_PAGES["analyze"]
 PROGRESS_EVERY_S = 0.5
+SIDEBAR_EVERY_S = 1.5
 CONFIRM_EVERY_S = 2.0
 
 
@@ -114,17 +115,23 @@ def confirm_unsent(queue: UploadQueue) -> None:
 
 
 def signature(items: list[UploadItem]) -> list[tuple[str, str]]:
-    return [(item.key, item.state) for item in items]
+    """What a full run must follow: the files, and which of them have an outcome (a file
+    going from queued to sending is the fragment's own business)."""
+    return [(item.key, "" if item.state in IN_FLIGHT else item.state) for item in items]
 
 
-def follow_queue(queue: UploadQueue, render: Callable[[list[UploadItem]], None]) -> None:
-    """`render` the queue in a fragment that polls it while files are sent or asked about;
-    a file's outcome triggers a full run, which tracks its task or shows why it was not
-    sent."""
+def follow_queue(
+    queue: UploadQueue,
+    render: Callable[[list[UploadItem]], None],
+    every_s: float = PROGRESS_EVERY_S,
+) -> None:
+    """`render` the queue in a fragment that polls it every `every_s` while files are sent
+    or asked about; a file's outcome triggers a full run, which tracks its task or shows
+    why it was not sent."""
     seen = signature(queue.items())
     busy = bool(queue.in_flight()) or bool(queue.to_confirm())
 
-    @st.fragment(run_every=PROGRESS_EVERY_S if busy else None)
+    @st.fragment(run_every=every_s if busy else None)
     def upload_queue_status() -> None:
         confirm_unsent(queue)
         items = queue.items()
@@ -186,4 +193,6 @@ def _render_sidebar(queue: UploadQueue) -> None:
 
     with st.sidebar:
         st.subheader("上傳進度")
-        follow_queue(queue, render)
+        # A summary beside another page: polled at the user's pace, not the upload page's
+        # (a timer's rerun of the old page can swallow a page switch made just before it).
+        follow_queue(queue, render, max(SIDEBAR_EVERY_S, AppSessionState().poll_interval_s))

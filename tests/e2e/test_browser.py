@@ -326,9 +326,11 @@ def test_finish_on_another_page_is_announced_and_opened(
     backend, frontend = one_slot_stack
     path = tmp_path / "報價單.csv"
     path.write_text("品名,單價,報價日期,地區\n" + QUOTES, encoding="utf-8-sig")
-    requests.post(f"{backend.url}/api/process", json={"data": "佔用", "delay": 6}, timeout=5)
     open_app(page, frontend, "file_upload")
     page.locator('input[type="file"]').set_input_files(str(path))
+    expect(page.get_by_text("報價單.csv").first).to_be_visible()
+    # Started last, so that a slow first page load does not use up its 6 s.
+    requests.post(f"{backend.url}/api/process", json={"data": "佔用", "delay": 6}, timeout=5)
     page.get_by_role("button", name="開始上傳並分析").click()
     expect(page.locator(MAIN).get_by_text("等待中").first).to_be_visible()
 
