@@ -68,7 +68,9 @@ class WorkerPool:
             self.worker = None
 
 
-@pytest.fixture(scope="session")
+# Package scope: the worker stops when tests/backend is done, so tests elsewhere that
+# share the session's redis-server never see it online or consuming their tasks.
+@pytest.fixture(scope="package")
 def worker_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerPool]:
     pool = WorkerPool(tmp_path_factory.mktemp("workers"))
     yield pool
