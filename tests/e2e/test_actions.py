@@ -88,7 +88,9 @@ def _csv(path: Path, rows: int, seed: int = 0) -> Path:
 
 
 def _double_click(page: Page, name: str) -> None:
-    """Two clicks a human gap apart, where the button was when the first one landed."""
+    """Two clicks a human gap apart, where the button was when the first one landed (once
+    the page has settled: a table drawn late would move the button)."""
+    wait_idle(page)
     box = page.get_by_role("button", name=name).bounding_box()
     assert box is not None
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -129,9 +131,10 @@ def test_double_click_on_upload_makes_one_task_per_file(
     files = [_csv(tmp_path / "一月營收.csv", 200, 1), _csv(tmp_path / "二月營收.csv", 200, 2)]
     open_app(page, frontend, "file_upload")
     page.locator('input[type="file"]').set_input_files([str(f) for f in files])
-    expect(page.get_by_text("二月營收.csv").first).to_be_visible()
+    expect(page.locator(MAIN).locator('[data-testid="stDataFrame"]')).to_be_visible()
     _double_click(page, "開始上傳並分析")
     main = page.locator(MAIN)
+    expect(main.get_by_text("有 2 個檔案已經送出，不會重複上傳")).to_be_visible()  # 2nd click
     expect(main.get_by_role("button", name="下載 JSON 報告")).to_be_visible(timeout=30_000)
     expect(main.locator('[data-testid="stExpander"]').filter(has_text="已完成")).to_have_count(
         2, timeout=30_000
