@@ -19,11 +19,13 @@ from tests.redis_server import RedisServer, start_redis
 
 def test_live_owners_counts_recent_heartbeats_by_role(redis_url: str) -> None:
     store = RedisStore(redis_url)
-    store.heartbeat("worker:a")
-    store.heartbeat("worker:b")
-    store.heartbeat("api:c")
+    # (a Celery worker of the contract suite may beat into this Redis too: own names only)
+    store.heartbeat("worker:test-a")
+    store.heartbeat("worker:test-b")
+    store.heartbeat("api:test-c")
     now = time.time()
-    assert store.live_owners(now - 5, prefix="worker:") == ["worker:a", "worker:b"]
+    assert store.live_owners(now - 5, prefix="worker:test-") == ["worker:test-a", "worker:test-b"]
+    assert store.live_owners(now - 5, prefix="api:test-") == ["api:test-c"]
     assert store.live_owners(now + 5) == []
 
 
