@@ -68,9 +68,10 @@ class WorkerPool:
             self.worker = None
 
 
-# Package scope: the worker stops when tests/backend is done, so tests elsewhere that
-# share the session's redis-server never see it online or consuming their tasks.
-@pytest.fixture(scope="package")
+# Module scope: the worker stops with the test module that needed it, so tests elsewhere
+# that share the session's redis-server (store contract tests, the home page) never see it
+# online, sweeping their tasks or consuming their queue.
+@pytest.fixture(scope="module")
 def worker_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerPool]:
     pool = WorkerPool(tmp_path_factory.mktemp("workers"))
     yield pool
