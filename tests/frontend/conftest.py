@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from frontend.utils.api_client import APIClient
 from frontend.utils.config import get_settings
+from frontend.utils.errors import ConflictError
 from frontend.utils.vocabulary import Vocabulary
+from tests.lossy_proxy import LossyProxy
 from tests.servers import Server, start_backend
 
 APP = Path(__file__).resolve().parents[2] / "frontend" / "app.py"
@@ -122,3 +125,36 @@ def page_text(at: AppTest) -> str:
     for block in at.expander:
         parts.append(block.label)
     return "\n".join(parts)
+
+
+def delete_all_tasks(client: APIClient) -> None:
+    """Cancel what runs and delete every task, so a test counts only its own."""
+    for task in client.list_tasks(limit=500)["items"]:
+        if task["status"] in ("pending", "processing"):
+            with contextlib.suppress(ConflictError):  # it may have finished meanwhile
+                client.cancel_task(task["task_id"])
+        client.delete_task(task["task_id"])
+
+
+@pytest.fixture(scope="module")
+def own_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A backend of the test module's own, so that its task count is exact."""
+    server = start_backend(tmp_path_factory.mktemp("own_backend"), max_upload_mb=1)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def direct(own_backend: Server) -> Iterator[APIClient]:
+    """A client that talks to `own_backend` without the proxy; the backend starts empty."""
+    client = APIClient(own_backend.url)
+    delete_all_tasks(client)
+    yield client
+    delete_all_tasks(client)
+
+
+@pytest.fixture
+def proxy(own_backend: Server) -> Iterator[LossyProxy]:
+    """A lossy proxy in front of `own_backend` (tests/lossy_proxy.py)."""
+    with LossyProxy(own_backend.url) as proxy:
+        yield proxy

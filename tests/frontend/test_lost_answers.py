@@ -7,9 +7,7 @@ client must report what the backend did, not what the lost answer suggests.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -22,46 +20,15 @@ from frontend.utils.errors import (
     UnconfirmedError,
 )
 from tests.lossy_proxy import LossyProxy
-from tests.servers import Server, free_port, start_backend
+from tests.servers import Server, free_port
 
 CSV = "編號,城市\n1,臺北市\n2,高雄市\n".encode()
 TASK = r"/api/task/[^/]+"
 
 
-@pytest.fixture(scope="module")
-def own_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A backend of this module's own, so that its task count is exact."""
-    server = start_backend(tmp_path_factory.mktemp("lost_answers"), max_upload_mb=1)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def direct(own_backend: Server) -> Iterator[APIClient]:
-    """A client that talks to the backend without the proxy; the backend starts empty."""
-    client = APIClient(own_backend.url)
-    _delete_all(client)
-    yield client
-    _delete_all(client)
-
-
-@pytest.fixture
-def proxy(own_backend: Server) -> Iterator[LossyProxy]:
-    with LossyProxy(own_backend.url) as proxy:
-        yield proxy
-
-
 @pytest.fixture
 def client(proxy: LossyProxy) -> APIClient:
     return APIClient(proxy.url, backoff_factor=0.01)
-
-
-def _delete_all(client: APIClient) -> None:
-    for task in client.list_tasks(limit=500)["items"]:
-        if task["status"] in ("pending", "processing"):
-            with contextlib.suppress(ConflictError):  # it may have finished meanwhile
-                client.cancel_task(task["task_id"])
-        client.delete_task(task["task_id"])
 
 
 def _total(client: APIClient) -> int:

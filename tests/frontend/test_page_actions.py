@@ -8,19 +8,17 @@ page tracks every task the backend has.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from frontend.utils.api_client import APIClient, new_idempotency_key
-from frontend.utils.errors import ConflictError
 from tests.frontend.conftest import button, page_text, wait_for
 from tests.lossy_proxy import LossyProxy
-from tests.servers import Server, start_backend
+from tests.servers import Server
 
 UPLOAD_PAGE = "app_pages/file_upload.py"
 LONG_PAGE = "app_pages/long_task.py"
@@ -34,40 +32,10 @@ def csv(rows: int, seed: int = 0) -> bytes:
     ).encode()
 
 
-@pytest.fixture(scope="module")
-def own_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A backend of this module's own, so that its task count is exact."""
-    server = start_backend(tmp_path_factory.mktemp("page_actions"), max_upload_mb=1)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def direct(own_backend: Server) -> Iterator[APIClient]:
-    client = APIClient(own_backend.url)
-    _delete_all(client)
-    yield client
-    _delete_all(client)
-
-
-@pytest.fixture
-def proxy(own_backend: Server) -> Iterator[LossyProxy]:
-    with LossyProxy(own_backend.url) as proxy:
-        yield proxy
-
-
 @pytest.fixture
 def at(make_app: Callable[..., AppTest], proxy: LossyProxy, direct: APIClient) -> AppTest:
     """The app, its session pointed at the proxy."""
     return make_app(proxy.url).run()
-
-
-def _delete_all(client: APIClient) -> None:
-    for task in client.list_tasks(limit=500)["items"]:
-        if task["status"] in ("pending", "processing"):
-            with contextlib.suppress(ConflictError):  # it may have finished meanwhile
-                client.cancel_task(task["task_id"])
-        client.delete_task(task["task_id"])
 
 
 def backend_tasks(client: APIClient) -> dict[str, dict[str, Any]]:
