@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # Celery's broker; empty means the Redis of TASK_STORE.
     celery_broker_url: str = ""
     max_concurrent_tasks: int = Field(2, ge=1, le=64)
+    # Most threads one job works on; it gets fewer while other jobs run on the same machine.
+    job_threads: int = Field(2, ge=1, le=16)
     task_timeout_s: float = Field(600, gt=0)
     task_ttl_s: float = Field(24 * 3600, gt=0)
     # How often a running process proves it is alive; three missed beats mean "interrupted".

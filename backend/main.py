@@ -70,6 +70,7 @@ def make_runner(settings: Settings, store: TaskStore, owner: str) -> Runner:
         owner=owner,
         max_concurrent=settings.max_concurrent_tasks,
         timeout_s=settings.task_timeout_s,
+        job_threads=settings.job_threads,
     )
 
 

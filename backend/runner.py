@@ -37,6 +37,7 @@ from backend.eta import EtaEstimator
 from backend.files import remove_file, remove_task_file
 from backend.jobs import JOBS, load_job
 from backend.jobs.context import JobCancelled, JobError
+from backend.jobs.cores import JobShare
 from backend.service import finish_task
 from backend.store.base import CANCELLED, COMPLETED, FAILED, PROCESSING, TaskStore
 
@@ -70,7 +71,8 @@ class Runner(Protocol):
 class _WorkerContext:
     """The JobContext a job sees inside its worker process."""
 
-    def __init__(self, conn: Connection, cancel_event: Any) -> None:
+    def __init__(self, conn: Connection, cancel_event: Any, threads: int) -> None:
+        self.threads = threads
         self._conn = conn
         self._cancel = cancel_event
         self._last_sent = 0.0
@@ -117,15 +119,18 @@ def _die_with_parent() -> None:
 
 
 def _worker_main(
-    job_spec: str, params: dict[str, Any], conn: Connection, cancel_event: Any
+    job_spec: str, params: dict[str, Any], conn: Connection, cancel_event: Any, max_threads: int
 ) -> None:
     _die_with_parent()
     try:
         os.nice(5)  # keep the API process responsive on a busy machine
     except (AttributeError, OSError):
         pass
+    # Counted among this machine's running jobs until this process exits.
+    threads = JobShare().claim(max_threads)
     try:
-        result = load_job(job_spec)(_WorkerContext(conn, cancel_event), **params)
+        context = _WorkerContext(conn, cancel_event, threads)
+        result = load_job(job_spec)(context, **params)
         outcome: tuple[Any, ...] = ("done", result)
     except JobCancelled:
         outcome = ("cancelled",)
@@ -182,10 +187,13 @@ class Supervisor:
     # terminated; the whole stop stays under a second (POLL_S + this + the kill).
     CANCEL_GRACE_S = 0.5
 
-    def __init__(self, store: TaskStore, *, owner: str, timeout_s: float) -> None:
+    def __init__(
+        self, store: TaskStore, *, owner: str, timeout_s: float, job_threads: int = 2
+    ) -> None:
         self.store = store
         self.owner = owner
         self.timeout_s = timeout_s
+        self.job_threads = job_threads
         self.stopping = threading.Event()
         self._mp = _mp_context()
 
@@ -261,7 +269,7 @@ class Supervisor:
         cancel_event = self._mp.Event()
         process = self._mp.Process(
             target=_worker_main,
-            args=(JOBS[task.kind], task.params, child_conn, cancel_event),
+            args=(JOBS[task.kind], task.params, child_conn, cancel_event, self.job_threads),
             name=f"job-{task.kind}-{task_id[:8]}",
             daemon=True,
         )
@@ -358,12 +366,20 @@ class ProcessRunner:
     name = "local"
 
     def __init__(
-        self, store: TaskStore, *, owner: str, max_concurrent: int, timeout_s: float
+        self,
+        store: TaskStore,
+        *,
+        owner: str,
+        max_concurrent: int,
+        timeout_s: float,
+        job_threads: int = 2,
     ) -> None:
         self.store = store
         self.owner = self.pending_owner = owner
         self.max_concurrent = max_concurrent
-        self.supervisor = Supervisor(store, owner=owner, timeout_s=timeout_s)
+        self.supervisor = Supervisor(
+            store, owner=owner, timeout_s=timeout_s, job_threads=job_threads
+        )
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._accepted: set[str] = set()

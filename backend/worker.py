@@ -63,7 +63,9 @@ def _start(sender: Any = None, **_: Any) -> None:
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
     store = make_store(settings.task_store)
     owner = f"{WORKER_PREFIX}{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    _supervisor = Supervisor(store, owner=owner, timeout_s=settings.task_timeout_s)
+    _supervisor = Supervisor(
+        store, owner=owner, timeout_s=settings.task_timeout_s, job_threads=settings.job_threads
+    )
     _supervisor.warm_up()
     broker = connect(settings.broker_url)
     _housekeeper = Housekeeper.for_settings(

@@ -8,8 +8,15 @@ bench/data/ that is removed at the end. Writes the figures to bench/results/scal
 
 Throughput: one API process (TASK_STORE=redis, TASK_RUNNER=celery) and a fresh set of
 ``celery -A backend.worker worker`` processes per phase, each with MAX_CONCURRENT_TASKS=1,
-so two workers are two cores' worth. ``--files`` copies of the same CSV are uploaded back to
-back (streaming route); the time runs from the first upload to the last ``finished_at``.
+so two workers are two cores' worth; ``--job-threads`` sets their JOB_THREADS (a job alone
+on the machine works on up to that many threads, jobs running side by side on one each,
+see backend/jobs/cores.py). ``--files`` copies of the same CSV are uploaded back to
+back (streaming route) while the workers, already started and idle, consume a queue nobody
+sends to; then Celery's remote control (``add_consumer``) opens the real queue to all of
+them at once, and the time runs from the first analysis' ``started_at`` to the last
+``finished_at``. So neither the workers' start-up nor receiving the uploads (the API's
+work, about 0.7 CPU seconds per 200 MB; on one machine it would take the workers' CPU) is
+counted as the workers' time.
 The 1-worker and 2-worker phases alternate (``--repeat`` rounds, the order flipped every
 round) and the figures are medians, so both see the same noise. The job CPU of a phase is
 what the workers' fork servers collected from their reaped job processes; divided by the
@@ -52,8 +59,11 @@ from typing import Self
 import requests
 from bench_analyze import ensure_file
 from bench_latency import percentile
+from celery import Celery
 from common import DATA, ROOT, Server, start_backend
 
+from backend.celery_runner import QUEUE, make_celery_app
+from backend.config import Settings
 from backend.store.redis import connect
 from tests.celery_worker import Worker, start_worker
 from tests.redis_server import redis_server_path, start_redis
@@ -160,12 +170,26 @@ def load_average() -> list[float]:
 # --- throughput ------------------------------------------------------------------------
 
 
+HOLD_QUEUE = "bench-hold"  # the workers' queue until a phase's uploads are all in
+
+
+def open_queue(app: Celery, names: list[str]) -> None:
+    """Tell the workers ``names`` to consume the real queue (Celery remote control)."""
+    hostname = socket.gethostname()
+    destination = [f"{name}@{hostname}" for name in names]
+    replies = app.control.add_consumer(QUEUE, destination=destination, reply=True, timeout=10)
+    if len(replies) != len(names):
+        raise RuntimeError(f"add_consumer: {len(replies)} of {len(names)} workers answered")
+
+
 @dataclass
 class Cluster:
     root: Path
     redis_url: str
     api: Server
     redis_pid: int
+    celery: Celery
+    job_threads: int = 2
 
     def worker_settings(self, concurrency: int) -> dict[str, object]:
         return {
@@ -176,6 +200,7 @@ class Cluster:
             "task_timeout_s": 600,
             "api_key": "",
             "log_level": "WARNING",
+            "job_threads": self.job_threads,
         }
 
 
@@ -184,24 +209,36 @@ def throughput_phase(cluster: Cluster, workers: int, csv_path: Path, files: int)
     started_workers: list[Worker] = []
     redis = connect(cluster.redis_url)
     try:
+        # The workers start on a queue nobody sends to, so that their start-up (Celery, the
+        # fork server importing pyarrow) is over before the uploads come, and receiving the
+        # uploads (the API's work, about 0.7 CPU seconds per 200 MB) is over before the
+        # workers take any: then all of them are told to consume the real queue at once.
         for i in range(workers):
             name = f"w{i + 1}-{time.monotonic_ns()}"
             settings = cluster.worker_settings(1)
             started_workers.append(
-                start_worker(cluster.root / "workers", name, app="backend.worker", **settings)
-            )
+                start_worker(cluster.root / "workers", name, app="backend.worker",
+                             queues=HOLD_QUEUE, **settings)
+            )  # fmt: skip
         for worker in started_workers:
             wait_fork_server_idle(worker)
-        fork_servers = {w.name: w.fork_server() for w in started_workers}
-        # Everything of ours but the jobs: API, redis-server, workers, fork servers, this.
-        ours = [cluster.api.process.pid, cluster.redis_pid, os.getpid()]
-        ours += [w.pid for w in started_workers] + [p.pid for p in fork_servers.values() if p]
-        cpu_before = sum(children_cpu_s(p.pid) for p in fork_servers.values() if p)
-        ours_before = sum(map(own_cpu_s, ours))
-        busy_before = machine_busy_s()
         first_submit = time.time()
         ids = [upload(cluster.api.port, csv_path) for _ in range(files)]
-        submitted = time.time()
+        upload_seconds = time.time() - first_submit
+        fork_servers = [server for w in started_workers if (server := w.fork_server())]
+        # Everything of ours but the jobs: API, redis-server, workers, fork servers, this.
+        roles = {
+            "api": [cluster.api.process.pid],
+            "redis": [cluster.redis_pid],
+            "bench": [os.getpid()],
+            "workers": [w.pid for w in started_workers],
+            "fork_servers": [server.pid for server in fork_servers],
+        }
+        cpu_before = sum(children_cpu_s(server.pid) for server in fork_servers)
+        roles_before = {role: sum(map(own_cpu_s, pids)) for role, pids in roles.items()}
+        busy_before = machine_busy_s()
+        released = time.time()
+        open_queue(cluster.celery, [w.name for w in started_workers])
         tasks = wait_final(cluster.api, ids)
         failed = [t for t in tasks if t["status"] != "completed"]
         if failed:
@@ -210,12 +247,16 @@ def throughput_phase(cluster: Cluster, workers: int, csv_path: Path, files: int)
         while any(w.job_processes() for w in started_workers) and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.2)
-        job_cpu = sum(children_cpu_s(p.pid) for p in fork_servers.values() if p) - cpu_before
+        job_cpu = sum(children_cpu_s(server.pid) for server in fork_servers) - cpu_before
         busy = machine_busy_s() - busy_before
-        ours_cpu = sum(map(own_cpu_s, ours)) - ours_before
-        wall = time.time() - first_submit
+        roles_cpu = {
+            role: sum(map(own_cpu_s, pids)) - roles_before[role] for role, pids in roles.items()
+        }
+        ours_cpu = sum(roles_cpu.values())
+        wall = time.time() - released
         runs = [(epoch(t["started_at"]), epoch(t["finished_at"])) for t in tasks]
-        elapsed = max(end for _, end in runs) - first_submit
+        first_start = min(start for start, _ in runs)
+        elapsed = max(end for _, end in runs) - first_start
         run_seconds = [end - start for start, end in runs]
         per_owner: dict[str, int] = {}
         for task_id in ids:  # the worker that ran it (not shown by the API)
@@ -225,7 +266,8 @@ def throughput_phase(cluster: Cluster, workers: int, csv_path: Path, files: int)
             "workers": workers,
             "files": files,
             "seconds": elapsed,
-            "upload_seconds": submitted - first_submit,
+            "upload_seconds": upload_seconds,
+            "queue_open_seconds": first_start - released,  # until the first job started
             "analyses_per_min": files * 60 / elapsed,
             "run_seconds_median": statistics.median(run_seconds),
             "job_cpu_s_per_analysis": job_cpu / files,
@@ -233,6 +275,7 @@ def throughput_phase(cluster: Cluster, workers: int, csv_path: Path, files: int)
             "jobs_cores": job_cpu / elapsed,
             "machine_busy_cores": busy / wall,
             "ours_cores": ours_cpu / wall,  # API, redis, workers, this process
+            "ours_cores_by_role": {role: cpu / wall for role, cpu in roles_cpu.items()},
             "others_cores": (busy - job_cpu - ours_cpu) / wall,  # the rest of the machine
             "max_parallel": max_overlap(runs),
             "tasks_per_worker": sorted(per_owner.values(), reverse=True),
@@ -436,7 +479,7 @@ def report(throughput: list[dict], latency: list[dict], args: argparse.Namespace
     summary: dict = {}
     if throughput:
         print(f"\nThroughput: {args.files} analyses per phase of {args.csv_name} "
-              f"(TASK_RUNNER=celery, one slot per worker)")  # fmt: skip
+              f"(TASK_RUNNER=celery, one slot per worker, JOB_THREADS={args.job_threads})")  # fmt: skip
         print("round workers  seconds  per min  run s/analysis  job CPU s  cores/analysis  "
               "max parallel  per worker  cores: jobs  ours  others")  # fmt: skip
         for r in throughput:
@@ -445,6 +488,8 @@ def report(throughput: list[dict], latency: list[dict], args: argparse.Namespace
                   f"{r['cores_per_analysis']:15.2f} {r['max_parallel']:13d}  "
                   f"{'/'.join(map(str, r['tasks_per_worker'])):>10s}  {r['jobs_cores']:11.2f} "
                   f"{r['ours_cores']:5.2f} {r['others_cores']:7.2f}")  # fmt: skip
+            roles = ", ".join(f"{k} {v:.2f}" for k, v in r["ours_cores_by_role"].items())
+            print(f"{'':13s} ours: {roles}")
         for n in (1, 2):
             runs = [r for r in throughput if r["workers"] == n]
             summary[f"workers_{n}"] = {
@@ -456,13 +501,13 @@ def report(throughput: list[dict], latency: list[dict], args: argparse.Namespace
         one, two = summary["workers_1"], summary["workers_2"]
         ratio = two["analyses_per_min"] / one["analyses_per_min"]
         summary["ratio"] = ratio
-        ceiling = 2 / one["cores_per_analysis"]
-        summary["ceiling_2_cores"] = ceiling
         print(f"median: 1 worker {one['analyses_per_min']:.1f}/min, 2 workers "
               f"{two['analyses_per_min']:.1f}/min, ratio {ratio:.2f}x "
               f"(target >= {TARGET_RATIO:.1f}x)")  # fmt: skip
-        print(f"one analysis alone keeps {one['cores_per_analysis']:.2f} cores busy, so two "
-              f"cores allow at most {ceiling:.2f}x")  # fmt: skip
+        print(f"one analysis keeps {one['cores_per_analysis']:.2f} cores busy and takes "
+              f"{one['job_cpu_s_per_analysis']:.2f} CPU s alone, {two['cores_per_analysis']:.2f} "
+              f"cores and {two['job_cpu_s_per_analysis']:.2f} CPU s beside another; with one "
+              f"worker, at that CPU, two cores allow at most {2 / one['cores_per_analysis']:.2f}x")  # fmt: skip
         print(f"cores used by the jobs {one['jobs_cores']:.2f} / {two['jobs_cores']:.2f} (1 / 2 "
               f"workers), by the API, redis and workers {one['ours_cores']:.2f} / "
               f"{two['ours_cores']:.2f}, by other processes on the machine "
@@ -509,6 +554,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="latency window (20)")
     parser.add_argument("--appendfsync", default="everysec", choices=["always", "everysec", "no"],
                         help="Redis AOF sync policy (everysec, Redis's default)")  # fmt: skip
+    parser.add_argument(
+        "--job-threads",
+        type=int,
+        default=2,
+        help="the workers' JOB_THREADS: most threads of one analysis (2)",
+    )
     parser.add_argument("--only", choices=["throughput", "latency"], help="run one part")
     parser.add_argument("--out", type=Path, default=RESULTS / "scale.json")
     args = parser.parse_args()
@@ -529,7 +580,8 @@ def main() -> None:
             api = start_backend(root / "api", task_store=redis.url, task_runner="celery",
                                 upload_dir=root / "uploads", max_upload_mb=100_000, api_key="",
                                 log_level="WARNING")  # fmt: skip
-            cluster = Cluster(root, redis.url, api, redis.process.pid)
+            celery = make_celery_app(Settings(task_store=redis.url, task_runner="celery"))
+            cluster = Cluster(root, redis.url, api, redis.process.pid, celery, args.job_threads)
         for i in range(args.repeat):
             if args.only != "latency":
                 for workers in (1, 2) if i % 2 == 0 else (2, 1):

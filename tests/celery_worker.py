@@ -110,10 +110,16 @@ class Worker:
 
 
 def start_worker(
-    workdir: Path, name: str, *, app: str = TEST_APP, timeout: float = 60, **settings: object
+    workdir: Path,
+    name: str,
+    *,
+    app: str = TEST_APP,
+    timeout: float = 60,
+    queues: str | None = None,
+    **settings: object,
 ) -> Worker:
-    """`python -m celery -A app worker --loglevel INFO -n name@%h` with settings given as
-    environment variables (upper-cased), run from the repository root.
+    """`python -m celery -A app worker --loglevel INFO -n name@%h [-Q queues]` with settings
+    given as environment variables (upper-cased), run from the repository root.
 
     Settings not given come from the environment and the repository's `.env`, as for a
     worker started by hand, so tests pass every setting they rely on. Returns once the log
@@ -132,7 +138,7 @@ def start_worker(
     }
     log_path = workdir / f"worker-{name}.log"
     command = [sys.executable, "-m", "celery", "-A", app, "worker", "--loglevel", "INFO",
-               "-n", f"{name}@%h"]  # fmt: skip
+               "-n", f"{name}@%h", *(["-Q", queues] if queues else [])]  # fmt: skip
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from backend.jobs.cores import usable_cores
+
+DEFAULT_THREADS = 2  # JOB_THREADS' default (backend.config)
+
 
 class JobCancelled(Exception):
     """Raised inside a job when the user cancelled it; the runner records ``cancelled``."""
@@ -23,6 +27,10 @@ class JobError(Exception):
 
 
 class JobContext(Protocol):
+    # Threads the job may keep busy (>= 1): its share of the machine's cores, decided when
+    # it starts (backend.jobs.cores). 1 means: do everything on the calling thread.
+    threads: int
+
     def report(self, progress: float, message: str | None = None) -> None:
         """Record progress (0-100, never decreasing) and the current stage in zh-TW.
 
@@ -39,7 +47,8 @@ class JobContext(Protocol):
 class RecordingContext:
     """A context that records reports in memory: for tests and benchmarks of job functions."""
 
-    def __init__(self, cancel_after: int | None = None) -> None:
+    def __init__(self, cancel_after: int | None = None, threads: int | None = None) -> None:
+        self.threads = threads or min(DEFAULT_THREADS, usable_cores())
         self.reports: list[tuple[float, str | None]] = []
         self._cancel_after = cancel_after
         self._cancelled = False

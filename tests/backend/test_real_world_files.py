@@ -20,9 +20,12 @@ from backend.jobs.context import JobError, RecordingContext
 
 
 def analyze(tmp_path: Path, data: bytes | str, filename: str, encoding: str = "utf-8") -> dict:
+    """The analysis of ``data``; a job alone (two threads) and a job that shares the machine
+    (one thread) must give the same result."""
     path = tmp_path / "upload.bin"
     path.write_bytes(data.encode(encoding) if isinstance(data, str) else data)
-    result = analyze_file(RecordingContext(), str(path), filename)
+    result = analyze_file(RecordingContext(threads=2), str(path), filename)
+    assert analyze_file(RecordingContext(threads=1), str(path), filename) == result
     json.dumps(result, allow_nan=False)
     return result
 

@@ -273,6 +273,7 @@ class DelimitedTable:
             skip_rows=self.layout.skip_lines if from_start else 0,
             column_names=names,
             encoding="utf8",
+            use_threads=self.source.ctx.threads > 1,
         )
         parse = pacsv.ParseOptions(
             delimiter=dialect.delimiter,
@@ -518,7 +519,16 @@ _DONE = object()
 def _threaded(
     ctx: JobContext, stream: pacsv.CSVStreamingReader, error_of
 ) -> Iterator[pa.RecordBatch]:
-    """Parse in a producer thread (pyarrow releases the GIL) while the caller computes."""
+    """Parse in a producer thread (pyarrow releases the GIL) while the caller computes;
+    a one-thread job parses on the calling thread, batch by batch."""
+    if ctx.threads <= 1:
+        try:
+            for batch in stream:
+                ctx.check_cancelled()
+                yield batch
+        except Exception as error:  # noqa: BLE001 - the same hand-over as the producer's
+            raise error_of(error) from None
+        return
     batches: queue.Queue[object] = queue.Queue(maxsize=3)
     stop = threading.Event()
 

@@ -23,9 +23,6 @@ from typing import TypeVar
 
 from backend.jobs.context import JobContext
 
-WORKERS = 2
-IN_FLIGHT = 3  # pieces submitted ahead of the one being consumed
-
 I = TypeVar("I")
 T = TypeVar("T")
 
@@ -99,16 +96,23 @@ def map_in_order(
     ctx: JobContext,
     items: Iterator[I],
     work: Callable[[I], T],
-    workers: int = WORKERS,
-    in_flight: int = IN_FLIGHT,
+    in_flight: int | None = None,
 ) -> Iterator[tuple[I, T]]:
-    """``work`` on each item on a thread pool, results in order, at most ``in_flight``
-    items ahead of the one being consumed.
+    """``work`` on each item on a pool of ``ctx.threads`` threads, results in order, at
+    most ``in_flight`` items (default: one more than the threads) ahead of the one being
+    consumed. With one thread everything runs on the calling thread, in turn.
 
     ``items`` is consumed on the calling thread; the job's cancel is checked between items.
     """
+    if ctx.threads <= 1:
+        for item in items:
+            result = work(item)
+            ctx.check_cancelled()
+            yield item, result
+        return
+    in_flight = in_flight or ctx.threads + 1
     pending: deque[tuple[I, Future[T]]] = deque()
-    executor = ThreadPoolExecutor(workers, thread_name_prefix="analyze")
+    executor = ThreadPoolExecutor(ctx.threads, thread_name_prefix="analyze")
     try:
         source = iter(items)
         for item in source:

@@ -491,7 +491,13 @@ class ColumnStats:
             self.formats.add(types.STORED_AS_TEXT)
         self.nulls += parsed.values.null_count - nulls  # NA markers
         if merged in NUMERIC:
-            self.numeric.add(parsed.values)
+            values = parsed.values
+            if merged == "float" and parsed.kind == "integer":
+                # Whole numbers in a float column (work prepared before the column turned
+                # float, or cells such as "6" among "0.5"): figures come out as floats,
+                # whichever batch was parsed first.
+                values = pc.cast(values, pa.float64(), safe=False)
+            self.numeric.add(values)
         elif merged == "boolean":
             self._count(parsed.values)
         else:
