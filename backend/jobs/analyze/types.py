@@ -112,8 +112,13 @@ def _leading_zero(values: pa.Array) -> bool:
     """An identifier such as 0912345678, -007 or 0x1F: not a number. Looks at the first bytes
     of each cell (digits and signs are single bytes in UTF-8) without copying the cells."""
     starts, lengths, data = _cells(values)
-    first = _byte_at(data, starts, lengths, 0)
+    if not len(data):
+        return False
+    # One gather for every cell; an empty cell's "first byte" belongs to the next cell and
+    # is masked out below, only for the few cells that start like an identifier.
+    first = np.take(data, starts, mode="clip")
     rows = np.flatnonzero((first == ord("0")) | (first == ord("-")) | (first == ord("+")))
+    rows = rows[lengths[rows] > 0]
     if not len(rows):
         return False
     starts, lengths, first = starts[rows], lengths[rows], first[rows]
