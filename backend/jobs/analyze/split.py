@@ -23,6 +23,8 @@ from typing import TypeVar
 
 from backend.jobs.context import JobContext
 
+FIRST_PIECE = 256 * 1024  # bytes
+
 I = TypeVar("I")
 T = TypeVar("T")
 
@@ -78,7 +80,10 @@ class QuoteFreeSplitter:
         with open(self.path, "rb") as f:
             while position < self.end:
                 f.seek(position)
-                data = f.read(min(self.piece_size, self.end - position))
+                # The first piece is small: the columns' kinds are learnt from it quickly,
+                # and the pieces after it are parsed only as what their columns can be.
+                wanted = self.piece_size if position > self.start else FIRST_PIECE
+                data = f.read(min(wanted, self.piece_size, self.end - position))
                 if not data:
                     return
                 at_end = position + len(data) >= self.end
@@ -100,7 +105,9 @@ def map_in_order(
 ) -> Iterator[tuple[I, T]]:
     """``work`` on each item on a pool of ``ctx.threads`` threads, results in order, at
     most ``in_flight`` items (default: one more than the threads) ahead of the one being
-    consumed. With one thread everything runs on the calling thread, in turn.
+    consumed. The first item is worked on and handed over alone, on the calling thread, so
+    work on the later ones may rely on what the caller learnt from it. With one thread
+    everything runs on the calling thread, in turn.
 
     ``items`` is consumed on the calling thread; the job's cancel is checked between items.
     """
@@ -115,6 +122,14 @@ def map_in_order(
     executor = ThreadPoolExecutor(ctx.threads, thread_name_prefix="analyze")
     try:
         source = iter(items)
+        first = next(source, None)
+        if first is None:
+            return
+        # The first item alone: the caller has used its result (learnt the columns' kinds)
+        # before the work on the next ones starts.
+        result = work(first)
+        ctx.check_cancelled()
+        yield first, result
         for item in source:
             pending.append((item, executor.submit(work, item)))
             if len(pending) >= in_flight:
