@@ -3,10 +3,10 @@
 A job alone on the machine works on up to ``JOB_THREADS`` threads, so one analysis ends
 sooner. When several jobs run at once (a local runner with several slots, or several
 Celery workers on one host) each takes ``cores // jobs running`` threads, at least one:
-a one-thread job needs no hand-over between threads and so spends about a fifth less CPU
-on the same file (bench/bench_scale.py), which is what a full machine needs. It is the
-idea of GNU make's jobserver (a machine-wide budget of parallel work), applied once, when
-a job starts.
+no more threads than cores (no time lost switching between them), and a one-thread job
+needs no hand-over between threads, so it spends up to a tenth less CPU on the same file,
+which is what a full machine needs. It is the idea of GNU make's jobserver (a
+machine-wide budget of parallel work), applied once, when a job starts.
 
 Jobs on one machine are counted through one locked file per job process in a folder under
 the temporary directory. An flock(2) lock ends with its process, ``kill -9`` included,
