@@ -126,8 +126,10 @@ def _worker_main(
         os.nice(5)  # keep the API process responsive on a busy machine
     except (AttributeError, OSError):
         pass
-    # Counted among this machine's running jobs until this process exits.
-    threads = JobShare().claim(max_threads)
+    # Counted among this machine's running jobs until the job ends (or this process dies:
+    # then the next job to count removes the entry).
+    share = JobShare()
+    threads = share.claim(max_threads)
     try:
         context = _WorkerContext(conn, cancel_event, threads)
         result = load_job(job_spec)(context, **params)
@@ -138,6 +140,7 @@ def _worker_main(
         outcome = ("error", exc.code, exc.message, None)
     except BaseException:  # noqa: BLE001 - whatever happens must reach the supervisor
         outcome = ("error", "job_failed", ERRORS["job_failed"].detail, traceback.format_exc())
+    share.release()
     try:
         conn.send(outcome)
     except OSError:
