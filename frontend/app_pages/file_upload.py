@@ -194,6 +194,18 @@ st.caption(
     "Excel 匯出的 CSV 不論是 UTF-8（含 BOM）或 Big5 編碼都可以。"
 )
 
+# Streamlit's uploader has English texts of its own ("Upload", "10MB per file") and no
+# parameter for them: CSS shows zh-TW ones in their place (the limit is in the caption above).
+st.html(
+    """<style>
+    [data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] p,
+    [data-testid="stFileUploaderDropzoneInstructions"] span { font-size: 0; }
+    [data-testid="stFileUploaderDropzone"] [data-testid="stBaseButton-secondary"] p::after {
+        content: "選擇檔案"; font-size: 0.875rem; }
+    [data-testid="stFileUploaderDropzoneInstructions"] span::after {
+        content: "或把檔案拖放到這裡"; font-size: 0.875rem; }
+    </style>"""
+)
 files = st.file_uploader(
     "選擇要分析的檔案（可一次選多個）",
     accept_multiple_files=True,

@@ -297,6 +297,17 @@ def test_frontend_config_next_to_the_entry_script_is_read(page: Page, stack) -> 
     open_app(page, frontend, "file_upload")
     instructions = page.locator('[data-testid="stFileUploaderDropzoneInstructions"]')
     expect(instructions).to_contain_text("10MB")
+    # Streamlit's own English texts are drawn over in zh-TW (CSS; no parameter for them).
+    shown = page.evaluate(
+        """() => {
+            const zone = document.querySelector('[data-testid="stFileUploaderDropzone"]');
+            const after = (el) => [getComputedStyle(el).fontSize,
+                                   getComputedStyle(el, '::after').content];
+            return [after(zone.querySelector('[data-testid="stBaseButton-secondary"] p')),
+                    after(zone.querySelector('[data-testid="stFileUploaderDropzoneInstructions"] span'))];
+        }"""
+    )
+    assert shown == [["0px", '"選擇檔案"'], ["0px", '"或把檔案拖放到這裡"']]
     assert "Traceback" not in frontend.log()
 
 
