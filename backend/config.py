@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from backend.jobs.context import DEFAULT_THREADS
+
 
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
@@ -31,7 +33,7 @@ class Settings(BaseSettings):
     celery_broker_url: str = ""
     max_concurrent_tasks: int = Field(2, ge=1, le=64)
     # Most threads one job works on; it gets fewer while other jobs run on the same machine.
-    job_threads: int = Field(2, ge=1, le=16)
+    job_threads: int = Field(DEFAULT_THREADS, ge=1, le=16)
     task_timeout_s: float = Field(600, gt=0)
     task_ttl_s: float = Field(24 * 3600, gt=0)
     # How often a running process proves it is alive; three missed beats mean "interrupted".

@@ -36,7 +36,7 @@ from backend.errors import ERRORS
 from backend.eta import EtaEstimator
 from backend.files import remove_file, remove_task_file
 from backend.jobs import JOBS, load_job
-from backend.jobs.context import JobCancelled, JobError
+from backend.jobs.context import DEFAULT_THREADS, JobCancelled, JobError
 from backend.jobs.cores import JobShare
 from backend.service import finish_task
 from backend.store.base import CANCELLED, COMPLETED, FAILED, PROCESSING, TaskStore
@@ -191,7 +191,7 @@ class Supervisor:
     CANCEL_GRACE_S = 0.5
 
     def __init__(
-        self, store: TaskStore, *, owner: str, timeout_s: float, job_threads: int = 2
+        self, store: TaskStore, *, owner: str, timeout_s: float, job_threads: int = DEFAULT_THREADS
     ) -> None:
         self.store = store
         self.owner = owner
@@ -375,7 +375,7 @@ class ProcessRunner:
         owner: str,
         max_concurrent: int,
         timeout_s: float,
-        job_threads: int = 2,
+        job_threads: int = DEFAULT_THREADS,
     ) -> None:
         self.store = store
         self.owner = self.pending_owner = owner

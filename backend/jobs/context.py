@@ -10,7 +10,7 @@ from typing import Protocol
 
 from backend.jobs.cores import usable_cores
 
-DEFAULT_THREADS = 2  # JOB_THREADS' default (backend.config)
+DEFAULT_THREADS = 2  # JOB_THREADS' default: most threads one job works on
 
 
 class JobCancelled(Exception):

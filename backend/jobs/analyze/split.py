@@ -15,6 +15,7 @@ trail bytes are 0x40 and above, so 0x0A and 0x22 never occur inside a character)
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -111,25 +112,19 @@ def map_in_order(
 
     ``items`` is consumed on the calling thread; the job's cancel is checked between items.
     """
+    source = iter(items)
+    # The first item alone (every item with one thread): the caller has used its result
+    # (learnt the columns' kinds) before the work on the next ones starts.
+    for item in source if ctx.threads <= 1 else itertools.islice(source, 1):
+        result = work(item)
+        ctx.check_cancelled()
+        yield item, result
     if ctx.threads <= 1:
-        for item in items:
-            result = work(item)
-            ctx.check_cancelled()
-            yield item, result
         return
     in_flight = in_flight or ctx.threads + 1
     pending: deque[tuple[I, Future[T]]] = deque()
     executor = ThreadPoolExecutor(ctx.threads, thread_name_prefix="analyze")
     try:
-        source = iter(items)
-        first = next(source, None)
-        if first is None:
-            return
-        # The first item alone: the caller has used its result (learnt the columns' kinds)
-        # before the work on the next ones starts.
-        result = work(first)
-        ctx.check_cancelled()
-        yield first, result
         for item in source:
             pending.append((item, executor.submit(work, item)))
             if len(pending) >= in_flight:
