@@ -13,12 +13,13 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from playwright.sync_api import Page, expect
 
+from frontend.utils.api_client import APIClient
 from tests.e2e.conftest import VIEWPORT, screenshot
 from tests.e2e.test_browser import MAIN, SIDEBAR, go_to, open_app, wait_idle
 from tests.lossy_proxy import LossyProxy
@@ -296,13 +297,9 @@ def test_files_not_sent_are_listed_with_a_resend_button(
 
 def test_task_management_keeps_its_state_across_pages_and_a_reload(page: Page, proxied) -> None:
     backend, _, frontend = proxied
+    client = APIClient(backend.url)
     for name in ("一月營收.csv", "二月營收.csv", "客戶名單.csv"):
-        requests.post(
-            f"{backend.url}/api/upload/stream",
-            data="名稱,數量\n甲,1\n乙,2\n".encode(),
-            headers={"X-Filename": quote(name), "Content-Type": "application/octet-stream"},
-            timeout=10,
-        )
+        client.upload_file(name, "名稱,數量\n甲,1\n乙,2\n".encode())
     deadline = time.monotonic() + 20
     while {t["status"] for t in _tasks(backend)} != {"completed"}:
         assert time.monotonic() < deadline

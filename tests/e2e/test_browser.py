@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import requests
 from playwright.sync_api import Page, expect
 
+from frontend.utils.api_client import APIClient
 from tests.e2e.conftest import screenshot
 from tests.servers import Server, start_backend, start_frontend
 
@@ -447,13 +447,9 @@ def test_remaining_time_on_a_long_task(page: Page, stack) -> None:
 
 def test_search_tasks_by_file_name(page: Page, stack) -> None:
     backend, frontend = stack
+    client = APIClient(backend.url)
     for name in ("一月營收.csv", "二月營收.csv", "客戶名單.csv"):
-        requests.post(
-            f"{backend.url}/api/upload/stream",
-            data="名稱,數量\n甲,1\n".encode(),
-            headers={"X-Filename": quote(name), "Content-Type": "application/octet-stream"},
-            timeout=10,
-        )
+        client.upload_file(name, "名稱,數量\n甲,1\n".encode())
     open_app(page, frontend, "task_management")
     search = page.get_by_role("searchbox", name="搜尋檔名")
     search.fill("營收")
