@@ -108,7 +108,7 @@ def test_every_page_renders_in_chinese(page: Page, stack) -> None:
 
 def test_upload_a_csv_and_see_the_result(page: Page, big_stack, tmp_path: Path) -> None:
     backend, frontend = big_stack
-    rows = 3_000_000  # about 110 MB: long enough for both progress bars to be seen moving
+    rows = 6_000_000  # about 160 MB: the analysis (about 2 s) lasts several polls
     open_app(page, frontend, "file_upload")
     page.locator('input[type="file"]').set_input_files(str(csv_file(tmp_path, rows)))
     expect(page.get_by_text("報價單.csv").first).to_be_visible()
