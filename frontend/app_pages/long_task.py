@@ -33,7 +33,7 @@ from frontend.utils.api_client import (
 )
 from frontend.utils.errors import AppError, UnconfirmedError, ValidationError, display_error
 from frontend.utils.formatting import format_duration, format_time
-from frontend.utils.session_state import AppSessionState
+from frontend.utils.session_state import AppSessionState, rerun
 from frontend.utils.tasks import task_duration_s
 
 SCOPE = "long"
@@ -200,7 +200,7 @@ def _render_unconfirmed(action: dict[str, Any]) -> None:
     @st.fragment(run_every=CONFIRM_EVERY_S)
     def unconfirmed_action() -> None:
         if _confirm(action):
-            st.rerun()
+            rerun()
         cause = f"（{action['cause']}）" if action.get("cause") else ""
         st.warning(
             f"**還不確定任務是否已經建立**  \n送出後沒有收到後端的回應{cause}，"

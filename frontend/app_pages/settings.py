@@ -16,6 +16,7 @@ from frontend.utils.session_state import (
     POLL_INTERVAL,
     SETTING_KEYS,
     AppSessionState,
+    rerun,
     setting_defaults,
 )
 
@@ -125,7 +126,7 @@ if saved or tested:
         except AppError as exc:
             state.add_message(f"{exc.title}：{exc.message}{exc.action}", "error")
         # Rerun so that the sidebar shows the status with the new settings.
-        st.rerun()
+        rerun()
     try:
         display_success(_test_connection(values))
     except AppError as exc:

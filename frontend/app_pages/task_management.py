@@ -24,7 +24,7 @@ from frontend.components.task_watch import cancel_task, render_progress
 from frontend.utils.api_client import backend_vocabulary, current_client
 from frontend.utils.errors import AppError, display_error
 from frontend.utils.formatting import format_size, format_time
-from frontend.utils.session_state import AppSessionState
+from frontend.utils.session_state import AppSessionState, rerun
 from frontend.utils.tasks import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
@@ -210,7 +210,7 @@ items, total = listing["items"], int(listing["total"])
 pages = max(1, -(-total // PAGE_SIZE))
 if page_number > pages:  # tasks were deleted or the filter changed under this page
     st.session_state[PAGE] = pages
-    st.rerun()
+    rerun()
 st.session_state[SNAPSHOT] = _signature(items)
 has_active = any(task["status"] in ACTIVE_STATUSES for task in items)
 interval = (
@@ -228,7 +228,7 @@ def task_table() -> None:
         display_error(exc, context="無法更新任務清單")
         return
     if _signature(fresh["items"]) != st.session_state.get(SNAPSHOT):
-        st.rerun()
+        rerun()
     if not fresh["items"]:
         filtered = "且符合條件" if status or kind else ""
         st.info(

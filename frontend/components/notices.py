@@ -19,7 +19,7 @@ import streamlit as st
 from frontend.components.analysis import markdown_text
 from frontend.utils.api_client import current_client
 from frontend.utils.errors import AppError, NotFoundError
-from frontend.utils.session_state import AppSessionState
+from frontend.utils.session_state import AppSessionState, rerun
 from frontend.utils.tasks import (
     CANCELLED,
     COMPLETED,
@@ -188,7 +188,7 @@ def _poll(vocabulary: Vocabulary, task_ids: list[str], interval: float) -> None:
                 continue
             _render_running(vocabulary, task)
         if finished:
-            st.rerun()  # the full run announces it and re-times the polling
+            rerun()  # the full run announces it and re-times the polling
 
     running_tasks()
 

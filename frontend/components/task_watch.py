@@ -17,7 +17,7 @@ import streamlit as st
 from frontend.utils.api_client import current_client
 from frontend.utils.errors import AppError, NotFoundError, backend_error, display_error
 from frontend.utils.formatting import format_duration
-from frontend.utils.session_state import AppSessionState
+from frontend.utils.session_state import AppSessionState, rerun
 from frontend.utils.tasks import eta_text, is_final, poll_interval, status_label
 from frontend.utils.vocabulary import Vocabulary
 
@@ -137,12 +137,12 @@ def _poll_running(
     for task_id in overdue:
         task = _fetch(task_id)
         if task is GONE:
-            st.rerun()
+            rerun()
         if not isinstance(task, dict):
             continue
         if is_final(task):
             state.remember_final(task)
-            st.rerun()
+            rerun()
         render_waiting_too_long(vocabulary, task, max_wait_s, key)
 
     if not live:
@@ -170,7 +170,7 @@ def _poll_running(
             or poll_interval(current, state.poll_interval_s) != interval
             or current > max_wait_s
         ):
-            st.rerun()
+            rerun()
 
     poll()
 

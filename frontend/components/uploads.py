@@ -21,7 +21,7 @@ from frontend.components.task_watch import restart_watch_clock
 from frontend.utils.api_client import current_client
 from frontend.utils.errors import AppError
 from frontend.utils.formatting import format_size
-from frontend.utils.session_state import AppSessionState
+from frontend.utils.session_state import AppSessionState, rerun
 from frontend.utils.uploads import (
     FAILED,
     IN_FLIGHT,
@@ -136,7 +136,7 @@ def follow_queue(
         confirm_unsent(queue)
         items = queue.items()
         if signature(items) != seen:
-            st.rerun()
+            rerun()
         render(items)
 
     upload_queue_status()

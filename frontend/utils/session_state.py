@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import MutableMapping
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import streamlit as st
 
@@ -23,6 +23,8 @@ API_KEY = "api_key"
 POLL_INTERVAL = "poll_interval_s"
 MAX_WAIT = "max_wait_s"
 MESSAGES = "messages"
+MESSAGES_ON_SCREEN = "messages_on_screen"
+KEEP_MESSAGES = "keep_messages"
 UPLOADED_FILES = "uploaded_files"
 WATCHED_TASKS = "watched_tasks"
 FINAL_TASKS = "final_tasks"
@@ -106,15 +108,32 @@ class AppSessionState:
     def max_wait_s(self) -> int:
         return int(self._state[MAX_WAIT])
 
-    # --- flash messages: shown once, on the next run --------------------------------
+    # --- flash messages: shown on the next run, and kept through the app's own reruns --
+    # An action's outcome is often followed at once by a rerun the app asks for itself
+    # (a task reached its final status, a completion notice is due); a message shown for
+    # that one run would flash by unread. The user's next interaction clears it.
 
     def add_message(self, text: str, level: MessageLevel = "info") -> None:
+        """Queue `text` to be shown at the top of the next run."""
         self._state[MESSAGES].append({"text": text, "level": level})
 
+    def keep_messages(self) -> None:
+        """Show this run's messages again in the next run; call just before `st.rerun()`."""
+        self._state[KEEP_MESSAGES] = True
+
     def get_messages(self) -> list[dict[str, str]]:
-        messages = list(self._state[MESSAGES])
+        """The messages to show in this run, as `{"text", "level"}` dicts, oldest first.
+
+        Those queued since the last call, preceded by the last call's if `keep_messages`
+        was called in between; a text appears once, with its newest level.
+        """
+        kept = self._state.get(MESSAGES_ON_SCREEN, []) if self._state.get(KEEP_MESSAGES) else []
+        by_text = {m["text"]: m for m in [*kept, *self._state[MESSAGES]]}
+        shown = list(by_text.values())
         self._state[MESSAGES] = []
-        return messages
+        self._state[MESSAGES_ON_SCREEN] = shown
+        self._state[KEEP_MESSAGES] = False
+        return shown
 
     # --- hints: a line a page shows for a few seconds, whatever reruns meanwhile ------
 
@@ -202,3 +221,9 @@ class AppSessionState:
 
     def clear_notices(self) -> None:
         self._state[NOTICES] = []
+
+
+def rerun() -> NoReturn:
+    """`st.rerun()` for reruns the app asks for itself: the messages on screen stay."""
+    AppSessionState().keep_messages()
+    st.rerun()

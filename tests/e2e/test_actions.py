@@ -136,10 +136,12 @@ def test_double_click_on_upload_makes_one_task_per_file(
     _double_click(page, "開始上傳並分析")
     main = page.locator(MAIN)
     expect(main.get_by_text("有 2 個檔案已經送出，不會重複上傳")).to_be_visible()  # 2nd click
-    expect(main.get_by_role("button", name="下載 JSON 報告")).to_be_visible(timeout=30_000)
+    # Both analyses may finish within one poll, so wait for the count, not for one button.
     expect(main.locator('[data-testid="stExpander"]').filter(has_text="已完成")).to_have_count(
         2, timeout=30_000
     )
+    # Expanders that finish later may be drawn collapsed: at least one report is offered.
+    expect(main.get_by_role("button", name="下載 JSON 報告").first).to_be_visible()
     wait_idle(page)
     tasks = _tasks(backend)
     assert sorted(t["filename"] for t in tasks) == ["一月營收.csv", "二月營收.csv"]

@@ -188,6 +188,8 @@ def test_long_task_is_followed_across_pages_and_cancelled(page: Page, stack) -> 
     expect(page.get_by_text("已取消任務。")).to_be_visible()
     expect(status_line).to_contain_text("已取消")
     wait_idle(page)
+    # The reruns that follow the final status keep the outcome on screen.
+    expect(page.get_by_text("已取消任務。")).to_be_visible()
     screenshot(page, "09-任務管理已取消")
 
     items = requests.get(f"{backend.url}/api/tasks", params={"kind": "process"}, timeout=5).json()[

@@ -143,8 +143,20 @@ def test_session_state_messages_files_and_watched_tasks() -> None:
     state = AppSessionState({})
     state.init_defaults()
     state.add_message("已儲存。", "success")
-    assert state.get_messages() == [{"text": "已儲存。", "level": "success"}]
+    saved = [{"text": "已儲存。", "level": "success"}]
+    assert state.get_messages() == saved
+    # A rerun the app asks for right after the action shows it again ...
+    state.keep_messages()
+    state.add_message("已重新檢查後端連線。", "info")
+    assert state.get_messages() == [*saved, {"text": "已重新檢查後端連線。", "level": "info"}]
+    # ... the user's next interaction does not.
     assert state.get_messages() == []
+    state.keep_messages()
+    assert state.get_messages() == []
+    # The same outcome twice is one message.
+    state.add_message("已儲存。", "success")
+    state.add_message("已儲存。", "success")
+    assert state.get_messages() == saved
 
     state.add_uploaded_file("報價單.csv", 10, "t1")
     assert [f["name"] for f in state.get_uploaded_files()] == ["報價單.csv"]
