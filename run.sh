@@ -50,9 +50,10 @@ if [ ! -f .env ]; then
   echo "已從 .env.example 建立 .env，可依需要修改設定。"
 fi
 
-# The uploader in the browser has its own size cap; keep it equal to the backend's limit.
+# The uploader in the browser has its own size cap: set above the backend's limit, so that
+# a file too big is refused by the upload page in zh-TW (see Settings.uploader_limit_mb).
 settings_error=$(mktemp)
-if ! upload_mb=$(.venv/bin/python -c "import math; from backend.config import get_settings; print(max(1, math.ceil(get_settings().max_upload_mb)))" 2>"$settings_error"); then
+if ! upload_mb=$(.venv/bin/python -c "from backend.config import get_settings; print(get_settings().uploader_limit_mb)" 2>"$settings_error"); then
   echo "錯誤：.env 的設定有誤，請對照 .env.example 修正：" >&2
   grep -E "^[A-Za-z_]+$|^  " "$settings_error" | head -n 10 >&2
   rm -f "$settings_error"

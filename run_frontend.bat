@@ -30,8 +30,8 @@ if not exist .env copy .env.example .env >nul
 if "%BACKEND_PORT%"=="" set BACKEND_PORT=8000
 if "%FRONTEND_PORT%"=="" set FRONTEND_PORT=8501
 if "%API_BASE_URL%"=="" set API_BASE_URL=http://localhost:%BACKEND_PORT%
-rem 瀏覽器上傳元件的大小上限與後端的 MAX_UPLOAD_MB 一致（和 run.sh 相同）。
-for /f %%i in ('.venv\Scripts\python.exe -c "import math; from backend.config import get_settings; print(max(1, math.ceil(get_settings().max_upload_mb)))"') do set STREAMLIT_SERVER_MAX_UPLOAD_SIZE=%%i
+rem 瀏覽器上傳元件的大小上限比後端的 MAX_UPLOAD_MB 大，太大的檔案由上傳頁以中文說明（和 run.sh 相同）。
+for /f %%i in ('.venv\Scripts\python.exe -c "from backend.config import get_settings; print(get_settings().uploader_limit_mb)"') do set STREAMLIT_SERVER_MAX_UPLOAD_SIZE=%%i
 echo 前端啟動中：http://localhost:%FRONTEND_PORT% （關閉此視窗即停止）
 .venv\Scripts\python.exe -m streamlit run frontend\app.py --server.address 127.0.0.1 --server.port %FRONTEND_PORT% --server.headless true --browser.gatherUsageStats false
 if errorlevel 1 echo 前端已停止。若顯示連接埠被占用，請關閉占用 %FRONTEND_PORT% 的程式，或先 set FRONTEND_PORT=8502 再執行。

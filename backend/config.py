@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -25,7 +26,7 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:8501"]
     upload_dir: Path = Path("uploads")
     max_upload_mb: float = Field(10, gt=0)
-    allowed_extensions: Annotated[list[str], NoDecode] = [".csv", ".xlsx", ".txt", ".json"]
+    allowed_extensions: Annotated[list[str], NoDecode] = [".csv", ".tsv", ".txt", ".xlsx", ".json"]
     task_store: str = "memory"
     # "local": jobs run in this API process's worker processes; "celery": in Celery workers.
     task_runner: Literal["local", "celery"] = "local"
@@ -96,6 +97,20 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def uploader_limit_mb(self) -> int:
+        """The browser uploader's own cap, in MB (Streamlit's ``server.maxUploadSize``).
+
+        Set above ``max_upload_mb`` (five times it, at most 100 MB more) so that a file
+        somewhat too big still reaches the upload page, whose zh-TW check says why it
+        cannot be sent, instead of Streamlit's English "File must be … or smaller" (which
+        also counts a MB as 10^6 bytes, so the caps never matched exactly). Bounded
+        because Streamlit keeps picked files in memory. ``run.sh`` and
+        ``run_frontend.bat`` pass it to Streamlit.
+        """
+        limit = math.ceil(self.max_upload_mb)
+        return limit + min(4 * limit, 100)
 
     @property
     def stale_after_s(self) -> float:

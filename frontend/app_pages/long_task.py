@@ -35,11 +35,13 @@ from frontend.utils.errors import AppError, UnconfirmedError, ValidationError, d
 from frontend.utils.formatting import format_duration, format_time
 from frontend.utils.session_state import AppSessionState, rerun
 from frontend.utils.tasks import task_duration_s
+from frontend.utils.validation import validate_range
 
 SCOPE = "long"
 QUERY_KEY = "task"
 ACTION_KEY = "action"
 MAX_DATA_CHARS = 10_000
+DELAY_LABEL = "處理時間（秒）"
 # {"key", "request": [data, delay] or None, "task_id", "at", "unconfirmed", "cause"}
 ACTION = "long_action"
 # The same form sent again this soon after is the same action even if its task already
@@ -152,9 +154,10 @@ def _adopt(action: dict[str, Any], task: dict[str, Any]) -> None:
         _watch(task["task_id"])
 
 
-def _start(data: str, delay: int) -> None:
+def _start(data: str, delay: int, max_delay: int) -> None:
     if not data.strip():
         raise ValidationError("invalid_input", "請輸入要處理的資料。")
+    validate_range(DELAY_LABEL, delay, 0, max_delay, "秒")
     state.clear_hint(SCOPE)
     action = _action_for([data, delay])
     known = action["task_id"]
@@ -249,19 +252,17 @@ with st.form("long_form"):
         help=f"最多 {MAX_DATA_CHARS:,} 個字元。",
     )
     delay = st.number_input(
-        "處理時間（秒）",
-        min_value=0,
-        max_value=max_delay,
+        DELAY_LABEL,
         value=5,
         step=1,
         key="long_delay",
-        help="模擬的處理時間，後端會依序經過初始化、載入、處理、生成結果四個階段。",
+        help=f"0–{max_delay:,} 秒。模擬的處理時間，後端會依序經過初始化、載入、處理、生成結果四個階段。",
     )
     submitted = st.form_submit_button("開始處理", type="primary", icon=":material/play_arrow:")
 
 if submitted:
     try:
-        _start(data, int(delay))
+        _start(data, int(delay), max_delay)
     except AppError as exc:
         display_error(exc, context="無法建立任務")
 if hint := state.hint(SCOPE):

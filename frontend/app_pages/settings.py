@@ -19,9 +19,11 @@ from frontend.utils.session_state import (
     rerun,
     setting_defaults,
 )
+from frontend.utils.validation import validate_range
 
 MIN_POLL_S, MAX_POLL_S = 0.5, 30.0
 MIN_WAIT_S, MAX_WAIT_S = 10, 24 * 3600
+POLL_LABEL, WAIT_LABEL = "進度更新間隔（秒）", "最長等待時間（秒）"
 FORM_KEYS = {key: f"settings_{key}" for key in SETTING_KEYS}
 
 state = AppSessionState()
@@ -47,11 +49,15 @@ def _validated_form() -> dict[str, object]:
             "invalid_url",
             f"「{url or '（空白）'}」不是有效的網址，必須以 http:// 或 https:// 開頭。",
         )
+    poll_interval = float(st.session_state[FORM_KEYS[POLL_INTERVAL]])
+    validate_range(POLL_LABEL, poll_interval, MIN_POLL_S, MAX_POLL_S, "秒")
+    max_wait = int(st.session_state[FORM_KEYS[MAX_WAIT]])
+    validate_range(WAIT_LABEL, max_wait, MIN_WAIT_S, MAX_WAIT_S, "秒")
     return {
         API_BASE_URL: url,
         API_KEY: str(st.session_state[FORM_KEYS[API_KEY]]).strip(),
-        POLL_INTERVAL: float(st.session_state[FORM_KEYS[POLL_INTERVAL]]),
-        MAX_WAIT: int(st.session_state[FORM_KEYS[MAX_WAIT]]),
+        POLL_INTERVAL: poll_interval,
+        MAX_WAIT: max_wait,
     }
 
 
@@ -76,21 +82,18 @@ with st.form("settings_form"):
     )
     st.markdown("##### 進度更新")
     st.number_input(
-        "進度更新間隔（秒）",
+        POLL_LABEL,
         key=FORM_KEYS[POLL_INTERVAL],
-        min_value=MIN_POLL_S,
-        max_value=MAX_POLL_S,
         step=0.5,
         format="%.1f",
-        help="任務開始的前 5 秒每 0.5 秒更新一次，之後依這個間隔更新；超過 1 分鐘的任務更新頻率再減半。",
+        help=f"{MIN_POLL_S:g}–{MAX_POLL_S:g} 秒。任務開始的前 5 秒每 0.5 秒更新一次，"
+        "之後依這個間隔更新；超過 1 分鐘的任務更新頻率再減半。",
     )
     st.number_input(
-        "最長等待時間（秒）",
+        WAIT_LABEL,
         key=FORM_KEYS[MAX_WAIT],
-        min_value=MIN_WAIT_S,
-        max_value=MAX_WAIT_S,
         step=30,
-        help="超過這個時間，會暫停自動更新並詢問你要繼續等待還是取消任務。",
+        help=f"{MIN_WAIT_S:,}–{MAX_WAIT_S:,} 秒。超過這個時間，會暫停自動更新並詢問你要繼續等待還是取消任務。",
     )
     save_col, test_col, _ = st.columns([1, 1, 3])
     saved = save_col.form_submit_button("儲存設定", type="primary", width="stretch")

@@ -200,7 +200,11 @@ kind = kind_col.selectbox(
 refresh_col.button("重新整理", key="tasks_refresh", icon=":material/refresh:", width="stretch")
 auto = auto_col.toggle("自動更新", key=AUTO)
 
+# The page field has no min/max (Streamlit's range check answers in English): a number out
+# of range is taken as the first or the last page.
 page_number = int(st.session_state.get(PAGE, 1))
+if page_number < 1:
+    st.session_state[PAGE] = page_number = 1
 try:
     listing = _fetch(status, kind, query, (page_number - 1) * PAGE_SIZE)
 except AppError as exc:
@@ -247,7 +251,7 @@ summary_col.caption(
     f"共 {total:,} 個任務，第 {page_number} / {pages} 頁（每頁 {PAGE_SIZE} 個，新的在前）。"
 )
 if pages > 1:
-    page_col.number_input("頁次", min_value=1, max_value=pages, step=1, key=PAGE)
+    page_col.number_input("頁次", step=1, key=PAGE, help=f"1–{pages}")
 
 if items:
     st.subheader("任務操作")

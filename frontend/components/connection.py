@@ -93,6 +93,6 @@ def render_unusable_backend(check: ConnectionCheck) -> None:
             "用 `./run.sh`（Windows 雙擊 `run_backend.bat`）會一併啟動，"
             "或在專案資料夾執行："
         )
-        st.code(BACKEND_START_COMMAND.replace("--port 8000", f"--port {port}"), language="bash")
+        st.code(BACKEND_START_COMMAND.format(port=port), language="bash")
         st.markdown("啟動後按左側的「檢查連線」。如果後端在別的位址，請到「設定」頁修改 API 網址。")
     st.page_link(SETTINGS_PAGE, label="前往設定頁", icon=":material/settings:")

@@ -63,6 +63,15 @@ def cancel_task(task_id: str) -> None:
     state.add_message("已取消任務。", "success")
 
 
+def _refresh_note(interval: float, user_interval_s: float) -> str:
+    if interval < user_interval_s:  # the first seconds of a watch, see `poll_interval`
+        return (
+            f"每 {interval:g} 秒自動更新進度；剛開始的幾秒較頻繁，"
+            f"之後每 {user_interval_s:g} 秒（可在「設定」調整）"
+        )
+    return f"每 {interval:g} 秒自動更新進度（可在「設定」調整）"
+
+
 def render_progress(vocabulary: Vocabulary, task: dict[str, Any]) -> None:
     progress = float(task.get("progress") or 0)
     message = task.get("message") or ""
@@ -163,7 +172,7 @@ def _poll_running(
                 needs_full_run = True
                 continue
             render_running(task)
-        st.caption(f"每 {interval:g} 秒自動更新進度（可在「設定」調整）")
+        st.caption(_refresh_note(interval, state.poll_interval_s))
         current = min((watch_elapsed(task_id) for task_id in live), default=0.0)
         if (
             needs_full_run

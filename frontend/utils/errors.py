@@ -17,7 +17,7 @@ import streamlit as st
 
 from frontend.utils.vocabulary import Vocabulary, term
 
-BACKEND_START_COMMAND = ".venv/bin/python -m uvicorn backend.main:app --port 8000"
+BACKEND_START_COMMAND = ".venv/bin/python -m uvicorn backend.main:app --port {port}"
 
 
 # Errors only the frontend meets, in the shape of the backend's `errors` vocabulary.
@@ -52,10 +52,11 @@ ACTIONS: dict[str, str] = {
     "task_not_finished": "請等任務結束，或先取消任務再試一次。",
     "missing_file": "請重新選擇檔案後再上傳。",
     "invalid_filename": '請把檔案改成一般的檔名（不含 / \\ : * ? " < > |）後再上傳。',
-    "unsupported_file_type": "請上傳 CSV、Excel（.xlsx）、文字（.txt）或 JSON 檔案。",
+    "unsupported_file_type": "請上傳 CSV、TSV、文字（.txt）、Excel（.xlsx）或 JSON 檔案。",
     "empty_file": "請確認檔案內容後再上傳。",
     "file_too_large": "請把檔案分割成較小的檔案後再上傳。",
-    "invalid_file_format": "請用 Excel 重新匯出（CSV 可選 UTF-8 或 Big5），再上傳一次。",
+    "invalid_file_format": "請確認檔案的副檔名與內容相符；若是從其他程式匯出的，請重新匯出"
+    "（例如用 Excel 另存為 .xlsx 或 CSV UTF-8）後再上傳一次。",
     "upload_incomplete": "請檢查網路連線後重新上傳。",
     "task_timeout": "請縮小資料量，或請管理員調高任務時間上限。",
     "interrupted": "請重新送出任務。",
@@ -65,8 +66,8 @@ ACTIONS: dict[str, str] = {
     "queue_unavailable": "請稍後再重新送出；若一直失敗，請通知管理員檢查 Redis。",
     "store_unavailable": "請稍後再試；若一直失敗，請通知管理員檢查 Redis。",
     # The frontend's own
-    "connection_error": f"請確認後端已啟動（在專案資料夾執行 {BACKEND_START_COMMAND}），"
-    "並到「設定」頁檢查 API 網址。",
+    "connection_error": "請確認後端已啟動（./run.sh 會一併啟動；Windows 雙擊 run_backend.bat），"
+    "並到「設定」頁檢查 API 網址與連接埠。",
     "timeout_error": "後端可能忙碌中，請稍後再試。",
     "service_unavailable": "請稍後再試。",
     "connection_lost": "請檢查網路連線（或中間的代理伺服器）後再試一次。",

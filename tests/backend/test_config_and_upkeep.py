@@ -21,10 +21,20 @@ def test_defaults_match_the_documentation(monkeypatch: pytest.MonkeyPatch, tmp_p
         monkeypatch.delenv(name, raising=False)
     settings = Settings()
     assert settings.api_key == "" and settings.max_upload_mb == 10
-    assert settings.allowed_extensions == [".csv", ".xlsx", ".txt", ".json"]
+    assert settings.allowed_extensions == [".csv", ".tsv", ".txt", ".xlsx", ".json"]
     assert settings.cors_origins == ["http://localhost:8501"]
     assert settings.task_store == "memory" and settings.task_ttl_s == 86400
     assert settings.upload_dir == Path("uploads")
+
+
+@pytest.mark.parametrize(("max_upload_mb", "uploader_mb"), [(10, 50), (0.5, 5), (200, 300)])
+def test_the_browser_uploader_takes_files_over_the_limit(
+    max_upload_mb: float, uploader_mb: int
+) -> None:
+    """Somewhat bigger than the limit, so the upload page (not Streamlit) refuses them."""
+    settings = Settings(max_upload_mb=max_upload_mb)
+    assert settings.uploader_limit_mb == uploader_mb
+    assert settings.uploader_limit_mb * 1_000_000 > settings.max_upload_bytes
 
 
 def test_every_setting_is_in_env_example() -> None:

@@ -287,6 +287,32 @@ def test_identifiers_with_leading_zeros_stay_text(tmp_path: Path, cells: list[st
     assert sorted(value for value, _ in column["top"]) == sorted(cells)
 
 
+@pytest.mark.parametrize("cut", [False, True])
+def test_a_bare_dollar_beside_nt_dollars_is_nt_dollars_and_said(tmp_path: Path, cut: bool) -> None:
+    """Excel shows NT$ amounts as "$": one batch or two (the "$" cells all in the file's
+    first pieces, the "NT$" ones after), the column is NT$ and the warning says so."""
+    rows = 30_000 if cut else 2  # 30,000 rows of "$" fill more than the first piece
+    cells = [f"$1{i % 10}0" for i in range(rows)] + [f'"NT$2,{i % 10}00"' for i in range(rows)]
+    result = analyze(
+        tmp_path, "名稱,值\n" + "".join(f"列{i},{c}\n" for i, c in enumerate(cells)), "d.csv"
+    )
+    column = columns(result)["值"]
+    assert column["type"] == "integer" and column["unit"] == "NT$"
+    assert result["tables"][0]["rows"] == 2 * rows
+    assert column["min"] == 100 and column["max"] == 2000 + 100 * (min(rows, 10) - 1)
+    assert any("沒有註明幣別的「$」視為 NT$" in w for w in result["warnings"]), result["warnings"]
+
+
+@pytest.mark.parametrize(
+    "cells", [["$300", "€20"], ["NT$300", "US$20"], ["$300", "NT$20", "US$5"], ["£1", "¥2"]]
+)
+def test_two_currencies_in_one_column_stay_text(tmp_path: Path, cells: list[str]) -> None:
+    result = analyze(
+        tmp_path, "名稱,值\n" + "".join(f"列{i},{c}\n" for i, c in enumerate(cells)), "c.csv"
+    )
+    assert columns(result)["值"]["type"] == "text"
+
+
 def test_mixed_percent_and_plain_stays_text(tmp_path: Path) -> None:
     result = analyze(tmp_path, "a,b\n1,12%\n2,0.5\n", "m.csv")
     assert columns(result)["b"]["type"] == "text"

@@ -201,24 +201,49 @@ def test_long_task_is_followed_across_pages_and_cancelled(page: Page, stack) -> 
     expect(page.get_by_text("已取消").first).to_be_visible()
 
 
+def test_numbers_out_of_range_are_refused_in_chinese(page: Page, stack) -> None:
+    """The browser, not only AppTest: Streamlit's own range check (English, and a submit
+    button that does nothing) is not what the user meets."""
+    backend, frontend = stack
+    before = requests.get(f"{backend.url}/api/tasks", timeout=5).json()["total"]
+    open_app(page, frontend, "long_task")
+    page.get_by_role("spinbutton", name="處理時間（秒）").fill("99999")
+    page.get_by_role("button", name="開始處理").click()
+    main = page.locator(MAIN)
+    expect(
+        main.get_by_text("「處理時間（秒）」必須介於 0 到 3600 秒之間，目前填的是 99999。")
+    ).to_be_visible()
+    go_to(page, "設定")
+    page.get_by_role("spinbutton", name="最長等待時間（秒）").fill("5")
+    page.get_by_role("button", name="儲存設定").click()
+    expect(
+        main.get_by_text("「最長等待時間（秒）」必須介於 10 到 86400 秒之間，目前填的是 5。")
+    ).to_be_visible()
+    wait_idle(page)
+    assert "outside the allowed range" not in page.content()
+    assert requests.get(f"{backend.url}/api/tasks", timeout=5).json()["total"] == before
+
+
 def test_bad_files_are_refused_with_chinese_errors(page: Page, stack, tmp_path: Path) -> None:
     backend, frontend = stack
     before = requests.get(f"{backend.url}/api/tasks", timeout=5).json()["total"]
     wrong = tmp_path / "setup.exe"
     wrong.write_bytes(b"MZ" + b"\x00" * 100)
     big = tmp_path / "太大的檔案.csv"
-    big.write_bytes(b"a,b\n" + b"1,2\n" * (6 * 1024 * 1024 // 4))  # 6 MB, the limit is 5 MB
+    # 12 MB: over the backend's 5 MB and over what Streamlit's own uploader cap used to be
+    # (10 MB, refused in English); the uploader now takes it and the page says why not.
+    big.write_bytes(b"a,b\n" + b"1,2\n" * (12 * 1024 * 1024 // 4))
     open_app(page, frontend, "file_upload")
     page.locator('input[type="file"]').set_input_files([str(wrong), str(big)])
     main = page.locator(MAIN)
     # exact: the checks table also holds each message, after "無法上傳：", once it is drawn
     expect(
         main.get_by_text(
-            "「setup.exe」是 .exe 檔案，只能上傳 .csv、.xlsx、.txt、.json。", exact=True
+            "「setup.exe」是 .exe 檔案，只能上傳 .csv、.tsv、.txt、.xlsx、.json。", exact=True
         )
     ).to_be_visible()
     expect(
-        main.get_by_text("「太大的檔案.csv」有 6.0 MB，超過上限 5.0 MB。", exact=True)
+        main.get_by_text("「太大的檔案.csv」有 12.0 MB，超過上限 5.0 MB。", exact=True)
     ).to_be_visible()
     expect(page.get_by_role("button", name="開始上傳並分析")).to_be_disabled()
     wait_idle(page)
@@ -292,13 +317,13 @@ def test_poll_interval_setting_is_used(page: Page, stack) -> None:
 def test_frontend_config_next_to_the_entry_script_is_read(page: Page, stack) -> None:
     """`streamlit run frontend/app.py` from the repository root reads frontend/.streamlit/.
 
-    Its server.maxUploadSize (10) shows in the uploader; Streamlit's own default is 200.
+    Its server.maxUploadSize (50) shows in the uploader; Streamlit's own default is 200.
     AppTest imports pages in-process and could not catch a config file that is ignored.
     """
     _, frontend = stack
     open_app(page, frontend, "file_upload")
     instructions = page.locator('[data-testid="stFileUploaderDropzoneInstructions"]')
-    expect(instructions).to_contain_text("10MB")
+    expect(instructions).to_contain_text("50MB")
     # Streamlit's own English texts are drawn over in zh-TW (CSS; no parameter for them).
     shown = page.evaluate(
         """() => {

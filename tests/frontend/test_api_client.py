@@ -453,7 +453,7 @@ def test_connection_refused() -> None:
     with pytest.raises(BackendUnavailableError) as caught:
         client.health()
     assert caught.value.code == "connection_error"
-    assert "uvicorn" in caught.value.action
+    assert "./run.sh" in caught.value.action  # how to start the backend
     assert time.monotonic() - started < 3
     assert not client.check_backend_connection().ok
     with pytest.raises(BackendUnavailableError):

@@ -124,6 +124,16 @@ def test_settings_save_test_and_reset(
     assert app.session_state["api_base_url"] == backend.url  # not saved
 
     app.text_input(key="settings_api_base_url").set_value(backend.url + "/")
+    # Out of range: refused in zh-TW, nothing saved.
+    app.number_input(key="settings_max_wait_s").set_value(5)
+    button(app, "儲存設定").click().run()
+    assert "「最長等待時間（秒）」必須介於 10 到 86400 秒之間，目前填的是 5。" in app.error[0].value
+    assert app.session_state["max_wait_s"] == 600
+    app.number_input(key="settings_max_wait_s").set_value(120)
+    app.number_input(key="settings_poll_interval_s").set_value(0.2)
+    button(app, "測試連線").click().run()
+    assert "「進度更新間隔（秒）」必須介於 0.5 到 30 秒之間，目前填的是 0.2。" in app.error[0].value
+
     app.number_input(key="settings_poll_interval_s").set_value(3.0)
     app.number_input(key="settings_max_wait_s").set_value(120)
     button(app, "儲存設定").click().run()
@@ -199,6 +209,19 @@ def test_long_task_empty_data_is_refused(app: AppTest) -> None:
     app.text_area(key="long_data").set_value("   ")
     button(app, "開始處理").click().run()
     assert "請輸入要處理的資料" in app.error[0].value
+    assert "task" not in app.query_params
+
+
+@pytest.mark.parametrize("delay", [-1, 3601, 99_999])
+def test_long_task_delay_out_of_range_is_refused_in_chinese(app: AppTest, delay: int) -> None:
+    """No min/max on the widget (Streamlit would answer in English and do nothing): the
+    page refuses the value itself, and no task is created."""
+    app.switch_page("app_pages/long_task.py").run()
+    app.number_input(key="long_delay").set_value(delay)
+    button(app, "開始處理").click().run()
+    assert not app.exception
+    expected = f"「處理時間（秒）」必須介於 0 到 3600 秒之間，目前填的是 {delay}。"
+    assert expected in app.error[0].value, app.error[0].value
     assert "task" not in app.query_params
 
 

@@ -33,6 +33,7 @@ from backend.jobs.analyze.split import map_in_order
 from backend.jobs.analyze.stats import Progress, TableStats
 from backend.jobs.analyze.xlsx import read_xlsx
 from backend.jobs.context import JobContext, JobError
+from backend.vocabulary import ENCODING_LABELS
 
 TYPED_FORMATS = ("json", "xlsx")  # readers that type cells themselves
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "txt", ".json": "json", ".xlsx": "xlsx"}
@@ -55,7 +56,11 @@ def analyze_file(ctx: JobContext, path: str, filename: str) -> dict:
     try:
         if file_format != "xlsx":
             source.encoding = detect_encoding(path, KIND_LABELS[file_format])
-            source.progress.at(0.0, f"偵測到文字編碼：{source.encoding.name}", force=True)
+            source.progress.at(
+                0.0,
+                f"偵測到文字編碼：{ENCODING_LABELS.get(source.encoding.name, source.encoding.label())}",
+                force=True,
+            )
             source.notes += encoding_warnings(source.encoding, 0, None)
         tables = [analyze_table(source, feed) for feed in READERS[file_format](source)]
     except RecursionError:

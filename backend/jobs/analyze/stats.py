@@ -455,6 +455,7 @@ class ColumnStats:
     formats: set[str] = field(default_factory=set)
     percent: bool | None = None  # every cell so far carried "%" (or none did)
     currency: str | None = None
+    currency_symbols: frozenset[str] = frozenset()
     # Became text after other cells were already seen: text counts need a second pass.
     needs_rescan: bool = False
     # The reader types its cells (JSON, Excel): numbers arriving as text are worth saying.
@@ -507,11 +508,13 @@ class ColumnStats:
         percent = types.PERCENT in parsed.formats
         if self.percent is not None and percent != self.percent and parsed.kind in NUMERIC:
             return False
-        if parsed.currency and self.currency and parsed.currency != self.currency:
-            return False
+        symbols = self.currency_symbols | parsed.symbols
+        currency = types.one_currency(symbols)
+        if currency is False:
+            return False  # adding NT$ to US$ would be wrong, in one batch or across two
         if parsed.kind in NUMERIC:
             self.percent = percent
-            self.currency = self.currency or parsed.currency
+            self.currency_symbols, self.currency = symbols, currency
         return True
 
     def _add_dates(self, values: pa.Array) -> None:
@@ -535,6 +538,7 @@ class ColumnStats:
         self.numeric = NumericAccumulator()
         self.formats = set()
         self.percent = self.currency = None
+        self.currency_symbols = frozenset()
         self.earliest = self.latest = None
         self.counter = None
 
@@ -589,7 +593,12 @@ class ColumnStats:
         if self.kind in NUMERIC:
             labels = dict(FORMAT_LABELS)
             if self.currency:
-                labels[types.CURRENCY] = f"貨幣符號（{self.currency}，數值不含幣別）"
+                bare = "$" in self.currency_symbols and self.currency != "$"
+                labels[types.CURRENCY] = (
+                    f"貨幣符號（{self.currency}，數值不含幣別"
+                    + (f"；沒有註明幣別的「$」視為 {self.currency}" if bare else "")
+                    + "）"
+                )
             shown = [labels[name] for name in sorted(self.formats) if name in labels]
             sentences = []
             if shown:

@@ -79,13 +79,15 @@ class Parsed:
     ``kind``: "integer" | "float" | "date" | "datetime" | "boolean"; ``values``: int64,
     float64, date32, timestamp[s] or bool, null where the cell was empty or an NA marker;
     ``formats``: display formats met (THOUSANDS, PERCENT, ... ROC, GREGORIAN);
-    ``currency``: the currency symbol, if any cell had one.
+    ``currency``: the column's currency (see `one_currency`), if any cell had a symbol;
+    ``symbols``: the symbols met, NTD written NT$.
     """
 
     kind: str
     values: pa.Array
     formats: set[str] = field(default_factory=set)
     currency: str | None = None
+    symbols: frozenset[str] = frozenset()
 
 
 def parse(values: pa.Array, kinds: tuple[str, ...]) -> Parsed | None:
@@ -242,7 +244,10 @@ def _displayed_numbers(values: pa.Array) -> Parsed | None:
     has_percent = _any(percent)
     if has_percent and not pc.all(percent).as_py():
         return None  # 12% beside 0.5: which unit? leave it to the user
-    currency = _one_currency(parts("cur"))
+    symbols = frozenset(
+        CURRENCY_NAMES.get(symbol, symbol) for symbol in pc.unique(parts("cur")).to_pylist()
+    ) - {"", None}
+    currency = one_currency(symbols)
     if currency is False:
         return None  # adding NT$ to US$ would be wrong
     if _any(pc.match_substring(digits, ",")):
@@ -276,14 +281,16 @@ def _displayed_numbers(values: pa.Array) -> Parsed | None:
     if not is_float and _too_long(magnitude):
         return None
     parsed = pc.if_else(negative, pc.negate(magnitude), magnitude)
-    return Parsed("float" if is_float else "integer", parsed, formats, currency)
+    return Parsed("float" if is_float else "integer", parsed, formats, currency, symbols)
 
 
-def _one_currency(symbols: pa.Array) -> str | None | bool:
-    """The column's currency, None without any, False when two differ. A bare "$" goes with
-    any dollar (NT$ in Taiwan); NTD is NT$."""
-    found = {CURRENCY_NAMES.get(s, s) for s in pc.unique(symbols).to_pylist() if s}
-    if len(found) > 1:
+def one_currency(symbols: frozenset[str]) -> str | None | bool:
+    """The currency of a column whose cells carry ``symbols``: None without any, False
+    when two differ. A bare "$" goes with one other dollar (NT$ in Taiwan, US$), since
+    Excel shows NT$ amounts as "$"; beside "¥", "€" or "£" it is a second currency."""
+    found = set(symbols)
+    dollars = {symbol for symbol in found if symbol.endswith("$") and symbol != "$"}
+    if "$" in found and len(dollars) == 1 and found == {"$", *dollars}:
         found.discard("$")
     if len(found) > 1:
         return False
