@@ -151,6 +151,14 @@ def format_amount(value: Any, unit: str | None = None) -> str:
     return with_unit(format_number(value), unit)
 
 
+def format_statistic(value: Any, unit: str | None = None) -> str:
+    """A mean or a standard deviation: always two decimals ("2.00", not "2" beside
+    "1.50"), so the figures of one table line up; extreme magnitudes as format_number."""
+    if _is_number(value) and math.isfinite(value) and (value == 0 or 1e-3 <= abs(value) < 1e15):
+        return with_unit(f"{value:,.2f}", unit)
+    return format_amount(value, unit)
+
+
 def format_exact(value: Any, unit: str | None = None, grouped: bool = True) -> str:
     """A value from the file (a minimum, a cell) with every digit Excel keeps (15)."""
     if not _is_number(value):
@@ -231,8 +239,8 @@ def column_table(
             "nulls": _nulls_text(column.get("nulls"), rows),
             "min": column_extreme(column, "min"),
             "max": column_extreme(column, "max"),
-            "mean": format_amount(column.get("mean"), unit) if numeric else MISSING,
-            "std": format_amount(column.get("std"), unit) if numeric else MISSING,
+            "mean": format_statistic(column.get("mean"), unit) if numeric else MISSING,
+            "std": format_statistic(column.get("std"), unit) if numeric else MISSING,
             "top": _top_values(column),
         }
         records.append({COLUMN_HEADERS[key]: text for key, text in cells.items()})
@@ -403,8 +411,8 @@ def _numeric_caption(column: dict[str, Any]) -> str:
         f"最大 {format_exact(column.get('max'), unit)}"
     )
     spread = (
-        f"平均 {format_amount(column.get('mean'), unit)}　·　"
-        f"標準差 {format_amount(column.get('std'), unit)}"
+        f"平均 {format_statistic(column.get('mean'), unit)}　·　"
+        f"標準差 {format_statistic(column.get('std'), unit)}"
     )
     return f"{markdown_text(extremes)}  \n{markdown_text(spread)}"
 

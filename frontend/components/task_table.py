@@ -34,8 +34,8 @@ def task_frame(
             "剩餘時間": eta_text(task) or "—",
             "階段": task.get("message") or "",
             "大小": format_size(task["size_bytes"]) if task.get("size_bytes") else "—",
-            "建立時間": format_time(task.get("created_at"), timezone),
-            "完成時間": format_time(task.get("finished_at"), timezone),
+            "建立時間": format_time(task.get("created_at"), timezone, brief=True),
+            "完成時間": format_time(task.get("finished_at"), timezone, brief=True),
         }
         rows.append({column: cells[column] for column in columns})
     return pd.DataFrame(rows, columns=list(columns))

@@ -34,11 +34,24 @@ def _zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(DEFAULT_TIMEZONE)
 
 
-def format_time(value: str | None, timezone: str | None = None) -> str:
+def format_time(
+    value: str | None,
+    timezone: str | None = None,
+    *,
+    brief: bool = False,
+    now: datetime | None = None,
+) -> str:
+    """An ISO 8601 time in ``timezone`` (the browser's; Asia/Taipei when unknown), as
+    "2026-11-28 14:00:00"; ``brief`` leaves out this year ("11-28 14:00:00", for tables
+    that must fit the page). "—" when there is no time."""
     moment = parse_time(value)
     if moment is None:
         return "—"
-    return moment.astimezone(_zone(timezone)).strftime("%Y-%m-%d %H:%M:%S")
+    local = moment.astimezone(_zone(timezone))
+    this_year = (now or datetime.now(local.tzinfo)).astimezone(local.tzinfo).year
+    if brief and local.year == this_year:
+        return local.strftime("%m-%d %H:%M:%S")
+    return local.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def format_duration(seconds: float | None) -> str:

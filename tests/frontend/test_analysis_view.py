@@ -23,6 +23,7 @@ from frontend.components.analysis import (
     file_warnings,
     format_label,
     format_number,
+    format_statistic,
     histogram_chart,
     histogram_frame,
     markdown_text,
@@ -436,6 +437,12 @@ def test_format_labels_and_numbers(vocabulary: Vocabulary) -> None:
     assert format_number(1234567.891) == "1,234,567.89"
     assert format_number(0.000123) == "0.000123"
     assert format_number(float("nan")) == "—"
+    # Means and deviations always carry two decimals, so a table's figures line up.
+    assert [format_statistic(v) for v in (2.0, 1.5, 0, 29.25, -3)] == [
+        "2.00", "1.50", "0.00", "29.25", "-3.00",
+    ]  # fmt: skip
+    assert format_statistic(2.0, "NT$") == "NT$2.00" and format_statistic(None) == "—"
+    assert format_statistic(0.000123) == "0.000123" and format_statistic(float("inf")) == "—"
 
 
 def test_markdown_from_the_file_stays_literal() -> None:

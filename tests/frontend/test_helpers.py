@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -188,6 +189,18 @@ def test_task_formatting(vocabulary: Vocabulary) -> None:
     assert format_time("2026-11-28T06:00:00.000Z", "Asia/Taipei") == "2026-11-28 14:00:00"
     assert format_time("2026-11-28T06:00:00.000Z", "Not/AZone") == "2026-11-28 14:00:00"
     assert format_time(None) == "—"
+    # Tables leave out this year (in the browser's zone: 2026-12-31 16:00Z is 2027 there).
+    now = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+    assert format_time("2026-11-28T06:00:00Z", "Asia/Taipei", brief=True, now=now) == (
+        "11-28 14:00:00"
+    )
+    assert format_time("2025-11-28T06:00:00Z", "Asia/Taipei", brief=True, now=now) == (
+        "2025-11-28 14:00:00"
+    )
+    new_year = datetime(2027, 1, 1, 1, 0, tzinfo=UTC)
+    assert format_time("2026-12-31T16:30:00Z", "Asia/Taipei", brief=True, now=new_year) == (
+        "01-01 00:30:00"
+    )
     assert format_duration(5) == "5 秒"
     assert format_duration(125) == "2 分 5 秒"
     assert format_duration(3700) == "1 小時 1 分"
