@@ -20,6 +20,7 @@ import re
 import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import xlsxwriter
 from xlsxwriter.workbook import Workbook
@@ -64,8 +65,10 @@ def analysis_workbook(
     filename: str | None,
     size_bytes: int | None,
     finished_at: float | None,
+    timezone: ZoneInfo | None = None,
 ) -> bytes:
-    """The .xlsx file for one analysis ``result`` (the ``AnalysisResult`` shape)."""
+    """The .xlsx file for one analysis ``result`` (the ``AnalysisResult`` shape);
+    ``finished_at`` (Unix seconds) is written in ``timezone`` (UTC when None)."""
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(
         buffer,
@@ -78,7 +81,7 @@ def analysis_workbook(
         },
     )
     writer = _ReportWriter(workbook)
-    writer.summary(result, filename, size_bytes, finished_at)
+    writer.summary(result, filename, size_bytes, finished_at, timezone)
     writer.column_stats(result.get("tables") or [])
     for table in result.get("tables") or []:
         writer.preview(table)
@@ -300,6 +303,7 @@ class _ReportWriter:
         filename: str | None,
         size_bytes: int | None,
         finished_at: float | None,
+        timezone: ZoneInfo | None = None,
     ) -> None:
         worksheet = self.sheet(SUMMARY_SHEET, landscape=False)
         worksheet.write_string(0, 0, "檔案分析報告", self.title)
@@ -341,9 +345,9 @@ class _ReportWriter:
             line("字元數", text["characters"])
             line("字數", text["words"])
         if finished_at is not None:
-            line(
-                "分析完成時間（UTC）", datetime.fromtimestamp(finished_at, UTC).replace(tzinfo=None)
-            )
+            zone = timezone or UTC
+            moment = datetime.fromtimestamp(finished_at, zone).replace(tzinfo=None)
+            line(f"分析完成時間（{'UTC' if zone is UTC else str(zone)}）", moment)
         warnings = list(result.get("warnings") or [])
         for table in tables:
             if len(table["columns"]) > MAX_COLUMNS:

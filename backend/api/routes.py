@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, available_timezones
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -358,7 +360,16 @@ def download_result(
         Literal["json", "xlsx"],
         Query(alias="format", description="json：結果的 JSON 檔；xlsx：Excel 報告（檔案分析）"),
     ] = "json",
+    tz: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="Excel 報告裡時間的時區（IANA 名稱，例如 Asia/Taipei）；未提供時為 UTC",
+            examples=["Asia/Taipei"],
+        ),
+    ] = None,
 ) -> Response:
+    timezone = _timezone(tz)
     if result_format == "xlsx" and task.kind != "analyze":
         # A request the schema allows, for a report that does not exist: 404, not 422.
         label = KIND_LABELS.get(task.kind, task.kind)
@@ -373,12 +384,30 @@ def download_result(
             filename=task.filename,
             size_bytes=task.size_bytes,
             finished_at=task.finished_at,
+            timezone=timezone,
         )
         return _attachment(body, XLSX_MEDIA_TYPE, _download_name(task, "分析報告", "xlsx"))
     body = json.dumps(task.result, ensure_ascii=False, indent=2).encode()
     return _attachment(
         body, "application/json; charset=utf-8", _download_name(task, "分析結果", "json")
     )
+
+
+def _timezone(name: str | None) -> ZoneInfo | None:
+    """The IANA zone ``name`` (None: UTC); raises AppError(validation_error) for a name
+    not in the time zone database (only its listed keys are opened, never a path)."""
+    if not name:
+        return None
+    if name not in _known_timezones():
+        raise AppError(
+            "validation_error", f"「{name}」不是有效的時區名稱，請用 IANA 名稱，例如 Asia/Taipei。"
+        )
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=1)
+def _known_timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 def _download_name(task: Task, what: str, extension: str) -> str:

@@ -11,6 +11,7 @@ import streamlit as st
 from frontend.components.task_watch import render_task_error
 from frontend.utils.api_client import XLSX_MIME, DownloadedFile, current_client
 from frontend.utils.errors import AppError, display_error
+from frontend.utils.formatting import display_timezone
 from frontend.utils.tasks import CANCELLED, COMPLETED, FAILED
 from frontend.utils.vocabulary import Vocabulary
 
@@ -36,7 +37,9 @@ def _report_file(task_id: str, report: Report) -> DownloadedFile:
     a rerun, a page switch or a poll does not download the report again."""
     files: dict[str, DownloadedFile] = st.session_state.setdefault(report.cache_key, {})
     if task_id not in files:
-        files[task_id] = current_client().download_result(task_id, report.file_format)
+        files[task_id] = current_client().download_result(
+            task_id, report.file_format, display_timezone(st.context.timezone)
+        )
     return files[task_id]
 
 

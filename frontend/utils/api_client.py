@@ -578,14 +578,20 @@ class APIClient:
                 raise UnconfirmedError(failure) from exc
         raise failure
 
-    def download_result(self, task_id: str, file_format: str = "json") -> DownloadedFile:
+    def download_result(
+        self, task_id: str, file_format: str = "json", timezone: str | None = None
+    ) -> DownloadedFile:
         """GET /api/task/{id}/result: the JSON report, or with `file_format="xlsx"` the
-        Excel workbook of a completed analysis."""
+        Excel workbook of a completed analysis, its times in the IANA zone `timezone`
+        (UTC when None)."""
         mime, fallback = RESULT_FORMATS[file_format]
+        params = {"format": file_format} if file_format != "json" else {}
+        if timezone and file_format != "json":
+            params["tz"] = timezone
         response = self._request(
             "GET",
             f"{self._task_path(task_id)}/result",
-            params={"format": file_format} if file_format != "json" else None,
+            params=params or None,
             headers={"Accept": f"{mime}, application/problem+json"},
         )
         if mime not in response.headers.get("content-type", ""):

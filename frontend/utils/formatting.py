@@ -27,6 +27,12 @@ def parse_time(value: str | None) -> datetime | None:
         return None
 
 
+def display_timezone(name: str | None) -> str:
+    """The IANA name of the zone times are shown in: the browser's ``name`` when known,
+    else Asia/Taipei."""
+    return _zone(name).key
+
+
 def _zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or DEFAULT_TIMEZONE)

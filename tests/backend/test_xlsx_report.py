@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -239,6 +239,31 @@ def test_report_errors_are_problems(client: TestClient) -> None:
         client.get(f"/api/task/{task_id}/result", params={"format": "pdf"}), 422, "validation_error"
     )
     assert body["errors"][0]["field"] == "query.format"
+
+
+def test_report_times_are_in_the_asked_time_zone(client: TestClient) -> None:
+    task_id, task = analysed(client, "客戶名單.csv", big5_csv())
+    finished = datetime.fromisoformat(task["finished_at"])
+
+    def finished_line(params: dict[str, str]) -> tuple[str, datetime]:
+        response = client.get(f"/api/task/{task_id}/result", params={"format": "xlsx", **params})
+        assert response.status_code == 200, response.text
+        rows = openpyxl.load_workbook(io.BytesIO(response.content))["摘要"].iter_rows(min_row=3)
+        return next((r[0].value, r[1].value) for r in rows if "完成時間" in str(r[0].value))
+
+    label, utc = finished_line({})
+    assert label == "分析完成時間（UTC）"
+    assert utc == finished.astimezone(UTC).replace(tzinfo=None, microsecond=utc.microsecond)
+    label, taipei = finished_line({"tz": "Asia/Taipei"})
+    assert label == "分析完成時間（Asia/Taipei）" and taipei - utc == timedelta(hours=8)
+    # Only names from the time zone database: never a path, a directory or a data file.
+    for bad in ("Mars/Olympus", "America", "../etc/passwd", "zone.tab", "a\x00b"):
+        body = assert_problem(
+            client.get(f"/api/task/{task_id}/result", params={"format": "xlsx", "tz": bad}),
+            422,
+            "validation_error",
+        )
+        assert "不是有效的時區名稱" in body["detail"], bad
 
 
 def test_unfinished_analysis_has_no_report_yet(client: TestClient) -> None:

@@ -3,6 +3,7 @@ does on purpose: answer 503, hang, or drop the connection in the middle of an up
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import socketserver
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
+import openpyxl
 import pytest
 
 from backend.errors import ERRORS
@@ -138,9 +140,10 @@ def test_upload_stream_reports_progress_and_analyses(client: APIClient) -> None:
 def test_excel_report_and_search_by_file_name(client: APIClient) -> None:
     task = client.upload_file("客戶報表.csv", CSV)
     wait_task(client, task["task_id"])
-    report = client.download_result(task["task_id"], "xlsx")
+    report = client.download_result(task["task_id"], "xlsx", "Asia/Taipei")
     assert report.filename == "客戶報表_分析報告.xlsx"
-    assert report.content[:2] == b"PK"
+    summary = openpyxl.load_workbook(io.BytesIO(report.content))["摘要"]
+    assert "分析完成時間（Asia/Taipei）" in [row[0].value for row in summary.iter_rows()]
     found = client.list_tasks(q="  報表  ", kind="analyze")
     assert task["task_id"] in [item["task_id"] for item in found["items"]]
     assert all("報表" in item["filename"] for item in found["items"])
