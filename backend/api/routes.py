@@ -364,7 +364,7 @@ def download_result(
         str | None,
         Query(
             max_length=64,
-            description="Excel 報告裡時間的時區（IANA 名稱，例如 Asia/Taipei）；未提供時為 UTC",
+            description="Excel 報告裡時間的時區（IANA 名稱，例如 Asia/Taipei）；未提供或不認得時為 UTC，報告會寫明用了哪個時區",
             examples=["Asia/Taipei"],
         ),
     ] = None,
@@ -394,14 +394,11 @@ def download_result(
 
 
 def _timezone(name: str | None) -> ZoneInfo | None:
-    """The IANA zone ``name`` (None: UTC); raises AppError(validation_error) for a name
-    not in the time zone database (only its listed keys are opened, never a path)."""
-    if not name:
+    """The IANA zone ``name``; None (UTC) without one or for a name not in the time zone
+    database (only its listed keys are opened, never a path). The report names the zone
+    it used, so a fallback is never silent."""
+    if not name or name not in _known_timezones():
         return None
-    if name not in _known_timezones():
-        raise AppError(
-            "validation_error", f"「{name}」不是有效的時區名稱，請用 IANA 名稱，例如 Asia/Taipei。"
-        )
     return ZoneInfo(name)
 
 
