@@ -313,6 +313,43 @@ def test_two_currencies_in_one_column_stay_text(tmp_path: Path, cells: list[str]
     assert columns(result)["值"]["type"] == "text"
 
 
+@pytest.mark.parametrize(
+    ("cells", "says"),
+    [
+        # Decimal commas (a European Excel's sep=; export): not read as numbers, but said.
+        (["12,5", "3,75", "100", "1.234,5"], "看起來是以逗號作小數點的數字（例如「"),
+        (["-0,5", "7"] * 10, "看起來是以逗號作小數點的數字（例如「"),
+        # Dates in mixed or day-first formats: not guessed, but said.
+        (["2024/01/05", "01/03/2024", "2024-02-01"], "看起來是日期（例如「"),
+        (["31.01.2024", "2024.02.01 13:05"], "看起來是日期（例如「"),
+    ],
+)
+def test_text_that_looks_like_numbers_or_dates_is_said(
+    tmp_path: Path, cells: list[str], says: str
+) -> None:
+    data = "sep=;\n名稱;值\n" + "".join(f"列{i};{c}\n" for i, c in enumerate(cells))
+    result = analyze(tmp_path, data, "looks.csv")
+    assert columns(result)["值"]["type"] == "text"
+    notes = [w for w in result["warnings"] if "欄位「值」" in w]
+    assert len(notes) == 1 and says in notes[0], result["warnings"]
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["1.2.3", "2.0.1", "10.4.12"],  # version numbers
+        ["0912345678", "0223456789"],  # phone numbers
+        ["甲班", "乙班", "12,5"],  # mostly words
+        ["12,5", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j"],
+    ],
+)
+def test_text_that_is_text_gets_no_such_note(tmp_path: Path, cells: list[str]) -> None:
+    data = "sep=;\n名稱;值\n" + "".join(f"列{i};{c}\n" for i, c in enumerate(cells))
+    result = analyze(tmp_path, data, "text.csv")
+    assert columns(result)["值"]["type"] == "text"
+    assert not [w for w in result["warnings"] if "看起來是" in w], result["warnings"]
+
+
 def test_mixed_percent_and_plain_stays_text(tmp_path: Path) -> None:
     result = analyze(tmp_path, "a,b\n1,12%\n2,0.5\n", "m.csv")
     assert columns(result)["b"]["type"] == "text"

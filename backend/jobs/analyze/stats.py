@@ -302,6 +302,17 @@ class NumericAccumulator:
 
 
 COUNTS_SCHEMA = pa.schema([("value", pa.string()), ("count", pa.int64())])
+# Text cells that look like numbers written with a decimal comma (12,5 or 1.234,5) or like
+# dates of any order of fields; a text column this much of which looks so is worth a note
+# (whole numbers fit beside them); dots only in day.month.year or year.month.day, not in
+# version numbers such as 1.2.3.
+DECIMAL_COMMA = r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+\s*%?\s*$"
+COMMA_NUMBER = r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?\s*%?\s*$"
+DATE_LIKE = (
+    r"^\s*(\d{1,4}[/-]\d{1,2}[/-]\d{1,4}|\d{1,2}\.\d{1,2}\.\d{4}|\d{4}\.\d{1,2}\.\d{1,2})"
+    r"(\s+\d{1,2}:\d{2}(:\d{2})?)?\s*$"
+)
+LOOKS_TYPED_SHARE = 0.9
 
 
 class TopCounter:
@@ -351,6 +362,19 @@ class TopCounter:
         self._merged = COUNTS_SCHEMA.empty_table()
         self._pending = []
         self._pending_rows = 0
+
+    def matching(self, pattern: str) -> tuple[float, str | None]:
+        """The share (0-1) of counted cells whose value matches the RE2 ``pattern``, and
+        the most frequent such value (None when none does)."""
+        self._compact()
+        total = pc.sum(self._merged["count"]).as_py() or 0
+        if not total:
+            return 0.0, None
+        hits = self._merged.filter(pc.match_substring_regex(self._merged["value"], pattern))
+        if not hits.num_rows:
+            return 0.0, None
+        example = _most_frequent(hits, 1)["value"][0].as_py()
+        return pc.sum(hits["count"]).as_py() / total, example
 
     def top(self, k: int = TOP_VALUES) -> list[list[str | int]]:
         self._compact()
@@ -612,10 +636,33 @@ class ColumnStats:
                 )
             if sentences:
                 return "".join(sentences)
+        if self.kind == "text" and self.counter is not None:
+            return self._looks_typed(table)
         if self.kind in ("date", "datetime") and types.ROC in self.formats:
             return (
                 f"「{table}」的欄位「{self.name}」是民國紀年日期（例如 113/05/01），"
                 "已換算為西元日期（民國年 + 1911）。"
+            )
+        return None
+
+    def _looks_typed(self, table: str) -> str | None:
+        """A text column whose cells nearly all look like numbers or dates, yet are not
+        read as such (decimal commas; mixed or day-first date formats): say so, rather
+        than let a number column pass as text unremarked."""
+        assert self.counter is not None
+        where = f"「{table}」的欄位「{self.name}」"
+        share, _ = self.counter.matching(COMMA_NUMBER)
+        _, example = self.counter.matching(DECIMAL_COMMA)
+        if share >= LOOKS_TYPED_SHARE and example is not None:
+            return (
+                f"{where}看起來是以逗號作小數點的數字（例如「{example}」），已當作文字，"
+                "沒有數值統計；若要當數值分析，請改用「.」作小數點後再匯出。"
+            )
+        share, example = self.counter.matching(DATE_LIKE)
+        if share >= LOOKS_TYPED_SHARE:
+            return (
+                f"{where}看起來是日期（例如「{example}」），但格式不一致或無法確定年、月、日"
+                "的順序，已當作文字；若要當日期分析，請統一寫成 2024/05/01 的格式。"
             )
         return None
 
