@@ -83,7 +83,9 @@ def csv_file(tmp_path: Path, rows: int) -> Path:
 def big_stack(tmp_path_factory: pytest.TempPathFactory):
     """Limits high enough for a file whose upload and analysis take long enough to watch."""
     workdir = tmp_path_factory.mktemp("e2e-big")
-    backend = start_backend(workdir / "backend", max_upload_mb=200)
+    # One thread per job: the analysis of the 160 MB file below lasts about 2 s instead of
+    # 1 s, long enough for the page's 0.5 s polls to see its progress move.
+    backend = start_backend(workdir / "backend", max_upload_mb=200, job_threads=1)
     frontend = start_frontend(
         workdir / "frontend", backend.url, streamlit_server_max_upload_size=200
     )
@@ -108,7 +110,7 @@ def test_every_page_renders_in_chinese(page: Page, stack) -> None:
 
 def test_upload_a_csv_and_see_the_result(page: Page, big_stack, tmp_path: Path) -> None:
     backend, frontend = big_stack
-    rows = 6_000_000  # about 160 MB: the analysis (about 2 s) lasts several polls
+    rows = 6_000_000  # about 160 MB: the analysis (about 2 s on one thread) lasts several polls
     open_app(page, frontend, "file_upload")
     page.locator('input[type="file"]').set_input_files(str(csv_file(tmp_path, rows)))
     expect(page.get_by_text("報價單.csv").first).to_be_visible()
