@@ -154,7 +154,7 @@ def format_amount(value: Any, unit: str | None = None) -> str:
 def format_statistic(value: Any, unit: str | None = None) -> str:
     """A mean or a standard deviation: always two decimals ("2.00", not "2" beside
     "1.50"), so the figures of one table line up; extreme magnitudes as format_number."""
-    if _is_number(value) and math.isfinite(value) and (value == 0 or 1e-3 <= abs(value) < 1e15):
+    if _is_number(value) and (value == 0 or 1e-3 <= abs(value) < 1e15):
         return with_unit(f"{value:,.2f}", unit)
     return format_amount(value, unit)
 

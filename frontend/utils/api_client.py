@@ -585,13 +585,15 @@ class APIClient:
         Excel workbook of a completed analysis, its times in the IANA zone `timezone`
         (UTC when None)."""
         mime, fallback = RESULT_FORMATS[file_format]
-        params = {"format": file_format} if file_format != "json" else {}
-        if timezone and file_format != "json":
-            params["tz"] = timezone
+        params: dict[str, str] | None = None
+        if file_format != "json":
+            params = {"format": file_format}
+            if timezone:
+                params["tz"] = timezone
         response = self._request(
             "GET",
             f"{self._task_path(task_id)}/result",
-            params=params or None,
+            params=params,
             headers={"Accept": f"{mime}, application/problem+json"},
         )
         if mime not in response.headers.get("content-type", ""):
