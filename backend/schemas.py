@@ -62,11 +62,26 @@ class ColumnSummary(BaseModel):
     )  # fmt: skip
 
 
+class ExcludedRow(BaseModel):
+    """A row left out of every statistic: a total, a subtotal, or a line under the table."""
+
+    line: int | None = Field(
+        description="檔案中的行號（從 1 起算），Excel 為工作表列號", examples=[52]
+    )
+    reason: Literal["total", "subtotal", "footer", "note"] = Field(
+        description="total 合計列、subtotal 小計列、footer 表格下方的附註或資料來源、note 備註",
+        examples=["total"],
+    )
+
+
 class TableSummary(BaseModel):
     name: str = Field(examples=["客戶"])
-    rows: int = Field(ge=0, description="資料列數，不含標題列", examples=[3])
+    rows: int = Field(ge=0, description="資料列數，不含標題列與排除的列", examples=[3])
     columns: list[ColumnSummary]
     preview: list[dict[str, Any]] = Field(description="前 20 列，依欄位型別轉換")
+    excluded_rows: list[ExcludedRow] = Field(
+        default_factory=list, description="未列入統計的合計、小計、備註等列（最多 1,000 列）"
+    )
     warnings: list[str] = Field(default_factory=list, description="與這個表格有關的說明")
 
 

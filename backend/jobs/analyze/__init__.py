@@ -104,16 +104,36 @@ def analyze_table(source: Source, feed: TableFeed) -> dict:
     if rescan:
         columns = stats.start_rescan()
         second_pass = source.progress.sub(FIRST_PASS, 1.0)
+        excluded = stats.excluded_rows()
+        row = 0
         for batch in feed.batches(rescan, None):
-            for column, values in zip(columns, batch.columns, strict=True):
+            values_of = batch.columns
+            height = len(values_of[0]) if values_of else 0
+            if excluded and any(row <= index < row + height for index in excluded):
+                keep = pa.array([row + i not in excluded for i in range(height)])
+                values_of = [values.filter(keep) for values in values_of]
+            row += height
+            for column, values in zip(columns, values_of, strict=True):
                 column.add_text_only(values)
             second_pass.at(batch.fraction, "部分欄位後段出現文字，正在重新統計文字值")
     stats.notes = feed.notes
+    _locate_excluded(stats, feed)
     return stats.result()
 
 
+def _locate_excluded(stats: TableStats, feed: TableFeed) -> None:
+    """Lines of the excluded rows whose batches did not carry them."""
+    missing = [row for row in stats.excluded if row.line is None]
+    if missing and feed.locate is not None:
+        lines = feed.locate([(row.row, row.cells) for row in missing])
+        for row, line in zip(missing, lines, strict=True):
+            row.line = line
+
+
 def _first_pass(source: Source, feed: TableFeed, progress: Progress) -> TableStats:
-    stats = TableStats(feed.name, feed.names, typed_source=source.format in TYPED_FORMATS)
+    stats = TableStats(
+        feed.name, feed.names, typed_source=source.format in TYPED_FORMATS, unit=feed.unit
+    )
     if feed.preview is not None:
         stats.set_preview(feed.preview)
     # Parsing cells and counting text values release the GIL: done for the next batches on
@@ -128,10 +148,11 @@ def _first_pass(source: Source, feed: TableFeed, progress: Progress) -> TableSta
     for batch, prepared in ahead:
         while len(stats.columns) < len(feed.names):  # JSON keys may appear late
             stats.add_column(feed.names[len(stats.columns)])
-        stats.add_batch(batch.columns, prepared)
+        stats.add_batch(batch.columns, prepared, batch.lines)
         progress.at(batch.fraction, _reading_message(source.size, batch.fraction, stats.rows))
     while len(stats.columns) < len(feed.names):
         stats.add_column(feed.names[len(stats.columns)])
+    stats.finish()
     return stats
 
 

@@ -63,6 +63,7 @@ MAX_BLOCK = 4 << 20
 PYTHON_BATCH_ROWS = 20_000
 RAGGED_BATCH_ROWS = 20_000
 EXAMPLES = 5
+MAX_SHORT_ROWS = 10_000  # short rows remembered, to tell which the statistics left out
 
 
 class NeedsTranscoding(Exception):
@@ -106,6 +107,7 @@ def read_delimited(source: Source) -> Iterator[TableFeed]:
         batches=table.batches,
         preview=layout.rows,
         notes=table.notes,
+        locate=table.locate,
     )
 
 
@@ -127,6 +129,7 @@ class _Ragged:
     extras: list[str] = field(default_factory=list)
     stray_quotes: int = 0  # rows split back into lines (a quote that opened no field)
     stray_examples: list[str] = field(default_factory=list)
+    short_rows: set[tuple[str, ...]] = field(default_factory=set)  # padded, the first ones
 
     def handle(self, row: pacsv.InvalidRow) -> str:
         """pyarrow's invalid_row_handler (called from its threads, one collector each)."""
@@ -172,6 +175,8 @@ class _Ragged:
         if len(fields) < width:
             self.short += 1
             fields = fields + [""] * (width - len(fields))
+            if len(self.short_rows) < MAX_SHORT_ROWS:
+                self.short_rows.add(tuple(fields))
         elif len(fields) > width:
             extra = [cell for cell in fields[width:] if cell.strip()]
             if not extra:
@@ -190,6 +195,7 @@ class _Ragged:
         self.stray_quotes += other.stray_quotes
         self.stray_examples += other.stray_examples[: EXAMPLES - len(self.stray_examples)]
         self.extras += other.extras[: EXAMPLES - len(self.extras)]
+        self.short_rows |= other.short_rows
         self.rows += other.rows
 
     def take(self, columns: list[int], kept: int) -> list[pa.Array] | None:
@@ -218,6 +224,7 @@ class DelimitedTable:
         self.transcode = not self._raw_safe()
         # pyarrow has no skip-initial-space option: those dialects go to Python's csv module.
         self.python = layout.dialect.aligned or layout.dialect.skipinitialspace
+        self._ragged: tuple[_Ragged, int] | None = None  # and where its note is
 
     def _raw_safe(self) -> bool:
         dialect = self.layout.dialect
@@ -468,22 +475,34 @@ class DelimitedTable:
 
     # --- warnings ------------------------------------------------------------------------
 
-    def _report(self, ragged: _Ragged, scan: RawScan, replaced: int) -> None:
-        count = ragged.short + ragged.long
-        if count:
-            where = self._where(ragged.examples)
-            parts = []
-            if ragged.short:
-                parts.append(f"{ragged.short:,} 列欄位較少，缺少的欄位視為空白")
-            if ragged.long:
-                extras = "、".join(f"「{e[:30]}」" for e in ragged.extras[:3])
-                parts.append(
-                    f"{ragged.long:,} 列欄位較多，多出的欄位未列入統計（內容例如 {extras}）"
-                )
-            self.notes.append(
-                f"有 {count:,} 列的欄位數與表格的 {self.layout.width} 欄不符{where}，"
-                f"這些列仍計入資料：{'；'.join(parts)}。"
+    def _ragged_note(self, ragged: _Ragged, left_out: set[tuple[str, ...]]) -> str | None:
+        """The sentence on rows of another field count; short rows the statistics left out
+        (notes under the table, ``left_out`` as padded fields) are not among them."""
+        short = ragged.short - len(left_out & ragged.short_rows)
+        count = short + ragged.long
+        if not count:
+            return None
+        delimiter = self.layout.dialect.delimiter
+        gone = {delimiter.join(row).rstrip(delimiter) for row in left_out}
+        where = self._where([e for e in ragged.examples if e.rstrip(delimiter) not in gone])
+        parts = []
+        if short:
+            parts.append(f"{short:,} 列欄位較少，缺少的欄位視為空白")
+        if ragged.long:
+            extras = "、".join(f"「{e[:30]}」" for e in ragged.extras[:3])
+            parts.append(
+                f"{ragged.long:,} 列欄位較多，多出的欄位未列入統計（內容例如 {extras}）"
             )
+        return (
+            f"有 {count:,} 列的欄位數與表格的 {self.layout.width} 欄不符{where}，"
+            f"這些列仍計入資料：{'；'.join(parts)}。"
+        )
+
+    def _report(self, ragged: _Ragged, scan: RawScan, replaced: int) -> None:
+        note = self._ragged_note(ragged, set())
+        if note:
+            self._ragged = (ragged, len(self.notes))
+            self.notes.append(note)
         if ragged.stray_quotes:
             where = self._where(ragged.stray_examples)
             self.notes.append(
@@ -501,6 +520,34 @@ class DelimitedTable:
 
             line = first_undecodable_line(self.source.path, self.encoding)
             self.source.notes += encoding_warnings(self.encoding, replaced, line)
+
+    def locate(self, rows: list[tuple[int, list[str | None]]]) -> list[int | None]:
+        """1-based lines of rows given by (index among the data rows, cells): found by their
+        text in the file (as written, or without the trailing delimiters of a short row),
+        else counted from the header (exact unless blank lines or quoted line breaks come
+        before them)."""
+        delimiter = self.layout.dialect.delimiter if not self.layout.dialect.single_column else ""
+        texts = [delimiter.join(cell or "" for cell in cells) for _, cells in rows]
+        found = locate_lines(self.source.path, self.encoding, texts)
+        retry = [i for i, line in enumerate(found) if line is None]
+        if retry:
+            trimmed = [texts[i].rstrip(delimiter) if delimiter else texts[i] for i in retry]
+            for i, line in zip(retry, locate_lines(self.source.path, self.encoding, trimmed)):
+                found[i] = line
+        if self._ragged is not None:  # rows left out are no longer "counted as data"
+            ragged, at = self._ragged
+            width = self.layout.width
+            left_out = {tuple((c or "") for c in cells[:width]) for _, cells in rows}
+            note = self._ragged_note(ragged, left_out)
+            if note is None:
+                del self.notes[at]
+                self._ragged = None
+            else:
+                self.notes[at] = note
+        return [
+            line if line is not None else self.layout.skip_lines + index + 1
+            for (index, _), line in zip(rows, found)
+        ]
 
     def _where(self, examples: list[str]) -> str:
         """ "（例如第 3、7 行）" for the lines where these row texts start, or ""."""
@@ -631,7 +678,9 @@ def locate_lines(path: str, encoding: Encoding, texts: list[str]) -> list[int | 
                 continue
             line += data[start:position].count(newline)
             found.append(line)
-            start = position
+            # The next row starts after this one (a repeated text is found again further on).
+            line += needle.count(newline)
+            start = position + len(needle)
     return found
 
 

@@ -45,6 +45,9 @@ class JsonStream:
         self.eof = False
         self._dropped_lines = 0
         self.constants = 0  # NaN, Infinity, -Infinity: not JSON, read as empty cells
+        self.value_line = 1  # 1-based line where the last value read starts
+        self._line = 1  # line at buffer position _line_at (newlines counted once, in order)
+        self._line_at = 0
         self._decoder = json.JSONDecoder(parse_constant=self._constant)
 
     def _constant(self, name: str) -> None:
@@ -58,6 +61,8 @@ class JsonStream:
             self.eof = True
             return False
         if self.position > (1 << 20):
+            self._count_lines()
+            self._line_at -= self.position
             self._dropped_lines += self.buffer.count("\n", 0, self.position)
             self.buffer = self.buffer[self.position :]
             self.position = 0
@@ -80,8 +85,14 @@ class JsonStream:
             raise self._error(f"預期「{char}」")
         self.position += 1
 
+    def _count_lines(self) -> None:
+        self._line += self.buffer.count("\n", self._line_at, self.position)
+        self._line_at = self.position
+
     def value(self) -> Any:
         self.peek()
+        self._count_lines()
+        self.value_line = self._line
         while True:
             try:
                 value, end = self._decoder.raw_decode(self.buffer, self.position)
@@ -274,18 +285,20 @@ def _row_batches(
 ) -> Iterator[Batch]:
     index = {name: i for i, name in enumerate(names)}
     batch: list[dict] = []
+    lines: list[int] = []  # where each record starts
     for row in rows:
         batch.append(flatten(row) if isinstance(row, dict) else {SCALAR_COLUMN: row})
+        lines.append(stream.value_line)
         if len(batch) >= BATCH_ROWS:
-            yield _batch(batch, names, index, columns, stream)
-            batch = []
+            yield _batch(batch, names, index, columns, stream, lines)
+            batch, lines = [], []
     if batch:
-        yield _batch(batch, names, index, columns, stream)
+        yield _batch(batch, names, index, columns, stream, lines)
 
 
 def _batch(
     rows: list[dict], names: list[str], index: dict[str, int], columns: list[int] | None,
-    stream: JsonStream,
+    stream: JsonStream, lines: list[int],
 ) -> Batch:  # fmt: skip
     for row in rows:
         for key in row:
@@ -294,7 +307,7 @@ def _batch(
                 names.append(key)
     wanted = range(len(names)) if columns is None else columns
     arrays = [string_column([row.get(names[i]) for row in rows]) for i in wanted]
-    return Batch(arrays, stream.text.fraction())
+    return Batch(arrays, stream.text.fraction(), None, lines)
 
 
 def string_column(values: list[Any]) -> pa.Array:

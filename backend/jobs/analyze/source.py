@@ -47,6 +47,7 @@ class Batch:
     columns: list[pa.Array]
     fraction: float
     prepared: object = None  # the ``prepare`` hook's result, when the reader ran it
+    lines: list[int] | None = None  # each row's 1-based line or sheet row, when known
 
 
 # Work on a batch's columns that needs no state, handed to readers that parse on worker
@@ -60,8 +61,9 @@ class TableFeed:
 
     ``batches(columns, prepare)`` yields :class:`Batch` es holding the given column indices
     (all when None), in that order; a reader that parses on worker threads may run
-    ``prepare`` there and put its result in ``Batch.prepared``. ``preview``: the first rows in file order, when the batches
-    do not come in that order. ``notes`` (zh-TW) may grow while the batches are read.
+    ``prepare`` there and put its result in ``Batch.prepared``. ``preview``: the first rows
+    in file order, when the batches do not come in that order. ``locate``: lines of excluded
+    rows (see ``stats.TableStats``) whose batches carried none. ``notes`` (zh-TW) may grow while the batches are read.
     """
 
     name: str
@@ -69,6 +71,9 @@ class TableFeed:
     batches: Callable[[list[int] | None, Prepare | None], Iterator[Batch]]
     preview: list[list[object]] | None = None
     notes: list[str] = field(default_factory=list)
+    # Lines of rows the batches gave no ``lines`` for: (row index, cells) -> 1-based lines.
+    locate: Callable[[list[tuple[int, list[str | None]]]], list[int | None]] | None = None
+    unit: str = "行"  # what a line is called in warnings (行, or 列 for sheet rows)
 
 
 class Reader(Protocol):

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from backend.jobs.analyze import types
+from backend.jobs.analyze import totals, types
 from backend.jobs.context import JobContext
 
 PREVIEW_ROWS = 20
@@ -444,6 +444,7 @@ class Prepared:
     kinds: tuple[str, ...] | None = None  # parsed against these (None: not parsed)
     parsed: types.Parsed | None = None
     counts: pa.Table | None = None
+    labels: dict[int, str] = field(default_factory=dict)  # rows holding a total label
 
 
 def prepare_column(values: pa.Array, kind: str) -> Prepared | None:
@@ -456,12 +457,17 @@ def prepare_column(values: pa.Array, kind: str) -> Prepared | None:
     if values.null_count == len(values):
         return None
     if kind == "text":
-        return Prepared(counts=count_values(_as_text(values)))
-    values = _plain(values)
-    if _typed_kind(values.type) is not None:
+        counts = count_values(_as_text(values))
+        # Labels are looked for among the distinct values, which are counted anyway.
+        found = totals.labels_in_counts(counts)
+        return Prepared(counts=counts, labels=totals.label_rows(values) if found else {})
+    plain = _plain(values)
+    if _typed_kind(plain.type) is not None:
         return None
     kinds = CANDIDATES[kind]
-    return Prepared(kinds=kinds, parsed=types.parse(values, kinds))
+    parsed = types.parse(plain, kinds)
+    # A label cell makes a number or date column fail to parse: only then is it looked for.
+    return Prepared(kinds=kinds, parsed=parsed, labels={} if parsed else totals.label_rows(values))
 
 
 @dataclass
@@ -503,6 +509,9 @@ class ColumnStats:
             parsed = prepared.parsed
         else:
             parsed = types.parse(values, CANDIDATES[self.kind])
+        if parsed is None and kind is None and _only_na(values):
+            self.nulls += len(values) - nulls  # a batch of N/A alone fits any kind
+            return
         merged = _merged_kind(self.kind, parsed.kind) if parsed else None
         if parsed is None or merged is None or not self._same_units(parsed):
             self._become_text()
@@ -667,6 +676,13 @@ class ColumnStats:
         return None
 
 
+def _only_na(values: pa.Array) -> bool:
+    """Whether every non-empty text cell is an NA marker (N/A, -, NULL, ...)."""
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return False
+    return types.without_na(values).null_count == len(values)
+
+
 def _plain(values: pa.Array) -> pa.Array:
     """A dictionary-encoded array decoded; any other as it is."""
     return values.dictionary_decode() if pa.types.is_dictionary(values.type) else values
@@ -695,18 +711,33 @@ def _number_text(value: float | None) -> str | None:
 
 
 class TableStats:
-    """Statistics of one table, fed batch by batch, and the warnings that concern it."""
+    """Statistics of one table, fed batch by batch, and the warnings that concern it.
 
-    def __init__(self, name: str, column_names: Sequence[str], typed_source: bool = False) -> None:
+    Rows that are not data (total, subtotal, note and footer rows, see
+    ``backend.jobs.analyze.totals``) are taken out of each batch before any figure sees them
+    and listed in ``excluded``; a batch's trailing rows with few cells filled are held back
+    until what follows them shows whether they are data or lines under the table.
+    """
+
+    def __init__(
+        self, name: str, column_names: Sequence[str], typed_source: bool = False,
+        unit: str = "行",
+    ) -> None:  # fmt: skip
         """``typed_source``: the reader types cells itself (JSON, Excel), so numbers that
-        arrive as text are noted."""
+        arrive as text are noted; ``unit``: what a line of the source is called (行, 列)."""
         self.name = name
         self.typed_source = typed_source
+        self.unit = unit
         self.rows = 0
+        self.read = 0  # rows handed over, data and excluded alike
         self.columns: list[ColumnStats] = []
         self.preview: list[list[object]] = []
         self.preview_given = False
         self.notes: list[str] = []  # decisions the reader made for the user, zh-TW
+        self.excluded: list[totals.Excluded] = []
+        self.sums = totals.Sums()
+        self._held: tuple[list[pa.Array], list[int] | None, int] | None = None
+        self._section_nulls: set[int] = set()  # columns with an empty cell in the section
         for column_name in column_names:
             self.add_column(column_name)
 
@@ -736,19 +767,251 @@ class TableStats:
         return [prepare_column(values, kind) for values, kind in zip(columns, kinds)]
 
     def add_batch(
-        self, columns: Sequence[pa.Array], prepared: Sequence[Prepared | None] | None = None
+        self,
+        columns: Sequence[pa.Array],
+        prepared: Sequence[Prepared | None] | None = None,
+        lines: Sequence[int] | None = None,
     ) -> None:
         """``columns`` in the order of ``self.columns``, with nulls for empty cells;
-        ``prepared``: :meth:`prepare`'s work on them, if done."""
-        if not columns:
+        ``prepared``: :meth:`prepare`'s work on them, if done; ``lines``: each row's line in
+        the source (1-based), when the reader knows it."""
+        if not columns or not len(columns[0]):
             return
+        first = self.read
+        self.read += len(columns[0])
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._resolve_held(*held, final=False)
+        work = list(prepared) if prepared is not None else self.prepare(columns)
+        self._add_rows(list(columns), work, lines, first, hold=True)
+
+    def finish(self) -> None:
+        """The end of the table: rows still held back are notes, footers or data."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._resolve_held(*held, final=True)
+
+    # --- rows that are not data --------------------------------------------------------
+
+    def _add_rows(
+        self, columns: list[pa.Array], work: list[Prepared | None],
+        lines: Sequence[int] | None, first: int, hold: bool,
+    ) -> None:  # fmt: skip
+        height = len(columns[0])
+        labelled: dict[int, tuple[str, str]] = {}
+        for values, prepared in zip(columns, work):
+            for row, reason in (prepared.labels if prepared else {}).items():
+                labelled.setdefault(row, (reason, _cell_text(values, row)))
+        end = height
+        if hold:
+            end = self._sparse_tail(columns, labelled)
+            if end < height:
+                self._held = (
+                    [values.slice(end) for values in columns],
+                    list(lines[end:]) if lines is not None else None,
+                    first + end,
+                )
+        if end == height and not labelled:
+            self._add_data(columns, work, first, lines)
+            return
+        body = [values.slice(0, end) for values in columns]
+        if not labelled:
+            body_work = work if end == height else self.prepare(body)
+            self._add_data(body, body_work, first, lines)
+            return
+        # Labelled rows split the body into data segments, each added in turn so that a
+        # subtotal is compared with the rows since the previous one.
+        start = 0
+        for row in sorted(r for r in labelled if r < end):
+            if row > start:
+                segment = [values.slice(start, row - start) for values in body]
+                segment_lines = _part(lines, start, row)
+                self._add_data(segment, self.prepare(segment), first + start, segment_lines)
+            reason, label = labelled[row]
+            self._exclude_labelled(body, row, first, reason, label, lines)
+            start = row + 1
+        if start < end:
+            segment = [values.slice(start, end - start) for values in body]
+            self._add_data(segment, self.prepare(segment), first + start, _part(lines, start, end))
+
+    def _sparse_tail(self, columns: list[pa.Array], labelled: dict) -> int:
+        """Where the batch's trailing rows with few cells filled begin (its height: none)."""
+        height = len(columns[0])
+        width = len(columns)
+        end = height
+        while end > 0 and height - end < totals.MAX_HELD_ROWS and (end - 1) not in labelled:
+            filled = sum(1 for values in columns if _cell_text(values, end - 1).strip())
+            if width < 2 or (filled > 1 and filled >= (width + 1) // 2):
+                break
+            end -= 1
+        return end
+
+    def _resolve_held(
+        self, columns: list[pa.Array], lines: list[int] | None, first: int, final: bool
+    ) -> None:
+        """Held-back rows: at the end of the table, its trailing notes and footers are
+        excluded; what comes before them (or everything, when data rows followed) is data."""
+        height = len(columns[0])
+        end = height
+        if final:
+            while end > 0 and self._is_note_row(columns, end - 1):
+                end -= 1
+        if end:
+            part = [values.slice(0, end) for values in columns]
+            self._add_rows(part, self.prepare(part), lines, first, hold=False)
+        for row in range(end, height):
+            cells = [_cell_text(values, row) for values in columns]
+            text = next(cell for cell in cells if cell.strip())
+            self.excluded.append(
+                totals.Excluded(
+                    first + row, totals.note_reason(text), totals.quote(text),
+                    cells=cells, line=lines[row] if lines is not None else None,
+                )
+            )  # fmt: skip
+
+    def _is_note_row(self, columns: list[pa.Array], row: int) -> bool:
+        """A row under the table that starts like a note or has a cell its column's kind
+        rejects (text in a date or number column)."""
+        for values, column in zip(columns, self.columns):
+            cell = _cell_text(values, row)
+            if not cell.strip():
+                continue
+            if totals.looks_like_note(cell):
+                return True
+            if column.kind in CANDIDATES and column.kind != "empty":
+                one = values.slice(row, 1)
+                text = pa.array([cell], pa.string())
+                if (
+                    _typed_kind(_plain(one).type) is None
+                    and types.without_na(text).null_count == 0  # N/A fits any column
+                    and not types.parse(text, CANDIDATES[column.kind])
+                ):
+                    return True
+        return False
+
+    def _exclude_labelled(
+        self, body: list[pa.Array], row: int, first: int, reason: str, label: str,
+        lines: Sequence[int] | None,
+    ) -> None:  # fmt: skip
+        """A labelled total row: excluded, its figures compared with the rows it covers."""
+        cells = self._numbers_of_row(body, row)
+        sums, covered = self.sums.covered(reason)
+        names = [column.name for column in self.columns]
+        check = totals.figures_check(cells, sums, covered, names)
+        self.excluded.append(
+            totals.Excluded(
+                first + row, reason, totals.quote(label), check,
+                [_cell_text(values, row) for values in body],
+                lines[row] if lines is not None else None,
+            )
+        )  # fmt: skip
+        if reason == totals.SUBTOTAL:
+            self.sums.close_section()
+            self._section_nulls = set()
+
+    def _numbers_of_row(self, columns: list[pa.Array], row: int) -> dict[int, float]:
+        """The row's cells in the table's number columns, as numbers (when they are)."""
+        found = {}
+        for index, (values, column) in enumerate(zip(columns, self.columns)):
+            if column.kind not in NUMERIC and column.kind != "empty":
+                continue
+            one = _plain(values.slice(row, 1))
+            if one.null_count:
+                continue
+            if pa.types.is_integer(one.type) or pa.types.is_floating(one.type):
+                found[index] = float(one[0].as_py())
+                continue
+            parsed = types.parse(one.cast(pa.string()), ("number",))
+            if parsed is not None and parsed.values[0].is_valid:
+                found[index] = float(parsed.values[0].as_py())
+        return found
+
+    def _numbers(self, columns: list[pa.Array], work: list[Prepared | None]) -> dict[int, pa.Array]:
+        """The batch's numeric columns as float arrays (nulls for empty cells)."""
+        found = {}
+        for index, (values, prepared) in enumerate(zip(columns, work)):
+            column = self.columns[index] if index < len(self.columns) else None
+            if column is None or column.kind not in ("empty", *NUMERIC):
+                continue
+            plain = _plain(values)
+            if pa.types.is_integer(plain.type) or pa.types.is_floating(plain.type):
+                found[index] = plain
+            elif prepared and prepared.parsed and prepared.parsed.kind in NUMERIC:
+                found[index] = prepared.parsed.values
+        return found
+
+    def _add_data(
+        self, columns: list[pa.Array], work: list[Prepared | None], first: int,
+        lines: Sequence[int] | None,
+    ) -> None:  # fmt: skip
+        """Data rows, less the unlabelled total rows among them (see ``totals``)."""
+        height = len(columns[0]) if columns else 0
+        if not height:
+            return
+        numbers = self._numbers(columns, work)
+        if len(numbers) >= 2:
+            found = self._unlabelled_total(columns, numbers)
+            if found is not None:
+                row, reason, covered = found
+                if row:
+                    head = [values.slice(0, row) for values in columns]
+                    self._add_data(head, self.prepare(head), first, _part(lines, 0, row))
+                self.excluded.append(
+                    totals.Excluded(
+                        first + row, reason, None,
+                        f"其數值等於上方 {covered:,} 列的加總（沒有合計字樣，依數值判斷）",
+                        [_cell_text(values, row) for values in columns],
+                        lines[row] if lines is not None else None,
+                    )
+                )  # fmt: skip
+                self.sums.close_section()
+                self._section_nulls = set()
+                rest = [values.slice(row + 1) for values in columns]
+                if len(rest[0]):
+                    tail = _part(lines, row + 1, height)
+                    self._add_data(rest, self.prepare(rest), first + row + 1, tail)
+                return
+        self._add_counted(columns, work)
+        self.sums.add(numbers, height)
+        for index, values in enumerate(columns):
+            if values.null_count:
+                self._section_nulls.add(index)
+
+    def _unlabelled_total(
+        self, columns: list[pa.Array], numbers: dict[int, pa.Array]
+    ) -> tuple[int, str, int] | None:
+        """The first row of the batch that is an unlabelled total row, as (row, reason,
+        rows covered), or None. Only rows with an empty cell in a column that every row of
+        the section has filled are tried: the first empty cell of each such column."""
+        candidates = set()
+        for index, values in enumerate(columns):
+            if index in self._section_nulls or not values.null_count:
+                continue
+            position = pc.index(values.is_null(), True).as_py()
+            if position is not None and position >= 0:
+                candidates.add(position)
+        if not candidates:
+            return None
+        arrays = {i: _float_numpy(values) for i, values in numbers.items()}
+        for row in sorted(candidates):
+            match = totals.sum_match(arrays, self.sums, row)
+            if match is not None:
+                return (row, *match)
+        return None
+
+    def _add_counted(self, columns: Sequence[pa.Array], work: Sequence[Prepared | None]) -> None:
         height = len(columns[0])
         if not self.preview_given:
             self._keep_preview(columns, height)
-        ahead = prepared if prepared is not None else [None] * len(columns)
-        for stats, values, work in zip(self.columns, columns, ahead, strict=True):
-            stats.add(values, work)
+        for stats, values, prepared in zip(self.columns, columns, work, strict=True):
+            stats.add(values, prepared)
         self.rows += height
+
+    def excluded_rows(self) -> set[int]:
+        """Indices (among the rows as read) of the rows left out."""
+        return {row.row for row in self.excluded}
+
+    # ---------------------------------------------------------------------------------
 
     def _keep_preview(self, columns: Sequence[pa.Array], height: int) -> None:
         wanted = PREVIEW_ROWS - len(self.preview)
@@ -771,6 +1034,7 @@ class TableStats:
 
     def warnings(self) -> list[str]:
         notes = list(self.notes)
+        notes += totals.warnings(self.name, self.excluded, self.unit)
         for column in self.columns:
             note = column.warning(self.name)
             if note:
@@ -783,11 +1047,17 @@ class TableStats:
         return notes
 
     def result(self) -> dict:
+        listed = self.excluded[: totals.MAX_LISTED]
+        preview = self.preview
+        if self.preview_given and self.excluded:  # the reader's first rows, as read
+            left_out = self.excluded_rows()
+            preview = [row for i, row in enumerate(preview) if i not in left_out]
         return {
             "name": self.name,
             "rows": self.rows,
             "columns": [column.result() for column in self.columns],
-            "preview": [self._preview_row(row) for row in self.preview],
+            "preview": [self._preview_row(row) for row in preview],
+            "excluded_rows": [{"line": row.line, "reason": row.reason} for row in listed],
             "warnings": self.warnings(),
         }
 
@@ -796,6 +1066,26 @@ class TableStats:
             column.name: typed_cell(value, column.kind)
             for column, value in zip(self.columns, row, strict=True)
         }
+
+
+def _part(lines: Sequence[int] | None, start: int, end: int) -> list[int] | None:
+    return list(lines[start:end]) if lines is not None else None
+
+
+def _cell_text(values: pa.Array, row: int) -> str:
+    """One cell as text ("" when empty)."""
+    value = values[row].as_py()
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value if isinstance(value, str) else str(value)
+
+
+def _float_numpy(values: pa.Array) -> np.ndarray:
+    """Numbers as float64, NaN for empty cells."""
+    as_float = pc.cast(values, pa.float64(), safe=False)
+    return as_float.to_numpy(zero_copy_only=False)
 
 
 def typed_cell(value: object, kind: str) -> object:

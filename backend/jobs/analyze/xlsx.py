@@ -147,17 +147,20 @@ def _sheet_feed(
     def batches(columns: list[int] | None, prepare: Prepare | None = None) -> Iterator[Batch]:
         wanted = list(range(kept + len(table.empty_names))) if columns is None else columns
         batch: list[list[Any]] = []
+        lines: list[int] = []  # sheet rows (1-based): the rows calamine gives start at 1
         done = 0
         for index, row in enumerate(iter_rows()):
             if index < first_data or not any(_cell(value) is not None for value in row):
                 continue
             batch.append(row)
+            lines.append(index + 1)
             if len(batch) >= BATCH_ROWS:
                 done += len(batch)
-                yield Batch(_arrays(batch, wanted, kept), _fraction(span, done / total))
-                batch = []
+                fraction = _fraction(span, done / total)
+                yield Batch(_arrays(batch, wanted, kept), fraction, None, lines)
+                batch, lines = [], []
         if batch:
-            yield Batch(_arrays(batch, wanted, kept), span[1])
+            yield Batch(_arrays(batch, wanted, kept), span[1], None, lines)
 
     notes = [f"工作表「{name}」：{note}" for note in table.notes]
     for column, count in sorted(scan.formulas_without_values.items()):
@@ -172,7 +175,9 @@ def _sheet_feed(
         for row in head_rows[first_data:]
         if any(_cell(value) is not None for value in row)
     ]
-    return TableFeed(name, table.names + table.empty_names, batches, preview[:PREVIEW_ROWS], notes)
+    return TableFeed(
+        name, table.names + table.empty_names, batches, preview[:PREVIEW_ROWS], notes, unit="列"
+    )
 
 
 def _fraction(span: tuple[float, float], share: float) -> float:
