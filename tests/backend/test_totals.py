@@ -1,0 +1,217 @@
+"""Total, subtotal, note and footer rows: left out of every statistic, listed with their line.
+
+Each test builds report-style files of one kind in several variants (label word and width,
+where the label is, encoding, what follows the table) and checks the figures against those
+computed from the data rows alone with Python's statistics module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import statistics
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.backend.test_real_world_files import analyze, columns
+
+LABELS = [
+    ("合計", "total"), ("小計", "subtotal"), ("總計", "total"), ("總和", "total"),
+    ("共計", "total"), ("累計", "total"), ("Total", "total"), ("TOTAL", "total"),
+    ("Grand total", "total"), ("Subtotal", "subtotal"), ("ＴＯＴＡＬ", "total"),
+    ("合　計", "total"), ("合計：", "total"), (" 合 計 ", "total"), ("總計:", "total"),
+]  # fmt: skip
+
+
+def sales(n: int, seed: int = 0) -> list[tuple[str, str, int, int]]:
+    rng = random.Random(seed)
+    return [
+        (
+            f"113/{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}",
+            rng.choice(["台北店", "台中店", "高雄店"]),
+            rng.randint(1, 9),
+            rng.randint(100, 5000),
+        )
+        for _ in range(n)
+    ]
+
+
+@pytest.mark.parametrize(("label", "reason"), LABELS)
+@pytest.mark.parametrize("where", [0, 1])  # the label under the date or under the store
+def test_labelled_total_row_is_left_out(
+    tmp_path: Path, label: str, reason: str, where: int
+) -> None:
+    data = sales(50)
+    quantity, amount = sum(r[2] for r in data), sum(r[3] for r in data)
+    total = ["", "", str(quantity), str(amount)]
+    total[where] = label
+    lines = ["日期,門市,數量,金額", *(",".join(map(str, r)) for r in data), ",".join(total)]
+    result = analyze(tmp_path, "\r\n".join(lines) + "\r\n", "sales.csv", "cp950")
+    table = result["tables"][0]
+    cols = columns(result)
+    assert table["rows"] == 50
+    assert cols["日期"]["type"] == "date"
+    assert cols["金額"]["max"] == max(r[3] for r in data)
+    assert cols["金額"]["mean"] == pytest.approx(statistics.mean(r[3] for r in data))
+    assert cols["數量"]["mean"] == pytest.approx(statistics.mean(r[2] for r in data))
+    assert table["excluded_rows"] == [{"line": 52, "reason": reason}]
+    note = next(w for w in table["warnings"] if "第 52 行" in w)
+    assert "相符" in note and "50 列" in note
+    top = dict(map(tuple, cols["門市"]["top"]))
+    assert label.strip() not in top and sum(top.values()) == 50
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp950"])
+@pytest.mark.parametrize(
+    "after",
+    [
+        ["備註：金額含稅"],
+        ["", "備註：金額含稅"],
+        ["資料來源：公司 ERP 系統"],
+        ["※ 金額單位：新台幣元"],
+        ["", "製表人：王小明", "列印日期：113/12/01"],
+    ],
+)
+def test_total_row_and_lines_under_the_table(
+    tmp_path: Path, encoding: str, after: list[str]
+) -> None:
+    """The 合計 row and the notes under it are left out; the ROC date column stays dates."""
+    data = sales(50, seed=1)
+    amount = sum(r[3] for r in data)
+    lines = ["日期,門市,數量,金額", *(",".join(map(str, r)) for r in data)]
+    lines.append(f"合計,,{sum(r[2] for r in data)},{amount}")
+    lines += after
+    result = analyze(tmp_path, "\r\n".join(lines) + "\r\n", "report.csv", encoding)
+    table = result["tables"][0]
+    cols = columns(result)
+    assert table["rows"] == 50
+    assert cols["日期"]["type"] == "date"
+    dates = sorted(dt.date(int(d[:3]) + 1911, int(d[4:6]), int(d[7:])) for d, *_ in data)
+    assert cols["日期"]["min"] == dates[0].isoformat()
+    assert cols["日期"]["max"] == dates[-1].isoformat()
+    assert cols["金額"]["mean"] == pytest.approx(amount / 50)
+    note_lines = [53 + i for i, text in enumerate(after) if text]
+    expected = [{"line": 52, "reason": "total"}] + [
+        {"line": line, "reason": "note" if after[line - 53][:1] in "備※" else "footer"}
+        for line in note_lines
+    ]
+    assert table["excluded_rows"] == expected
+    for line in note_lines:
+        assert any(f"第 {line} 行" in w and "不是資料" in w for w in table["warnings"])
+    assert not any("仍計入資料" in w for w in table["warnings"])
+
+
+@pytest.mark.parametrize("sections", [2, 3, 5])
+def test_subtotals_inside_and_a_grand_total(tmp_path: Path, sections: int) -> None:
+    rng = random.Random(sections)
+    lines = ["區域,門市,數量,金額"]
+    data: list[tuple[int, int]] = []
+    expected = []
+    for s in range(sections):
+        part = [(rng.randint(1, 20), rng.randint(100, 9000)) for _ in range(rng.randint(2, 6))]
+        lines += [f"區{s},店{i},{q},{a}" for i, (q, a) in enumerate(part)]
+        lines.append(f"小計,,{sum(q for q, _ in part)},{sum(a for _, a in part)}")
+        expected.append({"line": len(lines), "reason": "subtotal"})
+        data += part
+    lines.append(f"總計,,{sum(q for q, _ in data)},{sum(a for _, a in data)}")
+    expected.append({"line": len(lines), "reason": "total"})
+    result = analyze(tmp_path, "\n".join(lines) + "\n", "areas.csv")
+    table = result["tables"][0]
+    cols = columns(result)
+    assert table["rows"] == len(data)
+    assert cols["金額"]["mean"] == pytest.approx(statistics.mean(a for _, a in data))
+    assert cols["金額"]["max"] == max(a for _, a in data)
+    assert cols["數量"]["std"] == pytest.approx(statistics.stdev(q for q, _ in data))
+    assert table["excluded_rows"] == expected
+    assert sum("相符" in w for w in table["warnings"]) == sections + 1
+
+
+def test_a_labelled_total_that_does_not_add_up_says_so(tmp_path: Path) -> None:
+    text = "品項,數量,金額\n甲,1,100\n乙,2,200\n丙,3,300\n合計,6,650\n"
+    table = analyze(tmp_path, text, "wrong.csv")["tables"][0]
+    assert table["rows"] == 3 and table["excluded_rows"] == [{"line": 5, "reason": "total"}]
+    note = next(w for w in table["warnings"] if "第 5 行" in w)
+    assert "「數量」與上方 3 列的加總相符" in note
+    assert "「金額」" in note and "不符" in note and "650" in note and "600" in note
+
+
+@pytest.mark.parametrize("label_column", ["", "門市"])
+def test_unlabelled_total_row_by_its_figures(tmp_path: Path, label_column: str) -> None:
+    """A last row whose label is blank and whose figures are the sums of the rows above."""
+    data = [("台北", 3, 1500.5), ("台中", 2, 990.25), ("高雄", 7, 4210.75), ("花蓮", 1, 80.0)]
+    head = f"{label_column or '門市'},數量,金額"
+    rows = [f"{s},{q},{a}" for s, q, a in data]
+    total = f",{sum(q for _, q, _ in data)},{sum(a for *_, a in data)}"
+    table = analyze(tmp_path, "\n".join([head, *rows, total]) + "\n", "u.csv")["tables"][0]
+    cols = columns({"tables": [table]})
+    assert table["rows"] == 4 and table["excluded_rows"] == [{"line": 6, "reason": "total"}]
+    assert cols["金額"]["max"] == 4210.75
+    assert cols["金額"]["mean"] == pytest.approx(statistics.mean(a for *_, a in data))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a month sequence and a running total: 1 + 2 = 3 and 10 + 20 = 30, yet data
+        "月,數量,累計\n1,10,10\n2,20,30\n3,30,60\n4,5,65\n",
+        # words that contain a label but are data
+        "項目,金額\n合計表,100\n累計營收成長率,200\n小計算機,300\n",
+        # a last row with one cell filled that fits its column
+        "姓名,分數,備註\n小明,90,\n小華,85,\n小美,,\n",
+        # equal rows: the third is not the sum of the first two (label cell filled)
+        "名,a,b\nx,1,1\ny,1,1\nz,2,2\n",
+    ],
+)
+def test_rows_that_are_data(tmp_path: Path, text: str) -> None:
+    table = analyze(tmp_path, text, "data.csv")["tables"][0]
+    assert table["excluded_rows"] == []
+    assert table["rows"] == text.count("\n") - 1
+
+
+def test_total_row_in_an_excel_sheet(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "銷售"
+    sheet.append(["2024 年銷售報表"])
+    sheet.append([])
+    sheet.append(["日期", "門市", "數量", "金額"])
+    data = [(dt.date(2024, 1, i + 1), f"店{i % 3}", i + 1, (i + 1) * 125.5) for i in range(30)]
+    for row in data:
+        sheet.append(list(row))
+    sheet.append(["合計", None, "=SUM(C4:C33)", "=SUM(D4:D33)"])
+    sheet["C34"].value = sum(r[2] for r in data)  # openpyxl stores no computed values
+    sheet["D34"].value = sum(r[3] for r in data)
+    sheet.append([])
+    sheet.append(["備註：金額含稅"])
+    path = tmp_path / "r.xlsx"
+    workbook.save(path)
+    result = analyze(tmp_path, path.read_bytes(), "report.xlsx")
+    table = result["tables"][0]
+    cols = columns(result)
+    assert table["rows"] == 30 and cols["日期"]["type"] == "date"
+    assert cols["金額"]["mean"] == pytest.approx(statistics.mean(r[3] for r in data))
+    assert table["excluded_rows"] == [
+        {"line": 34, "reason": "total"},
+        {"line": 36, "reason": "note"},
+    ]
+    assert any("第 34 列" in w and "相符" in w for w in table["warnings"])
+
+
+@pytest.mark.parametrize("layout", ["array", "object", "lines"])
+def test_total_record_in_json(tmp_path: Path, layout: str) -> None:
+    records = [{"門市": f"店{i}", "金額": 100 * (i + 1)} for i in range(4)]
+    records.append({"門市": "合計", "金額": sum(r["金額"] for r in records)})
+    if layout == "lines":
+        text = "\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n"
+        line = 5
+    else:
+        body = ",\n".join(json.dumps(r, ensure_ascii=False) for r in records)
+        text = f"[\n{body}\n]\n" if layout == "array" else f'{{"data": [\n{body}\n]}}\n'
+        line = 6
+    result = analyze(tmp_path, text, "sales.json")
+    table = result["tables"][0]
+    assert table["rows"] == 4 and columns(result)["金額"]["mean"] == 250
+    assert table["excluded_rows"] == [{"line": line, "reason": "total"}]
