@@ -523,6 +523,28 @@ def file_warnings(result: dict[str, Any]) -> list[str]:
     return left
 
 
+EXCLUDED_REASONS = {"total": "合計", "subtotal": "小計", "footer": "附註", "note": "備註"}
+
+
+def excluded_caption(table: dict[str, Any], unit: str = "行") -> str | None:
+    """「另有 3 列未列入統計：合計 1 列（第 52 行）、備註 2 列（第 53、55 行）。」 for the
+    table's ``excluded_rows``, or None without any; ``unit``: 行 for text files, 列 for
+    sheet rows."""
+    excluded = table.get("excluded_rows") or []
+    if not excluded:
+        return None
+    parts = []
+    for reason, label in EXCLUDED_REASONS.items():
+        lines = [row.get("line") for row in excluded if row.get("reason") == reason]
+        if not lines:
+            continue
+        shown = "、".join(format_number(line) for line in lines[:5] if line is not None)
+        more = "…" if len(lines) > 5 else ""
+        where = f"（第 {shown}{more} {unit}）" if shown else ""
+        parts.append(f"{label} {format_number(len(lines))} 列{where}")
+    return f"另有 {format_number(len(excluded))} 列未列入統計：{'、'.join(parts)}。"
+
+
 def render_warnings(warnings: list[str]) -> None:
     """One box, the sentences as a list when there are several."""
     if not warnings:
@@ -537,7 +559,10 @@ def render_warnings(warnings: list[str]) -> None:
 # --- Page parts -------------------------------------------------------------------------
 
 
-def render_table(vocabulary: Vocabulary, table: dict[str, Any]) -> None:
+TEXT_FORMATS = ("csv", "tsv", "txt", "json")  # lines; other formats have sheet rows
+
+
+def render_table(vocabulary: Vocabulary, table: dict[str, Any], unit: str = "行") -> None:
     columns = table.get("columns") or []
     numeric = [c for c in columns if c.get("type") in NUMERIC_TYPES]
     with_top = [c for c in columns if c.get("type") not in NUMERIC_TYPES and c.get("top")]
@@ -550,6 +575,9 @@ def render_table(vocabulary: Vocabulary, table: dict[str, Any]) -> None:
     b.metric("欄位數", format_number(len(columns)))
     c.metric("數值欄位", format_number(len(numeric)))
     d.metric("空值總數", format_number(sum(int(col.get("nulls") or 0) for col in columns)))
+    excluded = excluded_caption(table, unit)
+    if excluded:
+        st.caption(excluded)
 
     st.markdown("##### 欄位摘要")
     if columns:
@@ -614,12 +642,13 @@ def render_analysis(vocabulary: Vocabulary, result: dict[str, Any]) -> None:
         if not text_stats:
             st.info("這個檔案沒有可分析的表格資料。")
         return
+    unit = "行" if result.get("format") in TEXT_FORMATS else "列"
     if len(tables) == 1:
-        render_table(vocabulary, tables[0])
+        render_table(vocabulary, tables[0], unit)
         return
     labels = [
         markdown_text(table.get("name") or f"資料表 {i + 1}") for i, table in enumerate(tables)
     ]
     for tab, table in zip(st.tabs(labels), tables, strict=True):
         with tab:
-            render_table(vocabulary, table)
+            render_table(vocabulary, table, unit)

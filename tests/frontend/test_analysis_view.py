@@ -452,3 +452,22 @@ def test_markdown_from_the_file_stays_literal() -> None:
     assert markdown_text("- 負數") == "\\- 負數"
     assert markdown_text("1. 第一項") == "1\\. 第一項"
     assert markdown_text("12.5% 與 UTF-8") == "12.5% 與 UTF-8"
+
+
+@pytest.mark.parametrize(
+    ("filename", "unit"), [("report.csv", "行"), ("report.json", "行"), ("report.xlsx", "列")]
+)
+def test_rows_left_out_are_said_under_the_figures(
+    tmp_path: Path, vocabulary: Vocabulary, filename: str, unit: str
+) -> None:
+    """A real analysis of a report with a 合計 row and a note line: the page says which
+    rows were left out, by reason and line."""
+    data = "門市,數量,金額\n台北,1,100\n台中,2,200\n高雄,3,300\n合計,6,600\n備註：含稅\n"
+    result = analyze_text(tmp_path, data, "report.csv")
+    result["format"] = filename.rsplit(".", 1)[1]  # the wording depends on the format only
+    at = _render(vocabulary, result)
+    captions = [caption.value for caption in at.caption]
+    expected = f"另有 2 列未列入統計：合計 1 列（第 5 {unit}）、備註 1 列（第 6 {unit}）。"
+    assert expected in captions
+    rows = next(metric for metric in at.metric if metric.label == "資料列數")
+    assert rows.value == "3"
