@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 

@@ -159,13 +159,21 @@ def check_against_json(workbook: openpyxl.Workbook, task: dict[str, Any]) -> Non
     for table, name in zip(tables, workbook.sheetnames[2:], strict=True):
         sheet = workbook[name]
         rows = list(sheet.iter_rows(values_only=True))
-        assert list(rows[0]) == [column["name"] for column in table["columns"]]
-        assert len(rows) - 1 == len(table["preview"])
-        for row, record in zip(rows[1:], table["preview"], strict=True):
+        assert rows[0][0] == expected_title(table) and set(rows[0][1:]) <= {None}
+        assert list(rows[1]) == [column["name"] for column in table["columns"]]
+        assert len(rows) - 2 == len(table["preview"])
+        for row, record in zip(rows[2:], table["preview"], strict=True):
             assert list(row) == [
                 expected_cell(record[column["name"]], column) for column in table["columns"]
             ]
-        assert sheet.freeze_panes == "A2"
+        assert sheet.freeze_panes == "A3"
+
+
+def expected_title(table: dict[str, Any]) -> str:
+    """A preview sheet's first cell: the table's full name and how many rows it shows."""
+    rows, shown = table["rows"], len(table["preview"])
+    counts = f"共 {rows:,} 列" + (f"，這裡列出前 {shown:,} 列" if shown < rows else "")
+    return f"表格：{table['name']}（{counts}）"
 
 
 def assert_no_formula(content: bytes) -> None:
@@ -189,12 +197,12 @@ def test_big5_csv_report_matches_the_json(client: TestClient) -> None:
     # Text that looks like a formula stays text.
     assert_no_formula(content)
     preview = workbook["預覽 客戶名單"]
-    notes = [row[6] for row in preview.iter_rows(min_row=2, max_row=11)]
+    notes = [row[6] for row in preview.iter_rows(min_row=3, max_row=12)]
     assert [cell.value for cell in notes] == [INJECTIONS[i % 5] for i in range(10)]
     assert {cell.data_type for cell in notes} == {"s"}
 
     # Numbers read well: thousands separators, a column's decimals, dates, % as a unit.
-    row = next(preview.iter_rows(min_row=3, max_row=3))
+    row = next(preview.iter_rows(min_row=4, max_row=4))
     assert row[0].number_format == "yyyy-mm-dd"
     assert row[3].number_format == "#,##0"
     assert row[4].number_format == '#,##0"%"'
@@ -212,7 +220,7 @@ def test_xlsx_report_names_long_sheets_uniquely(client: TestClient) -> None:
     assert previews == ["預覽 " + LONG_SHEETS[0][:28], "預覽 " + LONG_SHEETS[0][:24] + " (2)"]
     assert_no_formula(content)
     south = workbook[previews[1]]
-    assert [row[0] for row in south.iter_rows(min_row=2, values_only=True)] == INJECTIONS
+    assert [row[0] for row in south.iter_rows(min_row=3, values_only=True)] == INJECTIONS
 
 
 def test_json_stays_the_default(client: TestClient) -> None:
