@@ -29,7 +29,7 @@ def clean_filename(name: str) -> tuple[str, list[str]]:
     embeddings, overrides and isolates U+202A–U+202E and U+2066–U+2069 and the marks
     U+200E, U+200F and U+061C (Unicode UAX #9), zero-width spaces and joiners
     U+200B–U+200D, U+2060–U+2064, U+FEFF, the soft hyphen U+00AD, tag characters. With
-    them `報價單\u202excs.csv` shows as 報價單vsc.scx, posing as another file (the
+    them 報價單 + U+202E + xcs.csv shows as 報價單vsc.scx, posing as another file (the
     "bidi spoofing" of Unicode UTS #39 and the Trojan Source CVE-2021-42574), and a name
     can look the same as another's. Chinese characters, letters, digits, spaces and
     visible punctuation stay; a ZWJ joining an emoji sequence goes too, leaving its

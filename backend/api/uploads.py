@@ -61,7 +61,7 @@ class CheckedName:
 def check_filename(name: str, allowed_extensions: list[str]) -> CheckedName:
     """Clean ``name`` and check it; raise invalid_filename or unsupported_file_type.
 
-    Every check, the extension's included, sees the cleaned name, so `報價單\u202excs.csv`
+    Every check, the extension's included, sees the cleaned name, so 報價單 + U+202E + xcs.csv
     is the .csv file 報價單xcs.csv it really is, not the 報價單vsc.scx it shows as.
     """
     cleaned, removed = clean_filename(name or "")

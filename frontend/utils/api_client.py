@@ -138,7 +138,7 @@ def _content_disposition_name(header: str | None, fallback: str) -> str:
     """The download's name from a Content-Disposition header (RFC 6266), ``fallback``
     without one. Invisible format characters (Unicode category Cf: bidi controls such as
     U+202E, zero-width characters) are removed, as the backend removes them, so a name
-    cannot show as another (報價單\u202excs.csv as 報價單vsc.scx), even from an older
+    cannot show as another (報價單 + U+202E + xcs.csv as 報價單vsc.scx), even from an older
     backend; a name left empty gives ``fallback``."""
     if not header:
         return fallback
