@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from backend.eta import remaining_at
 from backend.store.base import PROCESSING, Task
@@ -173,6 +173,16 @@ class TaskList(BaseModel):
 
 
 class ProcessRequest(BaseModel):
+    """The body of POST /api/process.
+
+    Strict JSON types: ``"delay": false``, ``"5"`` or ``5.0`` is refused with 422 (type
+    ``int_type``) instead of being read as 0 or 5, and ``"data": 1`` with ``string_type``:
+    the schema says integer and string, and pydantic's lax mode would otherwise convert.
+    Query parameters are not models and stay lax (they are text on the wire).
+    """
+
+    model_config = ConfigDict(strict=True)
+
     data: str = Field(min_length=1, max_length=10_000, examples=["範例資料"])
     delay: int = Field(5, ge=0, le=MAX_PROCESS_DELAY_S, description="處理時間（秒）", examples=[5])
 

@@ -120,6 +120,34 @@ VALUE_FORMAT_LABELS = {
 }
 
 
+# Invisible format characters (Unicode general category Cf) that file names lose, by code
+# point, for the zh-TW note saying so; others are named only by their U+XXXX.
+FORMAT_CHARACTER_LABELS = {
+    0x00AD: "軟連字號",
+    0x061C: "阿拉伯字母標記",
+    0x200B: "零寬空格",
+    0x200C: "零寬不連字",
+    0x200D: "零寬連字",
+    0x200E: "由左至右標記",
+    0x200F: "由右至左標記",
+    0x202A: "由左至右嵌入",
+    0x202B: "由右至左嵌入",
+    0x202C: "結束方向格式",
+    0x202D: "由左至右覆寫",
+    0x202E: "由右至左覆寫",
+    0x2060: "字連接符",
+    0x2061: "隱形函數符號",
+    0x2062: "隱形乘號",
+    0x2063: "隱形分隔號",
+    0x2064: "隱形加號",
+    0x2066: "由左至右隔離",
+    0x2067: "由右至左隔離",
+    0x2068: "第一強字元隔離",
+    0x2069: "結束方向隔離",
+    0xFEFF: "零寬不換行空格（BOM）",
+}
+
+
 def vocabulary() -> dict[str, dict[str, object]]:
     """Every vocabulary as ``{name: {value: label}}``; errors as ``{code: {status, title,
     detail}}``."""

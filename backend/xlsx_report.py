@@ -1,7 +1,8 @@
 """The analysis result as an Excel workbook a person can hand on (``?format=xlsx``).
 
 Sheets: 摘要 (the file and what was decided on the user's behalf), 欄位統計 (one row per
-column of every table) and one 預覽 sheet per table (its first rows). Numbers keep their
+column of every table) and one 預覽 sheet per table (its first rows, under a first cell
+that names the table in full, as a sheet name may be cut at Excel's 31 characters). Numbers keep their
 type, with thousands separators and as many decimals as they need; dates are Excel dates;
 column widths follow the longest content, a CJK character counted twice as wide.
 
@@ -26,6 +27,7 @@ import xlsxwriter
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from backend.files import clean_filename
 from backend.vocabulary import (
     COLUMN_TYPE_LABELS,
     DELIMITER_LABELS,
@@ -102,18 +104,30 @@ def display_width(text: str) -> int:
 
 def sheet_name(name: str, taken: set[str]) -> str:
     """A valid, unused sheet name from ``name``: no []:*?/\\ or control characters, no
-    leading or trailing apostrophe, at most 31 UTF-16 units, unique ignoring case (as Excel
-    compares them); a clash gets " (2)", " (3)"... ``taken`` holds the lower-cased names
-    in use and is updated."""
-    base = _SHEET_FORBIDDEN.sub("_", name).strip().strip("'").strip() or "表格"
+    invisible format characters (see `backend.files.clean_filename`), no leading or
+    trailing apostrophe, at most 31 UTF-16 units (Excel's limits, "Excel specifications
+    and limits"), unique ignoring case (as Excel compares them); a clash, also of two
+    names alike in their first 31 units, gets " (2)", " (3)"... ``taken`` holds the
+    `_sheet_keys` of each name in use and is updated. A cut name no longer says which table a
+    preview sheet shows: its first cell does (see ``_ReportWriter.preview``)."""
+    base = _SHEET_FORBIDDEN.sub("_", clean_filename(name)[0]).strip().strip("'").strip()
+    base = base or "表格"
     candidate = _fit(base, MAX_SHEET_NAME)
     number = 2
-    while candidate.lower() in taken:
+    while _sheet_keys(candidate) & taken:
         suffix = f" ({number})"
-        candidate = _fit(base, MAX_SHEET_NAME - len(suffix)).rstrip("'") + suffix
+        candidate = _fit(base, MAX_SHEET_NAME - len(suffix)).rstrip("' ") + suffix
         number += 1
-    taken.add(candidate.lower())
+    taken.update(_sheet_keys(candidate))
     return candidate
+
+
+def _sheet_keys(name: str) -> set[str]:
+    """What two sheet names must not share: Excel compares them ignoring case (and
+    XlsxWriter refuses a name equal to another's ``lower()``); folding full-width forms
+    (NFKC) and case (casefold, so ß is ss) as well errs on the safe side, at worst giving a
+    name a " (2)" Excel would not have needed."""
+    return {name.lower(), unicodedata.normalize("NFKC", name).casefold()}
 
 
 def _fit(text: str, units: int) -> str:
@@ -287,13 +301,14 @@ class _ReportWriter:
             if count > 1:
                 worksheet.set_row(row, ROW_HEIGHT_PT * count)
 
-    def headers(self, worksheet: Worksheet, names: list[str]) -> None:
-        """A bold, frozen header row; its filter buttons take about two characters more."""
+    def headers(self, worksheet: Worksheet, names: list[str], row: int = 0) -> None:
+        """A bold header row at ``row``, frozen (with the rows above it) and repeated on
+        every printed page; its filter buttons take about two characters more."""
         for col, name in enumerate(names):
-            self.text(worksheet, 0, col, name, self.header)
+            self.text(worksheet, row, col, name, self.header)
             self._seen(worksheet, col, name + "  ")
-        worksheet.freeze_panes(1, 0)
-        worksheet.repeat_rows(0)
+        worksheet.freeze_panes(row + 1, 0)
+        worksheet.repeat_rows(0, row)
 
     # -- sheets --------------------------------------------------------------------------
 
@@ -323,7 +338,7 @@ class _ReportWriter:
                 self.wrapped_text(worksheet, row, 1, str(value))
             row += 1
 
-        line("檔案名稱", filename or "（未命名）")
+        line("檔案名稱", clean_filename(filename or "")[0] or "（未命名）")
         if size_bytes is not None:
             line("檔案大小", size_bytes, '#,##0" 位元組"')
         file_format = result.get("format")
@@ -412,16 +427,29 @@ class _ReportWriter:
             self.wrapped_text(worksheet, row, 12, shown)
 
     def preview(self, table: dict[str, Any]) -> None:
+        """A table's first rows. Its sheet's name may be cut (31 characters) or numbered
+        to stay unique, so A1 names the table in full (`preview_title`); the column
+        headers follow in row 2, the rows from row 3."""
         worksheet = self.sheet(PREVIEW_PREFIX + table["name"])
+        records = table.get("preview") or []
+        # Not counted in column A's width: the title runs on over the empty cells beside it.
+        worksheet.write_string(0, 0, preview_title(table)[:MAX_CELL_TEXT], self.label)
         columns = [_with_decimals(column, table) for column in table["columns"][:MAX_COLUMNS]]
-        self.headers(worksheet, [column["name"] for column in columns])
-        for row, record in enumerate(table.get("preview") or [], start=1):
+        self.headers(worksheet, [column["name"] for column in columns], row=1)
+        for row, record in enumerate(records, start=2):
             for col, column in enumerate(columns):
                 self.cell(worksheet, row, col, record.get(column["name"]), column)
         if columns:
-            last_row = max(len(table.get("preview") or []), 1)
-            worksheet.autofilter(0, 0, last_row, len(columns) - 1)
+            worksheet.autofilter(1, 0, 1 + max(len(records), 1), len(columns) - 1)
         self.finish(worksheet)
+
+
+def preview_title(table: dict[str, Any]) -> str:
+    """The first cell of a preview sheet: "表格：<the table's full name>（共 N 列…）"."""
+    rows, shown = table["rows"], len(table.get("preview") or [])
+    if shown < rows:
+        return f"表格：{table['name']}（共 {rows:,} 列，這裡列出前 {shown:,} 列）"
+    return f"表格：{table['name']}（共 {rows:,} 列）"
 
 
 def _with_decimals(column: dict[str, Any], table: dict[str, Any]) -> dict[str, Any]:

@@ -22,15 +22,17 @@ from backend.api.deps import (
 )
 from backend.api.uploads import (
     MULTIPART_OVERHEAD,
+    CheckedName,
     UploadSink,
+    check_filename,
     declared_length,
     filename_from_header,
     receive_multipart,
     receive_stream,
     too_large,
-    validate_filename,
 )
 from backend.errors import AppError
+from backend.files import clean_filename
 from backend.schemas import (
     MAX_PROCESS_DELAY_S,
     Health,
@@ -182,7 +184,7 @@ _STREAM_BODY = {
 }
 
 
-Receive = Callable[[str], Awaitable[tuple[str, UploadSink]]]
+Receive = Callable[[str], Awaitable[tuple[CheckedName, UploadSink]]]
 
 
 class Upload:
@@ -211,13 +213,17 @@ class Upload:
         if length is not None and length > limit + envelope:
             raise too_large(limit)
         task_id = new_task_id()
-        filename, sink = await receive(task_id)
+        checked, sink = await receive(task_id)
+        filename = checked.name
 
         def start() -> TaskPublic:
             with sink.discarded_on_error():
                 path = sink.commit()
+                params: dict[str, Any] = {"path": str(path), "filename": filename}
+                if checked.notes:  # the analysis puts them first in its result's warnings
+                    params["notes"] = list(checked.notes)
                 task = create_task(
-                    self.store, "analyze", {"path": str(path), "filename": filename},
+                    self.store, "analyze", params,
                     owner=self.runner.pending_owner, task_id=task_id, filename=filename,
                     size_bytes=sink.size, file_path=str(path),
                     idempotency_key=self.idempotency_key,
@@ -245,7 +251,7 @@ def _upload_route(path: str, summary: str, body: dict[str, Any]) -> Callable:
 
 @_upload_route("/upload", "上傳檔案（multipart，欄位 file）並分析", _UPLOAD_BODY)
 async def upload_multipart(upload: UploadDep) -> TaskPublic:
-    async def receive(task_id: str) -> tuple[str, UploadSink]:
+    async def receive(task_id: str) -> tuple[CheckedName, UploadSink]:
         return await receive_multipart(
             upload.request,
             lambda extension: upload.sink(task_id, extension),
@@ -259,13 +265,14 @@ async def upload_multipart(upload: UploadDep) -> TaskPublic:
     "/upload/stream", "串流上傳檔案（原始內容，檔名放在 X-Filename）並分析", _STREAM_BODY
 )
 async def upload_stream(upload: UploadDep) -> TaskPublic:
-    filename = filename_from_header(upload.request)  # a bad name is refused before any size check
-    extension = validate_filename(filename, upload.settings.allowed_extensions)
+    # A bad name is refused before any size check.
+    allowed = upload.settings.allowed_extensions
+    checked = check_filename(filename_from_header(upload.request), allowed)
 
-    async def receive(task_id: str) -> tuple[str, UploadSink]:
-        sink = upload.sink(task_id, extension)
+    async def receive(task_id: str) -> tuple[CheckedName, UploadSink]:
+        sink = upload.sink(task_id, checked.extension)
         await receive_stream(upload.request, sink)
-        return filename, sink
+        return checked, sink
 
     return await upload.run(receive)
 
@@ -408,9 +415,13 @@ def _known_timezones() -> frozenset[str]:
 
 
 def _download_name(task: Task, what: str, extension: str) -> str:
-    """報價單_分析結果.json: the upload's name without its extension, or the task's kind."""
-    if task.filename:
-        return f"{task.filename.rsplit('.', 1)[0]}_{what}.{extension}"
+    """報價單_分析結果.json: the upload's name without its extension, or the task's kind.
+    Invisible format characters are removed (uploads are stored without them; a task
+    stored before that rule may still have them), so no name poses as another."""
+    filename = clean_filename(task.filename or "")[0]
+    stem = filename.rsplit(".", 1)[0]
+    if stem.strip():
+        return f"{stem}_{what}.{extension}"
     return f"{KIND_LABELS.get(task.kind, '任務')}_結果.{extension}"
 
 

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from email.utils import decode_rfc2231
 from pathlib import Path
 from urllib.parse import unquote
@@ -22,7 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from backend.content import binary_label
 from backend.errors import AppError
-from backend.files import partial_name
+from backend.files import clean_filename, format_character_names, partial_name
 
 MAX_FILENAME_CHARS = 255
 SNIFF_BYTES = 8192
@@ -46,8 +47,45 @@ def _bad_name(reason: str) -> AppError:
     return AppError("invalid_filename", f"檔名不合法：{reason}。")
 
 
+@dataclass(frozen=True)
+class CheckedName:
+    """An upload's file name as accepted: ``name`` is what is stored and shown (invisible
+    format characters removed, see `backend.files.clean_filename`), ``extension`` its
+    extension in lower case, ``notes`` the zh-TW sentences saying what was changed."""
+
+    name: str
+    extension: str
+    notes: tuple[str, ...] = ()
+
+
+def check_filename(name: str, allowed_extensions: list[str]) -> CheckedName:
+    """Clean ``name`` and check it; raise invalid_filename or unsupported_file_type.
+
+    Every check, the extension's included, sees the cleaned name, so 報價單 + U+202E + xcs.csv
+    is the .csv file 報價單xcs.csv it really is, not the 報價單vsc.scx it shows as.
+    """
+    cleaned, removed = clean_filename(name or "")
+    notes: tuple[str, ...] = ()
+    if removed:
+        what = f"看不見的格式字元 {format_character_names(removed)}"
+        if not cleaned.strip():
+            raise _bad_name(f"只有{what}，沒有可用的檔名")
+        if not cleaned.rpartition(".")[0].strip() and "." in cleaned:
+            raise _bad_name(f"去掉{what}後只剩副檔名「{cleaned}」")
+        note = (
+            f"檔名含有{what}，可能讓檔名顯示得與實際不同（例如副檔名被倒過來顯示），"
+            f"已移除；檔案以「{cleaned}」儲存與下載。"
+        )
+        notes = (note,)
+    extension = validate_filename(cleaned, allowed_extensions)
+    return CheckedName(cleaned, extension, notes)
+
+
 def validate_filename(name: str, allowed_extensions: list[str]) -> str:
-    """Return the file's extension (lower case) or raise invalid_filename/unsupported_file_type."""
+    """Return the file's extension (lower case) or raise invalid_filename/unsupported_file_type.
+
+    ``name`` is taken as it is: `check_filename` removes invisible format characters first.
+    """
     name = unicodedata.normalize("NFC", name or "")
     if not name.strip():
         raise _bad_name("未提供檔名")
@@ -269,7 +307,7 @@ class _MultipartFile:
         self._headers: dict[bytes, bytes] = {}
         self._current: UploadSink | None = None
         self.sink: UploadSink | None = None
-        self.filename: str | None = None
+        self.checked: CheckedName | None = None
         self.finished = False
 
     def callbacks(self) -> dict:
@@ -303,9 +341,8 @@ class _MultipartFile:
         name = part_filename(disposition)
         if not name:  # browsers send filename="" when no file was chosen
             raise AppError("missing_file")
-        extension = validate_filename(name, self._allowed)
-        self.filename = name
-        self.sink = self._current = self._make_sink(extension)
+        self.checked = check_filename(name, self._allowed)
+        self.sink = self._current = self._make_sink(self.checked.extension)
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
         if self._current is not None:
@@ -320,8 +357,9 @@ class _MultipartFile:
 
 async def receive_multipart(
     request: Request, make_sink: SinkFactory, allowed_extensions: list[str]
-) -> tuple[str, UploadSink]:
-    """Multipart upload parsed as it streams: the file is written once, never spooled."""
+) -> tuple[CheckedName, UploadSink]:
+    """Multipart upload parsed as it streams: the file is written once, never spooled.
+    Returns the file's checked name (see `check_filename`) and the sink holding it."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
@@ -336,7 +374,7 @@ async def receive_multipart(
             raise
         except Exception as exc:  # the parser's own errors: a malformed body
             raise AppError("upload_incomplete", "multipart 內容格式錯誤，請重新上傳。") from exc
-        if target.sink is None:
+        if target.sink is None or target.checked is None:
             raise AppError("missing_file")
         if not target.finished:
             raise AppError("upload_incomplete")
@@ -344,4 +382,4 @@ async def receive_multipart(
         if target.sink is not None:
             target.sink.discard()
         raise
-    return target.filename or "", target.sink
+    return target.checked, target.sink

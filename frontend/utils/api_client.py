@@ -25,6 +25,7 @@ import logging
 import re
 import threading
 import time
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -134,13 +135,21 @@ class _ProgressBody:
 
 
 def _content_disposition_name(header: str | None, fallback: str) -> str:
+    """The download's name from a Content-Disposition header (RFC 6266), ``fallback``
+    without one. Invisible format characters (Unicode category Cf: bidi controls such as
+    U+202E, zero-width characters) are removed, as the backend removes them, so a name
+    cannot show as another (報價單 + U+202E + xcs.csv as 報價單vsc.scx), even from an older
+    backend; a name left empty gives ``fallback``."""
     if not header:
         return fallback
     match = re.search(r"filename\*=UTF-8''([^;]+)", header, re.IGNORECASE)
     if match:
-        return unquote(match.group(1))
-    match = re.search(r'filename="?([^";]+)"?', header, re.IGNORECASE)
-    return match.group(1) if match else fallback
+        name = unquote(match.group(1))
+    else:
+        match = re.search(r'filename="?([^";]+)"?', header, re.IGNORECASE)
+        name = match.group(1) if match else ""
+    name = "".join(char for char in name if unicodedata.category(char) != "Cf")
+    return name if name.strip() else fallback
 
 
 def _text(value: Any) -> str | None:

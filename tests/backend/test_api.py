@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -198,6 +199,42 @@ def test_validation_errors_are_chinese(client: TestClient) -> None:
         "validation_error",
     )
     assert client.get("/").json()["tasks"]["pending"] == 0
+
+
+# JSON has its own types: a boolean, a string or a number with a decimal point is not an
+# integer, and a number is not text. Pydantic's lax mode would read false as 0 and "5" as 5.
+WRONG_TYPES = [
+    ({"data": "x", "delay": False}, "delay", "必須是整數"),
+    ({"data": "x", "delay": True}, "delay", "必須是整數"),
+    ({"data": "x", "delay": "5"}, "delay", "必須是整數"),
+    ({"data": "x", "delay": "0"}, "delay", "必須是整數"),
+    ({"data": "x", "delay": 5.0}, "delay", "必須是整數"),
+    ({"data": "x", "delay": 2.5}, "delay", "必須是整數"),
+    ({"data": "x", "delay": None}, "delay", "必須是整數"),
+    ({"data": "x", "delay": [1]}, "delay", "必須是整數"),
+    ({"data": 5, "delay": 0}, "data", "必須是文字"),
+    ({"data": False, "delay": 0}, "data", "必須是文字"),
+    ({"data": 1.5, "delay": 0}, "data", "必須是文字"),
+]
+
+
+@pytest.mark.parametrize("store_kind", ["memory"])
+@pytest.mark.parametrize(("body", "field", "message"), WRONG_TYPES)
+def test_json_types_are_strict(client: TestClient, body: dict, field: str, message: str) -> None:
+    problem = assert_problem(client.post("/api/process", json=body), 422, "validation_error")
+    assert [(e["field"], e["message"]) for e in problem["errors"]] == [(field, message)]
+    assert problem["detail"] == f"請求內容不符合規格：{field}：{message}"
+    assert client.get("/api/tasks").json()["total"] == 0  # nothing was started
+
+
+@pytest.mark.parametrize("store_kind", ["memory"])
+def test_strict_json_still_takes_the_right_types(client: TestClient) -> None:
+    response = client.post("/api/process", json={"data": "x", "delay": 0})
+    assert response.status_code == 202, response.text
+    wait_for(client, response.json()["task_id"])
+    # Query parameters are text on the wire and stay lax: "2" is the integer 2.
+    page = client.get("/api/tasks", params={"limit": "2", "offset": "0"}).json()
+    assert page["total"] == 1 and len(page["items"]) == 1
 
 
 def test_404_and_405_are_problems(client: TestClient) -> None:

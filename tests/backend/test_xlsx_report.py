@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import zipfile
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -159,13 +160,21 @@ def check_against_json(workbook: openpyxl.Workbook, task: dict[str, Any]) -> Non
     for table, name in zip(tables, workbook.sheetnames[2:], strict=True):
         sheet = workbook[name]
         rows = list(sheet.iter_rows(values_only=True))
-        assert list(rows[0]) == [column["name"] for column in table["columns"]]
-        assert len(rows) - 1 == len(table["preview"])
-        for row, record in zip(rows[1:], table["preview"], strict=True):
+        assert rows[0][0] == expected_title(table) and set(rows[0][1:]) <= {None}
+        assert list(rows[1]) == [column["name"] for column in table["columns"]]
+        assert len(rows) - 2 == len(table["preview"])
+        for row, record in zip(rows[2:], table["preview"], strict=True):
             assert list(row) == [
                 expected_cell(record[column["name"]], column) for column in table["columns"]
             ]
-        assert sheet.freeze_panes == "A2"
+        assert sheet.freeze_panes == "A3"
+
+
+def expected_title(table: dict[str, Any]) -> str:
+    """A preview sheet's first cell: the table's full name and how many rows it shows."""
+    rows, shown = table["rows"], len(table["preview"])
+    counts = f"共 {rows:,} 列" + (f"，這裡列出前 {shown:,} 列" if shown < rows else "")
+    return f"表格：{table['name']}（{counts}）"
 
 
 def assert_no_formula(content: bytes) -> None:
@@ -189,12 +198,12 @@ def test_big5_csv_report_matches_the_json(client: TestClient) -> None:
     # Text that looks like a formula stays text.
     assert_no_formula(content)
     preview = workbook["預覽 客戶名單"]
-    notes = [row[6] for row in preview.iter_rows(min_row=2, max_row=11)]
+    notes = [row[6] for row in preview.iter_rows(min_row=3, max_row=12)]
     assert [cell.value for cell in notes] == [INJECTIONS[i % 5] for i in range(10)]
     assert {cell.data_type for cell in notes} == {"s"}
 
     # Numbers read well: thousands separators, a column's decimals, dates, % as a unit.
-    row = next(preview.iter_rows(min_row=3, max_row=3))
+    row = next(preview.iter_rows(min_row=4, max_row=4))
     assert row[0].number_format == "yyyy-mm-dd"
     assert row[3].number_format == "#,##0"
     assert row[4].number_format == '#,##0"%"'
@@ -212,7 +221,7 @@ def test_xlsx_report_names_long_sheets_uniquely(client: TestClient) -> None:
     assert previews == ["預覽 " + LONG_SHEETS[0][:28], "預覽 " + LONG_SHEETS[0][:24] + " (2)"]
     assert_no_formula(content)
     south = workbook[previews[1]]
-    assert [row[0] for row in south.iter_rows(min_row=2, values_only=True)] == INJECTIONS
+    assert [row[0] for row in south.iter_rows(min_row=3, values_only=True)] == INJECTIONS
 
 
 def test_json_stays_the_default(client: TestClient) -> None:
@@ -347,3 +356,91 @@ def test_a_table_wider_than_excel_is_cut_in_its_preview_and_said() -> None:
     assert workbook["預覽 寬表"].max_column == 16_384
     notes = [row[1] for row in workbook["摘要"].iter_rows(values_only=True)]
     assert any("超過 Excel 每個工作表 16,384 欄的上限" in str(note) for note in notes)
+
+
+# -- preview sheets whose names Excel would cut or refuse --------------------------------
+
+SHARED_31 = "各區域銷售明細與毛利分析報表二〇二六年第一季度全部門彙整總表冊"  # 31 characters
+CLASHING_TABLES = {
+    SHARED_31 + "北區業務部明細表甲": "預覽 " + SHARED_31[:28],
+    SHARED_31 + "南區業務部明細表乙": "預覽 " + SHARED_31[:24] + " (2)",
+    SHARED_31 + "東區業務部明細表丙": "預覽 " + SHARED_31[:24] + " (3)",
+    "Sales": "預覽 Sales",
+    "SALES": "預覽 SALES (2)",
+    "sales": "預覽 sales (3)",
+    "報價[2024]:Q1/Q2*?\\": "預覽 報價_2024__Q1_Q2___",
+    "報價_2024__Q1_Q2___": "預覽 報價_2024__Q1_Q2___ (2)",
+}
+
+
+def assert_valid_and_unique(sheetnames: list[str]) -> None:
+    """What Excel requires of sheet names (its "specifications and limits")."""
+    for name in sheetnames:
+        assert 1 <= len(name.encode("utf-16-le")) // 2 <= 31, name
+        assert not set(name) & set("[]:*?/\\"), name
+        assert not name.startswith("'") and not name.endswith("'"), name
+    assert len({name.casefold() for name in sheetnames}) == len(sheetnames), sheetnames
+
+
+def test_clashing_table_names_get_unique_sheets_that_name_their_table(
+    client: TestClient,
+) -> None:
+    assert len(SHARED_31) == 31
+    assert all(len(name) == 40 for name in list(CLASHING_TABLES)[:3])
+    doc = {name: [{"編號": i, "金額": 100 * i}] for i, name in enumerate(CLASHING_TABLES)}
+    body = json.dumps(doc, ensure_ascii=False).encode()
+    task_id, task = analysed(client, "分區報表.json", body)
+    assert [table["name"] for table in task["result"]["tables"]] == list(CLASHING_TABLES)
+    workbook, _, _ = report(client, task_id)
+    check_against_json(workbook, task)  # A1 of each preview sheet names its table in full
+    assert workbook.sheetnames[2:] == list(CLASHING_TABLES.values())
+    assert_valid_and_unique(workbook.sheetnames)
+    titles = {workbook[sheet]["A1"].value: sheet for sheet in workbook.sheetnames[2:]}
+    assert titles == {f"表格：{name}（共 1 列）": s for name, s in CLASHING_TABLES.items()}
+    for i, sheet in enumerate(CLASHING_TABLES.values()):
+        assert [c.value for c in workbook[sheet][3]] == [i, 100 * i]  # its own table's row
+
+
+def table_named(name: str, rows: int = 3) -> dict[str, Any]:
+    column = {"name": "值", "type": "integer", "nulls": 0, "min": 1, "max": rows, "mean": 2.0,
+              "std": 1.0, "top": None, "histogram": None, "unit": None, "formats": []}  # fmt: skip
+    return {"name": name, "rows": rows, "columns": [column], "warnings": [],
+            "preview": [{"值": i + 1} for i in range(min(rows, 2))]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["x" * 40, "x" * 31 + "y" * 9, "x" * 35],  # alike in the first 31 characters
+        ["Report" + "a" * 34, "REPORT" + "A" * 34, "report" + "b" * 34],  # and in case
+        ["a/b", "a\\b", "a?b", "a*b", "a:b", "a[b", "a]b"],  # all a_b after replacement
+        ["月報\u202e", "月報", "\u200b月報"],  # alike but for invisible characters
+        ["ＳＡＬＥＳ", "sales", "Sales"],  # full-width forms
+    ],
+    ids=["long", "case", "forbidden", "invisible", "fullwidth"],
+)
+def test_preview_sheets_stay_apart(names: list[str]) -> None:
+    result = {"format": "json", "encoding": "utf-8", "delimiter": None, "text": None,
+              "tables": [table_named(name) for name in names], "warnings": []}  # fmt: skip
+    content = analysis_workbook(result, filename="a.json", size_bytes=1, finished_at=None)
+    workbook = openpyxl.load_workbook(io.BytesIO(content))
+    previews = workbook.sheetnames[2:]
+    assert len(previews) == len(names)
+    assert_valid_and_unique(workbook.sheetnames)
+    assert all(sheet.startswith("預覽 ") for sheet in previews)
+    expected = [f"表格：{name}（共 3 列，這裡列出前 2 列）" for name in names]
+    assert [workbook[sheet]["A1"].value for sheet in previews] == expected
+    assert [workbook[sheet]["A2"].value for sheet in previews] == ["值"] * len(names)
+    assert all(workbook[sheet].freeze_panes == "A3" for sheet in previews)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("月\u202e報\u2066表\u2069", "月報表"),
+        ("\u200b\ufeff", "表格"),
+        ("'\u200b'", "表格"),
+    ],
+)
+def test_sheet_names_drop_invisible_characters(name: str, expected: str) -> None:
+    assert sheet_name(name, set()) == expected

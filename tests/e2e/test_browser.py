@@ -446,8 +446,9 @@ def test_excel_report_is_downloaded_and_reads_back(page: Page, stack, tmp_path: 
     assert rows["單價"][header.index("平均值")] == pytest.approx(price["mean"])
     assert rows["單價"][header.index("空白筆數")] == price["nulls"]
     preview = workbook[workbook.sheetnames[2]]
-    assert [cell.value for cell in preview[1]] == ["品名", "單價", "報價日期", "地區"]
-    assert preview.max_row - 1 == len(table["preview"])
+    assert str(preview["A1"].value).startswith(f"表格：{table['name']}（")  # the table, in full
+    assert [cell.value for cell in preview[2]] == ["品名", "單價", "報價日期", "地區"]
+    assert preview.max_row - 2 == len(table["preview"])
 
 
 def test_remaining_time_on_a_long_task(page: Page, stack) -> None:

@@ -48,8 +48,10 @@ READERS: dict[str, Reader] = {
 FIRST_PASS = 0.99  # share of the progress for reading; the rest for a second pass, if any
 
 
-def analyze_file(ctx: JobContext, path: str, filename: str) -> dict:
-    """Analyze the stored upload ``path``; its format comes from ``filename``'s extension."""
+def analyze_file(ctx: JobContext, path: str, filename: str, notes: list[str] | None = None) -> dict:
+    """Analyze the stored upload ``path``; its format comes from ``filename``'s extension.
+    ``notes``: zh-TW sentences from the upload (e.g. its name was cleaned), put first in
+    the result's ``warnings``."""
     file_format = file_format_of(filename)
     ctx.report(0, "開始分析檔案")
     source = Source(ctx, path, filename, file_format, os.path.getsize(path), Progress(ctx, 1, 99))
@@ -67,7 +69,8 @@ def analyze_file(ctx: JobContext, path: str, filename: str) -> dict:
         raise JobError("invalid_file_format", "資料的巢狀層數過深，無法分析。") from None
     except pa.ArrowMemoryError:
         raise JobError("invalid_file_format", "檔案內容超出可處理的範圍，無法分析。") from None
-    warnings = source.notes + [note for table in tables for note in table["warnings"]]
+    warnings = [*(notes or []), *source.notes]
+    warnings += [note for table in tables for note in table["warnings"]]
     ctx.report(100, "分析完成")
     return {
         "format": file_format,
