@@ -14,6 +14,7 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
+from typing import Self
 
 MAGIC = [
     (b"\x89PNG\r\n\x1a\n", "PNG 圖片"),
@@ -256,7 +257,7 @@ class Ole2File:
     def close(self) -> None:
         self._data.close()
 
-    def __enter__(self) -> Ole2File:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -46,10 +46,18 @@ def test_the_characters_are_hkscs_only() -> None:
 
 HONG_KONG_FILES = [
     # (rows of 姓名,說話,金額 — the 說話 cells carry the HKSCS characters)
-    [("陳大文", "佢哋喺度食緊嘢啦", 100), ("李小明", "我哋嚟咗㗎喇", 200), ("張三", "啲嘢好正嘅", 300)],
+    [
+        ("陳大文", "佢哋喺度食緊嘢啦", 100),
+        ("李小明", "我哋嚟咗㗎喇", 200),
+        ("張三", "啲嘢好正嘅", 300),
+    ],
     [("何家明", "深水埗同鰂魚涌", 150), ("黃美玲", "𠵱家嚟緊", 250), ("周大衛", "佢哋喺度", 350)],
     # ASCII rows first, the Hong Kong text later in the file
-    [*((f"客戶{i}", "ok", i) for i in range(200)), ("梁先生", "啲嘢嚟咗", 9), ("吳小姐", "嘅㗎", 8)],
+    [
+        *((f"客戶{i}", "ok", i) for i in range(200)),
+        ("梁先生", "啲嘢嚟咗", 9),
+        ("吳小姐", "嘅㗎", 8),
+    ],
 ]
 
 
@@ -88,7 +96,11 @@ def test_a_combining_sequence_pair_decodes_to_two_code_points(tmp_path: Path) ->
     data = "代號,說話\n1,啲嘢好正\n2,嚟咗未呀\n".encode("big5hkscs") + b"3,\x88\x62\n"
     result = analyze(tmp_path, data)
     assert result["encoding"] == "big5hkscs"
-    assert [row["說話"] for row in result["tables"][0]["preview"]] == ["啲嘢好正", "嚟咗未呀", combining]
+    assert [row["說話"] for row in result["tables"][0]["preview"]] == [
+        "啲嘢好正",
+        "嚟咗未呀",
+        combining,
+    ]
 
 
 def test_cp950_signs_keep_their_windows_reading(tmp_path: Path) -> None:

@@ -139,7 +139,9 @@ def write_ods(path: Path, tables: list[str], prolog: str = "") -> Path:
 def report_ods(path: Path) -> Path:
     report = [[REPORT_TITLE], [], REPORT_HEADER, *[list(row) for row in REPORT_ROWS]]
     staff = [["姓名", "年資"], *[list(row) for row in STAFF]]
-    return write_ods(path, [ods_table("月報", report), ods_table("員工", staff), ods_table("空白", [])])
+    return write_ods(
+        path, [ods_table("月報", report), ods_table("員工", staff), ods_table("空白", [])]
+    )
 
 
 def report_xlsx(path: Path) -> Path:
@@ -226,7 +228,12 @@ def test_xlsb_workbook(tmp_path: Path) -> None:
 
 
 def test_ods_hidden_text_numbers_and_booleans(tmp_path: Path) -> None:
-    rows = [["代號", "合格", "備註"], ["A01", True, "甲"], ["A02", False, None], ["A03", True, "乙"]]
+    rows = [
+        ["代號", "合格", "備註"],
+        ["A01", True, "甲"],
+        ["A02", False, None],
+        ["A03", True, "乙"],
+    ]
     path = write_ods(tmp_path / "upload.bin", [ods_table("檢驗", rows)])
     table = analyze(path, "檢驗.ods")["tables"][0]
     cols = columns(table)
@@ -285,7 +292,9 @@ def test_an_xlsx_with_a_far_cell_renamed_xls_is_read_in_bounded_memory(tmp_path:
     assert any("XFD1048576" in w for w in result["warnings"])
 
 
-PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + bytes(range(256)) * 8
+PDF = (
+    b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + bytes(range(256)) * 8
+)
 HTML = "<html><head><meta charset='utf-8'></head><body><table><tr><td>品名</td></tr></table>"
 
 
@@ -380,9 +389,10 @@ def test_ods_entity_bomb_is_refused(tmp_path: Path) -> None:
 
 def test_ods_zip_bomb_is_refused(tmp_path: Path) -> None:
     path = report_ods(tmp_path / "upload.bin")
-    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive, archive.open(
-        "Pictures/huge.xml", "w"
-    ) as huge:
+    with (
+        zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("Pictures/huge.xml", "w") as huge,
+    ):
         for _ in range(200):
             huge.write(b" " * (1 << 20))
     assert path.stat().st_size < 1_000_000
@@ -440,9 +450,10 @@ def test_xlsb_far_cell_is_refused_before_loading(tmp_path: Path) -> None:
 
     sheet = row(0) + number(0) + row(1_048_575) + number(16_383)
     path = tmp_path / "upload.bin"
-    with zipfile.ZipFile(FIXTURES / "calamine-base.xlsb") as old, zipfile.ZipFile(
-        path, "w", zipfile.ZIP_DEFLATED
-    ) as new:
+    with (
+        zipfile.ZipFile(FIXTURES / "calamine-base.xlsb") as old,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new,
+    ):
         for info in old.infolist():
             data = sheet if info.filename == "xl/worksheets/sheet1.bin" else old.read(info)
             new.writestr(info, data)
@@ -455,7 +466,9 @@ def test_xlsb_far_cell_is_refused_before_loading(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("extension", [".xlsx", ".xls", ".xlsb", ".ods"])
-@pytest.mark.parametrize("head", [b"PK\x03\x04" + b"\x00" * 100, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"])
+@pytest.mark.parametrize(
+    "head", [b"PK\x03\x04" + b"\x00" * 100, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"]
+)
 def test_the_upload_check_lets_any_workbook_container_through(extension: str, head: bytes) -> None:
     sniff(head, extension)  # the analysis decides by content; no AppError here
 

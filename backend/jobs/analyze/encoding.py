@@ -226,6 +226,7 @@ class Encoding:
     # the other reading's): the Hong Kong character and the 造字 code point, or the reverse.
     big5_alternatives: tuple[tuple[str, str], ...] = ()
     big5_undecodable: int = 0  # distinct such pairs
+
     @property
     def ascii_compatible(self) -> bool:
         """Whether ASCII bytes below 0x40 only ever mean themselves (delimiters, quotes,

@@ -87,9 +87,7 @@ XLSB_ROW = 0x0000  # BrtRowHdr: the row the following cells are in
 XLSB_CELLS = range(0x0002, 0x000C)  # BrtCellRk ... BrtFmlaError (BrtCellBlank not kept)
 
 
-def xlsb_extents(
-    path: str, check_cancelled: Callable[[], None] = lambda: None
-) -> dict[str, int]:
+def xlsb_extents(path: str, check_cancelled: Callable[[], None] = lambda: None) -> dict[str, int]:
     """Cell counts of each worksheet part (``xl/worksheets/*.bin``) of an .xlsb."""
     extents = {}
     with zipfile.ZipFile(path) as archive:

@@ -108,8 +108,7 @@ def workbook_container(path: str) -> Container:
         if container.kind == "broken":
             raise JobError(
                 "invalid_file_format",
-                f"檔案的開頭是{container.label}，但內容已損毀（可能未完整下載或上傳），"
-                "無法讀取。",
+                f"檔案的開頭是{container.label}，但內容已損毀（可能未完整下載或上傳），無法讀取。",
             )
         raise JobError(
             "invalid_file_format",
