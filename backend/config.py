@@ -26,7 +26,9 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = ["http://localhost:8501"]
     upload_dir: Path = Path("uploads")
     max_upload_mb: float = Field(10, gt=0)
-    allowed_extensions: Annotated[list[str], NoDecode] = [".csv", ".tsv", ".txt", ".xlsx", ".json"]
+    allowed_extensions: Annotated[list[str], NoDecode] = [
+        ".csv", ".tsv", ".txt", ".xlsx", ".xls", ".xlsb", ".ods", ".json",
+    ]  # fmt: skip
     task_store: str = "memory"
     # "local": jobs run in this API process's worker processes; "celery": in Celery workers.
     task_runner: Literal["local", "celery"] = "local"

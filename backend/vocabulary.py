@@ -47,6 +47,9 @@ FILE_FORMAT_LABELS = {
     "txt": "文字檔",
     "json": "JSON",
     "xlsx": "Excel（.xlsx）",
+    "xlsb": "Excel 二進位活頁簿（.xlsb）",
+    "xls": "舊版 Excel（.xls）",
+    "ods": "OpenDocument 試算表（.ods）",
 }
 
 COLUMN_TYPE_LABELS = {
@@ -67,6 +70,7 @@ ENCODING_LABELS = {
     "utf-16-be": "UTF-16 BE（無 BOM）",
     "utf-32": "UTF-32",
     "cp950": "Big5（CP950）",
+    "big5hkscs": "Big5-HKSCS（香港增補字符集）",
     "gb18030": "簡體中文 GB18030／GBK",
     "cp932": "日文 Shift-JIS（CP932）",
     "euc_jp": "日文 EUC-JP",

@@ -21,11 +21,17 @@ from urllib.parse import unquote
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from backend.content import binary_label
+from backend.content import OLE2_MAGIC, ZIP_MAGIC, binary_label, text_label
 from backend.errors import AppError
 from backend.files import clean_filename, format_character_names, partial_name
 
 MAX_FILENAME_CHARS = 255
+WORKBOOK_EXTENSIONS = {
+    ".xlsx": "Excel（.xlsx）活頁簿",
+    ".xlsb": "Excel（.xlsb）活頁簿",
+    ".xls": "Excel（.xls）活頁簿",
+    ".ods": "OpenDocument（.ods）試算表",
+}
 SNIFF_BYTES = 8192
 # Slack for the multipart envelope (boundaries, part headers) around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -112,19 +118,21 @@ def validate_filename(name: str, allowed_extensions: list[str]) -> str:
 
 
 def sniff(head: bytes, extension: str) -> None:
-    """Refuse content that plainly is not what the extension says."""
-    if extension == ".xlsx":
-        if not head.startswith(b"PK\x03\x04"):
-            what = binary_label(head)
+    """Refuse content that plainly is not what the extension says. Any workbook container
+    (zip or OLE2) passes under any workbook extension: the analysis reads it by content."""
+    if extension in WORKBOOK_EXTENSIONS:
+        if not head.startswith((ZIP_MAGIC, OLE2_MAGIC)):
+            what = binary_label(head) or text_label(head)
             if what is None and head.strip():
                 raise AppError(
                     "invalid_file_format",
-                    "這個檔案的內容是文字（例如 CSV），不是 Excel（.xlsx）活頁簿；"
+                    f"這個檔案的內容是文字（例如 CSV），不是 {WORKBOOK_EXTENSIONS[extension]}；"
                     "若它是 CSV，請把副檔名改成 .csv 再上傳。",
                 )
             shown = f"內容是 {what}，" if what else ""
             raise AppError(
-                "invalid_file_format", f"這個檔案{shown}不是有效的 Excel（.xlsx）活頁簿。"
+                "invalid_file_format",
+                f"這個檔案{shown}不是有效的 {WORKBOOK_EXTENSIONS[extension]}。",
             )
         return
     what = binary_label(head)

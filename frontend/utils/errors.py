@@ -52,7 +52,10 @@ ACTIONS: dict[str, str] = {
     "task_not_finished": "請等任務結束，或先取消任務再試一次。",
     "missing_file": "請重新選擇檔案後再上傳。",
     "invalid_filename": '請把檔案改成一般的檔名（不含 / \\ : * ? " < > |）後再上傳。',
-    "unsupported_file_type": "請上傳 CSV、TSV、文字（.txt）、Excel（.xlsx）或 JSON 檔案。",
+    "unsupported_file_type": (
+        "請上傳 CSV、TSV、文字（.txt）、Excel（.xlsx、.xls、.xlsb）、OpenDocument 試算表（.ods）"
+        "或 JSON 檔案。"
+    ),
     "empty_file": "請確認檔案內容後再上傳。",
     "file_too_large": "請把檔案分割成較小的檔案後再上傳。",
     "invalid_file_format": "請確認檔案的副檔名與內容相符；若是從其他程式匯出的，請重新匯出"

@@ -21,7 +21,8 @@ def test_defaults_match_the_documentation(monkeypatch: pytest.MonkeyPatch, tmp_p
         monkeypatch.delenv(name, raising=False)
     settings = Settings()
     assert settings.api_key == "" and settings.max_upload_mb == 10
-    assert settings.allowed_extensions == [".csv", ".tsv", ".txt", ".xlsx", ".json"]
+    documented = [".csv", ".tsv", ".txt", ".xlsx", ".xls", ".xlsb", ".ods", ".json"]
+    assert settings.allowed_extensions == documented
     assert settings.cors_origins == ["http://localhost:8501"]
     assert settings.task_store == "memory" and settings.task_ttl_s == 86400
     assert settings.upload_dir == Path("uploads")

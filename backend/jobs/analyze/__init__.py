@@ -12,7 +12,7 @@ size), reports progress that follows the bytes or rows really processed, and ret
 ``type`` is one of integer, float, date, datetime, boolean, text; date columns give ISO
 ``min``/``max``; numeric columns a ``histogram`` ``{"edges", "counts"}``.
 
-The pieces: a reader per format (``delimited``, ``xlsx``, ``json_file``) turns the file
+The pieces: a reader per format (``delimited``, ``xlsx`` for every workbook, ``json_file``) turns the file
 into tables of batches (``source``); ``dialect`` decides how delimited text is laid out;
 ``types`` what a cell means; ``stats`` the figures. Bad input raises
 ``JobError("invalid_file_format" | "empty_file", zh-TW message)``.
@@ -31,32 +31,37 @@ from backend.jobs.analyze.json_file import read_json
 from backend.jobs.analyze.source import Reader, Source, TableFeed
 from backend.jobs.analyze.split import map_in_order
 from backend.jobs.analyze.stats import Progress, TableStats
-from backend.jobs.analyze.xlsx import read_xlsx
+from backend.jobs.analyze.xlsx import WORKBOOK_FORMATS, read_workbook
 from backend.jobs.context import JobContext, JobError
 from backend.vocabulary import ENCODING_LABELS
 
-TYPED_FORMATS = ("json", "xlsx")  # readers that type cells themselves
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "txt", ".json": "json", ".xlsx": "xlsx"}
+TYPED_FORMATS = ("json", *WORKBOOK_FORMATS)  # readers that type cells themselves
+FORMATS = {
+    ".csv": "csv", ".tsv": "tsv", ".txt": "txt", ".json": "json",
+    ".xlsx": "xlsx", ".xlsb": "xlsb", ".xls": "xls", ".ods": "ods",
+}  # fmt: skip
 KIND_LABELS = {"csv": "CSV 檔", "tsv": "TSV 檔", "txt": "文字檔", "json": "JSON 檔"}
 READERS: dict[str, Reader] = {
     "csv": read_delimited,
     "tsv": read_delimited,
     "txt": read_delimited,
     "json": read_json,
-    "xlsx": read_xlsx,
+    # Workbooks: the content decides which of the four it is (the result's ``format``).
+    **{workbook: read_workbook for workbook in WORKBOOK_FORMATS},
 }
 FIRST_PASS = 0.99  # share of the progress for reading; the rest for a second pass, if any
 
 
 def analyze_file(ctx: JobContext, path: str, filename: str, notes: list[str] | None = None) -> dict:
-    """Analyze the stored upload ``path``; its format comes from ``filename``'s extension.
-    ``notes``: zh-TW sentences from the upload (e.g. its name was cleaned), put first in
-    the result's ``warnings``."""
+    """Analyze the stored upload ``path``; its format comes from ``filename``'s extension,
+    except for workbooks, whose content decides among .xlsx, .xlsb, .ods and .xls (the
+    result's ``format`` is the one read, and a note says when it differs). ``notes``: zh-TW
+    sentences from the upload (e.g. its name was cleaned), put first in ``warnings``."""
     file_format = file_format_of(filename)
     ctx.report(0, "開始分析檔案")
     source = Source(ctx, path, filename, file_format, os.path.getsize(path), Progress(ctx, 1, 99))
     try:
-        if file_format != "xlsx":
+        if file_format not in WORKBOOK_FORMATS:
             source.encoding = detect_encoding(path, KIND_LABELS[file_format])
             source.progress.at(
                 0.0,
@@ -73,7 +78,7 @@ def analyze_file(ctx: JobContext, path: str, filename: str, notes: list[str] | N
     warnings += [note for table in tables for note in table["warnings"]]
     ctx.report(100, "分析完成")
     return {
-        "format": file_format,
+        "format": source.format,
         "encoding": source.encoding.name if source.encoding else None,
         "delimiter": source.delimiter,
         "text": source.text,

@@ -19,6 +19,7 @@ What tells real Big5 apart is which characters come out:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -87,11 +88,9 @@ class Big5Reading:
         )
 
 
-def read_big5(data: bytes) -> Big5Reading:
-    """``data``'s double-byte characters, paired as a CP950 decoder pairs its bytes."""
-    raw = np.frombuffer(data, np.uint8)
-    if not len(raw):
-        return Big5Reading()
+def _pairs(raw: np.ndarray) -> np.ndarray:
+    """Positions of the lead bytes of ``raw``'s double-byte characters, paired as a CP950
+    decoder pairs its bytes."""
     # A lead byte is a byte 0x81-0xFE that the byte before does not lead: in a run of such
     # bytes, every other one from the run's first (what comes before a run is ASCII or a
     # low trail byte, never a lead).
@@ -101,7 +100,15 @@ def read_big5(data: bytes) -> Big5Reading:
     positions = np.arange(len(raw), dtype=np.int32)
     run_start = np.maximum.accumulate(np.where(starts, positions, 0))
     leads = np.flatnonzero(lead_capable & ((positions - run_start) & 1 == 0))
-    leads = leads[leads + 1 < len(raw)]
+    return leads[leads + 1 < len(raw)]
+
+
+def read_big5(data: bytes) -> Big5Reading:
+    """``data``'s double-byte characters, paired as a CP950 decoder pairs its bytes."""
+    raw = np.frombuffer(data, np.uint8)
+    if not len(raw):
+        return Big5Reading()
+    leads = _pairs(raw)
     trails = raw[leads + 1]
     trail_at = np.zeros(len(raw), dtype=bool)
     trail_at[leads + 1] = True
@@ -126,6 +133,35 @@ def read_big5(data: bytes) -> Big5Reading:
         ),
         latin_like=bool(usual.any()) and bool(_latin(raw, leads[usual], trail_at).all()),
     )
+
+
+@cache
+def _cp950_decodes() -> np.ndarray:
+    """Which of the 65,536 byte pairs Python's cp950 codec decodes (a lookup table)."""
+    table = np.zeros(1 << 16, dtype=bool)
+    for lead in range(0x81, 0xFF):
+        for trail in (*range(0x40, 0x7F), *range(0xA1, 0xFF)):
+            try:
+                bytes((lead, trail)).decode("cp950")
+            except UnicodeDecodeError:
+                continue
+            table[lead << 8 | trail] = True
+    return table
+
+
+def undecodable_pairs(data: bytes) -> np.ndarray:
+    """The distinct well-formed byte pairs (lead 0x81-0xFE, trail 0x40-0x7E or 0xA1-0xFE,
+    as ``lead << 8 | trail``) of ``data`` read as Big5 that CP950 cannot decode: 造字, or
+    Big5-HKSCS characters. Sorted; stray single bytes are not pairs and not counted."""
+    raw = np.frombuffer(data, np.uint8)
+    if not len(raw):
+        return np.zeros(0, dtype=np.int32)
+    leads = _pairs(raw)
+    trails = raw[leads + 1]
+    codes = (raw[leads].astype(np.int32) << 8) | trails
+    valid = ((trails >= 0x40) & (trails <= 0x7E)) | ((trails >= 0xA1) & (trails <= 0xFE))
+    codes = codes[valid]
+    return np.unique(codes[~_cp950_decodes()[codes]])
 
 
 def _latin(raw: np.ndarray, leads: np.ndarray, trail: np.ndarray) -> np.ndarray:

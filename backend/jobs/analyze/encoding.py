@@ -12,6 +12,9 @@ Detection (``detect_encoding``), in order:
    short the file or few its Chinese words, end-user-defined characters (造字) allowed.
    Only when the characters could as well be EUC or Latin text does charset-normalizer
    choose between those and Big5;
+   Big5-HKSCS (Hong Kong) when the pairs CP950 cannot decode are several and all Hong Kong
+   characters (``_big5``): read as Windows reads such a file, CP950 with the HKSCS
+   characters for the pairs CP950 lacks;
 5. otherwise the guess of charset-normalizer (a well-kept detector that comes with requests)
    among the legacy encodings suppliers abroad send: GB18030/GBK, Shift-JIS (CP932), CP949,
    Windows-1252/1250/1251, then other single-byte ones. A guess is reported to the user
@@ -37,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from backend.content import binary_label, utf16_without_bom
-from backend.jobs.analyze.big5 import read_big5
+from backend.jobs.analyze.big5 import read_big5, undecodable_pairs
 from backend.jobs.context import JobError
 from backend.vocabulary import ENCODING_LABELS
 
@@ -87,6 +90,14 @@ EUDC_RANGES = [
     (0x81, 0x8D, 0, 0xEEB8),
 ]
 EMPTY_FILE_MESSAGE = "檔案是空的，沒有任何資料。"
+# Big5-HKSCS and Taiwan's 造字 share the Big5 user-defined byte ranges. Windows' EUDC editor
+# on Traditional Chinese Windows fills FA40-FEFE first (U+E000 up), so a Taiwanese office's
+# 造字 are a few pairs there; Hong Kong text has many distinct HKSCS characters, most of the
+# everyday Cantonese ones (㗎 9DEE, 啲 9DF8, 嘅 9DEF, 咗 9DF7, 嚟 91C1, 喺 9DF6) in 8740-A0FE.
+HKSCS_CODEC = "cp950_hkscs"
+HKSCS_MIN_DISTINCT = 3
+TAIWAN_EUDC_FIRST = (0xFA40, 0xFEFE)
+HKSCS_EXAMPLES = 5
 
 _replaced = [0]  # characters replaced by the error handler, ever (jobs run one per process)
 _replaced_lock = threading.Lock()  # reader threads decode concurrently
@@ -130,6 +141,73 @@ def _replace(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error(ERRORS, _replace)
 
 
+def _hkscs_pair(error: UnicodeError) -> tuple[str, int] | None:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    pair = error.object[error.start : error.start + 2]
+    if len(pair) == 2:
+        try:
+            return pair.decode("big5hkscs"), error.start + 2
+        except UnicodeDecodeError:
+            pass
+    return None
+
+
+def _hkscs_replace(error: UnicodeError) -> tuple[str, int]:
+    return _hkscs_pair(error) or _replace(error)
+
+
+def _hkscs_strict(error: UnicodeError) -> tuple[str, int]:
+    found = _hkscs_pair(error)
+    if found is None:
+        raise error
+    return found
+
+
+codecs.register_error("analyze-hkscs", _hkscs_replace)
+codecs.register_error("analyze-hkscs-strict", _hkscs_strict)
+
+
+def _hkscs_errors(errors: str) -> str:
+    return "analyze-hkscs-strict" if errors == "strict" else "analyze-hkscs"
+
+
+class _HkscsDecoder(codecs.IncrementalDecoder):
+    """CP950's decoder whose undecodable pairs are read as Big5-HKSCS when they are HKSCS
+    characters (then as ``errors`` says), as Windows with Hong Kong support reads them."""
+
+    def __init__(self, errors: str = "strict") -> None:
+        super().__init__(errors)
+        self._inner = codecs.getincrementaldecoder("cp950")(errors=_hkscs_errors(errors))
+
+    def decode(self, data: bytes, final: bool = False) -> str:  # type: ignore[override]
+        return self._inner.decode(data, final)
+
+    def reset(self) -> None:
+        self._inner.reset()
+
+    def getstate(self) -> tuple[bytes, int]:
+        return self._inner.getstate()
+
+    def setstate(self, state: tuple[bytes, int]) -> None:
+        self._inner.setstate(state)
+
+
+def _hkscs_decode(data: bytes, errors: str = "strict") -> tuple[str, int]:
+    return codecs.decode(data, "cp950", _hkscs_errors(errors)), len(data)
+
+
+_CP950 = codecs.lookup("cp950")
+_HKSCS_INFO = codecs.CodecInfo(
+    _CP950.encode,
+    _hkscs_decode,
+    incrementalencoder=_CP950.incrementalencoder,
+    incrementaldecoder=_HkscsDecoder,
+    name=HKSCS_CODEC,
+)
+codecs.register(lambda name: _HKSCS_INFO if name == HKSCS_CODEC else None)
+
+
 def replaced_so_far() -> int:
     """How many characters the decoding error handler replaced in this process so far."""
     return _replaced[0]
@@ -144,6 +222,10 @@ class Encoding:
     name: str
     bom_length: int
     guessed: bool = False
+    # Big5 pairs CP950 cannot decode that both readings know, as (this reading's character,
+    # the other reading's): the Hong Kong character and the 造字 code point, or the reverse.
+    big5_alternatives: tuple[tuple[str, str], ...] = ()
+    big5_undecodable: int = 0  # distinct such pairs
 
     @property
     def ascii_compatible(self) -> bool:
@@ -178,7 +260,7 @@ class Encoding:
         return codecs.getincrementaldecoder(self.codec)(errors=ERRORS)
 
     def label(self) -> str:
-        return ENCODING_LABELS.get(self.codec, self.name)
+        return ENCODING_LABELS.get(self.codec) or ENCODING_LABELS.get(self.name, self.name)
 
 
 def detect_encoding(path: str, kind_label: str) -> Encoding:
@@ -243,15 +325,15 @@ def _legacy_encoding(data: bytes) -> Encoding:
         # charset-normalizer chooses between those and Big5, which loses a tie.
         rivals = EUC_RIVALS if reading.euc_like else LATIN_RIVALS if reading.latin_like else []
         if not rivals:
-            return Encoding("cp950", "cp950", 0)
+            return _big5(data)
         codec = _guess_codec(sample, ["cp950", "big5hkscs", *rivals], [*rivals, "cp950"])
         if codec in (None, "cp950"):
-            return Encoding("cp950", "cp950", 0)
+            return _big5(data)
         return Encoding(codec, codec, 0, guessed=True)
     codec = _guess_codec(sample)
     tolerated = errors <= max(MAX_CP950_ERROR_SHARE * wide, MIN_CP950_ERRORS)
     if tolerated and (codec == "cp950" or (codec is None and errors == 0)):
-        return Encoding("cp950", "cp950", 0)
+        return _big5(data)
     if codec is None:
         raise JobError(
             "invalid_file_format",
@@ -259,6 +341,33 @@ def _legacy_encoding(data: bytes) -> Encoding:
             "日文與西歐語系編碼），請用 Excel 或記事本另存為 UTF-8 後再上傳。",
         )
     return Encoding(codec, codec, 0, guessed=True)
+
+
+def _big5(data: bytes) -> Encoding:
+    """Big5 ``data``: CP950, or Big5-HKSCS when the pairs CP950 cannot decode are at least
+    HKSCS_MIN_DISTINCT distinct ones, all HKSCS characters, not all where Taiwan's 造字 go
+    first (TAIWAN_EUDC_FIRST). Either way the other reading is kept for the user's note."""
+    pairs = undecodable_pairs(data)
+    if not len(pairs):
+        return Encoding("cp950", "cp950", 0)
+    readings = []
+    for code in pairs.tolist():
+        pair = bytes((code >> 8, code & 0xFF))
+        try:
+            readings.append((code, pair.decode("big5hkscs"), pair.decode("cp950", ERRORS)))
+        except UnicodeDecodeError:
+            return Encoding("cp950", "cp950", 0)  # not HKSCS: 造字 or bad bytes
+    first, last = TAIWAN_EUDC_FIRST
+    hong_kong = len(readings) >= HKSCS_MIN_DISTINCT and any(
+        not first <= code <= last for code, _, _ in readings
+    )
+    # Everyday Cantonese characters first: they make the better examples.
+    readings.sort(key=lambda reading: first <= reading[0] <= last)
+    if hong_kong:
+        examples = tuple((hk, pua) for _, hk, pua in readings[:HKSCS_EXAMPLES])
+        return Encoding(HKSCS_CODEC, "big5hkscs", 0, False, examples, len(readings))
+    examples = tuple((pua, hk) for _, hk, pua in readings[:HKSCS_EXAMPLES])
+    return Encoding("cp950", "cp950", 0, False, examples, len(readings))
 
 
 def _cp950_faults(data: bytes) -> tuple[int, int, int]:
@@ -300,8 +409,12 @@ def _guess_codec(
 
 
 def encoding_warnings(encoding: Encoding, replaced: int, first_line: int | None) -> list[str]:
-    """zh-TW sentences about a guessed encoding and about replaced characters."""
+    """zh-TW sentences about a guessed encoding and about replaced characters; with
+    ``replaced`` 0 (the notes given once the encoding is known) also about a Big5 file read as
+    Big5-HKSCS or as CP950 with 造字 that Big5-HKSCS would read as Hong Kong characters."""
     notes = []
+    if encoding.big5_alternatives and not replaced:
+        notes.append(_big5_note(encoding))
     if encoding.guessed:
         notes.append(
             f"檔案不是 UTF-8 或 Big5，依內容推測為 {encoding.label()} 編碼並據此解讀；"
@@ -315,6 +428,25 @@ def encoding_warnings(encoding: Encoding, replaced: int, first_line: int | None)
             "已以私人使用區字元或 � 代替，其餘內容照常分析。"
         )
     return notes
+
+
+def _big5_note(encoding: Encoding) -> str:
+    count = encoding.big5_undecodable
+    shown = "、".join(f"「{this}」" for this, _ in encoding.big5_alternatives)
+    if encoding.name == "big5hkscs":
+        codes = "、".join(f"U+{ord(other[0]):04X}" for _, other in encoding.big5_alternatives)
+        return (
+            f"檔案中有 {count:,} 種 Big5（CP950）沒有的字（例如{shown}），都是香港增補字符集"
+            "（HKSCS）的字，判斷為香港的 Big5-HKSCS 檔案並以此解讀；若它們其實是臺灣的造字"
+            f"（使用者自訂字），依 CP950 會是私人使用區字元（{codes}），需要造字檔才能顯示。"
+        )
+    others = "、".join(f"「{other}」" for _, other in encoding.big5_alternatives)
+    return (
+        f"檔案中有 {count:,} 種 Big5 造字（使用者自訂字），依臺灣 Windows 的用法以私人使用區"
+        f"字元代替（例如 U+{ord(encoding.big5_alternatives[0][0][0]):04X}）；這些位元組若依香港的"
+        f" Big5-HKSCS 解讀會是{others}；香港檔案通常有多種 HKSCS 字，且不只在臺灣造字最先使用的 "
+        "FA40–FEFE，這個檔案不足以判斷為香港檔案。若檔案來自香港，請另存為 UTF-8 後再上傳。"
+    )
 
 
 def first_undecodable_line(path: str, encoding: Encoding) -> int | None:

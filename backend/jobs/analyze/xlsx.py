@@ -1,15 +1,25 @@
-"""Excel (.xlsx): safety checks on the zip and its XML, then one table per sheet.
+"""Workbooks (.xlsx, .xlsb, .ods, .xls): safety checks, then one table per sheet.
+
+The format is decided by the file's content (zip members, OLE2 streams:
+``backend.content.sniff_container``), not by its extension: an .ods or .xls renamed .xlsx is
+read as what it is, and the user is told so; text, a PDF or a Word file under a workbook's
+extension is refused with a message that names what it is.
 
 python-calamine (Rust) reads a 100k-row sheet in ~1.5 s where openpyxl takes ~25 s. It loads
 a whole sheet at once, so before handing it the file we refuse, from the zip central
 directory alone, archives that would inflate to more than we are willing to hold (zip bombs),
-and refuse any DTD in the XML parts (entity bombs) with defusedxml.
+and refuse any DTD in the XML parts (entity bombs) with defusedxml. For .xlsx a scan of the
+sheet XML finds stray far-off cells (read around with openpyxl); for the other formats the
+record scans of ``extent`` refuse workbooks whose ranges would hold more than MAX_CELLS.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import struct
+import tempfile
 import threading
 import zipfile
 import zlib
@@ -23,6 +33,8 @@ import python_calamine
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, XMLParser, fromstring
 
+from backend.content import WORKBOOK_LABELS, Container, binary_label, sniff_container, text_label
+from backend.jobs.analyze import extent
 from backend.jobs.analyze.dialect import Record, find_table
 from backend.jobs.analyze.source import Batch, Prepare, Source, TableFeed
 from backend.jobs.analyze.stats import PREVIEW_ROWS
@@ -50,7 +62,80 @@ VALUE = re.compile(rb"<(?:\w+:)?v>[^<]")
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
-NOT_XLSX = "檔案不是有效的 Excel（.xlsx）檔案，可能已損毀、受密碼保護，或其實是其他格式。"
+WORKBOOK_FORMATS = ("xlsx", "xlsb", "ods", "xls")
+EXTENSIONS = {"xlsx": ".xlsx", "xlsb": ".xlsb", "ods": ".ods", "xls": ".xls"}
+# The part a zip package of each format must have.
+REQUIRED_MEMBER = {"xlsx": "xl/workbook.xml", "xlsb": "xl/workbook.bin", "ods": "content.xml"}
+NOT_XLSX = "檔案不是有效的 Excel（.xlsx）活頁簿，內容已損毀，無法讀取。"
+ENCRYPTED = (
+    "這個活頁簿受密碼保護（已加密），無法分析；請在 Excel 或 LibreOffice 中移除密碼"
+    "（Excel：檔案 > 資訊 > 保護活頁簿 > 以密碼加密，清除密碼）後另存，再上傳。"
+)
+MAX_XLS_BYTES = 256 << 20  # calamine reads an .xls whole; BIFF files are rarely over 50 MB
+
+
+def not_valid(kind: str) -> str:
+    """The zh-TW refusal of a file that is a ``kind`` workbook by its container but cannot
+    be read (truncated, corrupt)."""
+    return f"檔案不是有效的{WORKBOOK_LABELS[kind]}，內容已損毀，無法讀取。"
+
+
+def read_workbook(source: Source) -> Iterator[TableFeed]:
+    """The reader for every workbook extension: the format is the content's; a file whose
+    content is another workbook format than its extension says is read as what it is, with
+    a zh-TW note. Raises JobError("invalid_file_format") for anything else, naming it."""
+    container = workbook_container(source.path)
+    if container.kind != source.format:
+        source.notes.append(
+            f"檔案的副檔名是 {EXTENSIONS[source.format]}，但內容其實是{container.label}，"
+            "已依實際格式讀取。"
+        )
+        source.format = container.kind
+    if container.kind == "xlsx":
+        yield from read_xlsx(source)
+    else:
+        yield from read_other_workbook(source)
+
+
+def workbook_container(path: str) -> Container:
+    """The workbook ``path`` holds, or JobError naming what it holds instead."""
+    container = sniff_container(path)
+    if container is not None and container.kind in WORKBOOK_FORMATS:
+        return container
+    if container is not None:
+        if container.kind == "encrypted":
+            raise JobError("invalid_file_format", ENCRYPTED)
+        if container.kind == "broken":
+            raise JobError(
+                "invalid_file_format",
+                f"檔案的開頭是{container.label}，但內容已損毀（可能未完整下載或上傳），無法讀取。",
+            )
+        raise JobError(
+            "invalid_file_format",
+            f"檔案內容是{container.label}，不是 Excel 或 OpenDocument 試算表，請確認上傳的檔案。",
+        )
+    with open(path, "rb") as f:
+        head = f.read(64 * 1024)
+    if not head.strip():
+        raise JobError("empty_file", "檔案是空的，沒有任何資料。")
+    label = binary_label(head)
+    if label:
+        raise JobError(
+            "invalid_file_format",
+            f"檔案內容是 {label}，不是 Excel 或 OpenDocument 試算表，請確認上傳的檔案。",
+        )
+    label = text_label(head)
+    if label:
+        raise JobError(
+            "invalid_file_format",
+            f"檔案內容是{label}，不是真正的 Excel 活頁簿；請用 Excel 開啟後另存為 .xlsx"
+            "（或 CSV）再上傳。",
+        )
+    raise JobError(
+        "invalid_file_format",
+        "這個檔案的內容是文字（例如 CSV），不是 Excel 活頁簿；若它是 CSV，請把副檔名改成 .csv"
+        " 再上傳。",
+    )
 
 
 def read_xlsx(source: Source) -> Iterator[TableFeed]:
@@ -58,7 +143,7 @@ def read_xlsx(source: Source) -> Iterator[TableFeed]:
     the same rules as delimited text (``dialect.find_table``)."""
     check_zip(source.path)
     source.progress.at(0.02, "已檢查 Excel 檔案結構", force=True)
-    workbook = _open_workbook(source.path)
+    workbook = _open_workbook(source.path, "xlsx")
     sheets = []
     for meta in workbook.sheets_metadata:
         if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
@@ -111,15 +196,90 @@ def _bounded_rows(
     def rows() -> Iterator[list[Any]]:
         import openpyxl  # only for sheets calamine would load by their full range
 
-        workbook = openpyxl.load_workbook(source.path, read_only=True, data_only=True)
-        try:
-            sheet = workbook[name]
-            for row in sheet.iter_rows(max_row=scan.rows, max_col=scan.columns, values_only=True):
-                yield ["" if value is None else value for value in row]
-        finally:
-            workbook.close()
+        # A file object: openpyxl refuses a path whose extension is not .xlsx (an .xlsx
+        # stored under the .xls name it was uploaded with).
+        with open(source.path, "rb") as file:
+            workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
+            try:
+                sheet = workbook[name]
+                for row in sheet.iter_rows(
+                    max_row=scan.rows, max_col=scan.columns, values_only=True
+                ):
+                    yield ["" if value is None else value for value in row]
+            finally:
+                workbook.close()
 
     return rows
+
+
+def read_other_workbook(source: Source) -> Iterator[TableFeed]:
+    """The reader for .xlsb, .ods and .xls (``source.format``, decided by content): the
+    container's checks (zip bombs and DTDs; OLE2 size), a record scan that refuses ranges
+    calamine would hold beyond MAX_CELLS, then one table per worksheet with data, with the
+    same header, title-row, type and warning rules as .xlsx (no far-cell scan: a stray cell
+    within the limits is read as an empty-rowed part of the sheet)."""
+    kind, path = source.format, source.path
+    check = source.ctx.check_cancelled
+    if kind == "xls":
+        if os.path.getsize(path) > MAX_XLS_BYTES:
+            raise JobError(
+                "invalid_file_format",
+                f"舊版 Excel（.xls）檔超過 {MAX_XLS_BYTES >> 20} MB，無法分析；"
+                "請用 Excel 另存為 .xlsx 後再上傳。",
+            )
+        try:
+            cells = extent.xls_extents(path, check)
+        except extent.EncryptedWorkbook:
+            raise JobError("invalid_file_format", ENCRYPTED) from None
+        except (ValueError, KeyError, struct.error, OSError):
+            raise JobError("invalid_file_format", not_valid(kind)) from None
+        _check_cells(sum(cells), "活頁簿各工作表合計")
+    else:
+        check_zip(path, kind)
+        try:
+            if kind == "ods":
+                _check_cells(sum(extent.ods_extents(path, check)), "活頁簿各工作表合計")
+            else:
+                for size in extent.xlsb_extents(path, check).values():
+                    _check_cells(size, "其中一個工作表")
+        except (zipfile.BadZipFile, zlib.error, KeyError, ValueError, struct.error, OSError):
+            raise JobError("invalid_file_format", not_valid(kind)) from None
+    source.progress.at(0.02, f"已檢查{WORKBOOK_LABELS[kind]}的檔案結構", force=True)
+    workbook = _open_workbook(path, kind)
+    sheets = []
+    for meta in workbook.sheets_metadata:
+        if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
+            source.notes.append(f"「{meta.name}」不是一般工作表（例如圖表工作表），已略過。")
+            continue
+        sheets.append(meta)
+    found = 0
+    for index, meta in enumerate(sheets):
+        span = (0.02 + 0.98 * index / len(sheets), 0.02 + 0.98 * (index + 1) / len(sheets))
+        source.progress.at(span[0], f"正在載入工作表「{meta.name}」", force=True)
+        sheet = _in_thread(
+            source.ctx, lambda name=meta.name: workbook.get_sheet_by_name(name), kind
+        )
+        _check_cells(sheet.height * sheet.width, f"工作表「{meta.name}」")
+        scan = SheetScan(rows=sheet.height, columns=sheet.width)
+        feed = _sheet_feed(sheet.iter_rows, meta.name, span, scan)
+        if feed is None:
+            source.notes.append(f"工作表「{meta.name}」沒有資料，已略過。")
+            continue
+        if meta.visible != python_calamine.SheetVisibleEnum.Visible:
+            feed.notes.insert(0, f"工作表「{meta.name}」是隱藏的工作表，仍一併分析。")
+        found += 1
+        yield feed
+    if not found:
+        raise JobError("empty_file", f"{WORKBOOK_LABELS[kind]}中的工作表都沒有資料。")
+
+
+def _check_cells(cells: int, what: str) -> None:
+    if cells > MAX_CELLS:
+        raise JobError(
+            "invalid_file_format",
+            f"{what}的資料範圍過大（{cells:,} 個儲存格，上限 {MAX_CELLS:,}），超出可分析的上限；"
+            "請只保留需要的資料（或刪除遠離資料的零星儲存格）後再上傳。",
+        )
 
 
 def _sheet_feed(
@@ -360,17 +520,19 @@ def _progress_bounds(sizes: list[int]) -> list[tuple[float, float]]:
     return bounds
 
 
-def check_zip(path: str) -> None:
-    """Refuse corrupt archives, zip bombs and XML with a DTD, before anything is inflated."""
+def check_zip(path: str, kind: str = "xlsx") -> None:
+    """Refuse corrupt archives, zip bombs and XML with a DTD, before anything is inflated
+    (every zip workbook: .xlsx, .xlsb, .ods; ``kind`` names it in the messages)."""
+    broken = not_valid(kind)
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
             _check_sizes(members)
             names = {member.filename for member in members}
-            if "xl/workbook.xml" not in names:
-                raise JobError("invalid_file_format", NOT_XLSX)
+            if REQUIRED_MEMBER[kind] not in names:
+                raise JobError("invalid_file_format", broken)
             for member in members:
-                _check_xml_prolog(archive, member)
+                _check_xml_prolog(archive, member, broken)
     except (
         zipfile.BadZipFile,
         zipfile.LargeZipFile,
@@ -381,12 +543,12 @@ def check_zip(path: str) -> None:
         OSError,
         ValueError,
     ):
-        raise JobError("invalid_file_format", NOT_XLSX) from None
+        raise JobError("invalid_file_format", broken) from None
 
 
 def _check_sizes(members: Sequence[zipfile.ZipInfo]) -> None:
     if len(members) > MAX_MEMBERS:
-        raise JobError("invalid_file_format", "Excel 檔內含的檔案數量異常，拒絕處理。")
+        raise JobError("invalid_file_format", "活頁簿檔內含的檔案數量異常，拒絕處理。")
     total = sum(member.file_size for member in members)
     suspicious = any(
         member.file_size > RATIO_CHECK_FROM
@@ -396,7 +558,7 @@ def _check_sizes(members: Sequence[zipfile.ZipInfo]) -> None:
     if total > MAX_TOTAL_UNCOMPRESSED or suspicious:
         raise JobError(
             "invalid_file_format",
-            "Excel 檔解壓縮後的大小異常（可能是壓縮炸彈），為了安全拒絕處理。",
+            "活頁簿檔解壓縮後的大小異常（可能是壓縮炸彈），為了安全拒絕處理。",
         )
 
 
@@ -414,7 +576,9 @@ class _StopAtRoot:
         return None
 
 
-def _check_xml_prolog(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+def _check_xml_prolog(
+    archive: zipfile.ZipFile, member: zipfile.ZipInfo, broken: str = NOT_XLSX
+) -> None:
     """Feed the member to defusedxml until its root element: a DTD (where entity bombs live)
     can only come before it, and defusedxml refuses any with forbid_dtd=True.
 
@@ -436,25 +600,35 @@ def _check_xml_prolog(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None
     except DefusedXmlException:
         raise JobError(
             "invalid_file_format",
-            "Excel 檔內含不安全的 XML 宣告（DTD／ENTITY），為了安全拒絕處理。",
+            "活頁簿檔內含不安全的 XML 宣告（DTD／ENTITY），為了安全拒絕處理。",
         ) from None
     except ParseError:
-        raise JobError("invalid_file_format", NOT_XLSX) from None
-    raise JobError("invalid_file_format", NOT_XLSX)
+        raise JobError("invalid_file_format", broken) from None
+    raise JobError("invalid_file_format", broken)
 
 
 def _looks_like_xml(head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").startswith(b"<")
 
 
-def _open_workbook(path: str) -> python_calamine.CalamineWorkbook:
+def _open_workbook(path: str, kind: str) -> python_calamine.CalamineWorkbook:
+    """calamine's workbook of ``path`` read as ``kind``: calamine picks its reader by the
+    file name's extension, so a file stored under another one is opened through a link
+    named for its real format (the open file stays valid once the link is gone)."""
     try:
-        return python_calamine.CalamineWorkbook.from_path(path)
+        if path.lower().endswith(EXTENSIONS[kind]):
+            return python_calamine.CalamineWorkbook.from_path(path)
+        with tempfile.TemporaryDirectory(prefix="workbook-") as folder:
+            link = os.path.join(folder, f"book{EXTENSIONS[kind]}")
+            os.symlink(os.path.abspath(path), link)
+            return python_calamine.CalamineWorkbook.from_path(link)
+    except python_calamine.PasswordError:
+        raise JobError("invalid_file_format", ENCRYPTED) from None
     except Exception:  # noqa: BLE001 - calamine raises many error types for bad files
-        raise JobError("invalid_file_format", NOT_XLSX) from None
+        raise JobError("invalid_file_format", not_valid(kind)) from None
 
 
-def _in_thread(ctx: JobContext, load: Callable[[], Any]) -> Any:
+def _in_thread(ctx: JobContext, load: Callable[[], Any], kind: str = "xlsx") -> Any:
     """Run a long call (calamine releases the GIL) while still noticing a cancel."""
     outcome: dict[str, Any] = {}
 
@@ -469,8 +643,10 @@ def _in_thread(ctx: JobContext, load: Callable[[], Any]) -> Any:
     while worker.is_alive():
         worker.join(timeout=0.2)
         ctx.check_cancelled()
+    if isinstance(outcome.get("error"), python_calamine.PasswordError):
+        raise JobError("invalid_file_format", ENCRYPTED)
     if "error" in outcome:
-        raise JobError("invalid_file_format", NOT_XLSX)
+        raise JobError("invalid_file_format", not_valid(kind))
     return outcome["value"]
 
 
