@@ -32,6 +32,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from backend.jobs.analyze import types
+
 TOTAL, SUBTOTAL, FOOTER, NOTE = "total", "subtotal", "footer", "note"
 REASONS = (TOTAL, SUBTOTAL, FOOTER, NOTE)
 # Label words, compared after NFKC, case folding and removing spaces; what follows them in
@@ -46,12 +48,21 @@ LABEL = re.compile(
     r"^(?P<label>" + "|".join(sorted((re.escape(k) for k in LABELS), key=len, reverse=True)) + ")"
     r"(?:[:：]?(?:金額|數量|筆數|件數|amount|qty|quantity)?[:：]?|[(（].{0,20}[)）])$"
 )
-# A cheap first test (RE2, on whole arrays) that a cell may hold a label: the words above,
-# in any width and case, with spaces between the letters.
-MAYBE_LABEL = (
-    r"(?i)^\s*[\[(（【]?\s*(?:合|總|总|共|累|小|ｔ|t|ｓ|s|g|ｇ)"
-    r"[\s\S]{0,40}$"
-)
+# A cheap first test, on whole arrays, that a cell may hold a label: it starts (in UTF-8)
+# with a character a label can start with, or a space. Read off the cells' first bytes with
+# numpy: a regex, or Arrow's string kernels, cost more than everything else a text batch
+# needs.
+_FIRST = "合總总共累小ＴｔＳｓＧｇ（【「《＊※\u3000TtSsGg[(<* \t"
+# A bit per 24-bit code (a cell's first three bytes): set for the UTF-8 of the characters
+# above, followed by any bytes when the character is shorter.
+FIRST_BITS = np.zeros(1 << 21, dtype=np.uint8)
+for _char in _FIRST:
+    _encoded = _char.encode("utf-8")
+    _width = 8 * (3 - len(_encoded))
+    for _rest in range(1 << _width):
+        _code = (int.from_bytes(_encoded, "big") << _width) | _rest
+        FIRST_BITS[_code >> 3] |= 1 << (_code & 7)
+CODE_MASKS = np.array([0, 0xFF0000, 0xFFFF00, 0xFFFFFF], dtype=np.int32)  # by cell length
 # How a note or footer under a table starts.
 NOTE_START = re.compile(r"^[\s*＊※#]*(?:備註|附註|註|注意|說明|note|remark|[*＊※])", re.IGNORECASE)
 FOOTER_START = re.compile(
@@ -93,7 +104,7 @@ def label_rows(values: pa.Array) -> dict[int, str]:
         return {int(row): reasons[values.indices[int(row)].as_py()] for row in indices}
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         return {}
-    candidates = pc.match_substring_regex(values, MAYBE_LABEL)
+    candidates = _maybe_labels(values)
     if not pc.any(candidates).as_py():
         return {}
     found = {}
@@ -104,11 +115,26 @@ def label_rows(values: pa.Array) -> dict[int, str]:
     return found
 
 
+def _maybe_labels(values: pa.Array) -> pa.Array:
+    """Which cells may be labels (see FIRST_BITS): a boolean array."""
+    starts, lengths, data = types._cells(values)
+    if not len(data):
+        return pa.array(np.zeros(len(values), dtype=bool))
+    padded = np.concatenate([data, np.zeros(3, np.uint8)])  # cells of one or two bytes
+    at = starts.astype(np.intp)
+    code = np.take(padded, at).astype(np.int32) << 16
+    code |= np.take(padded, at + 1).astype(np.int32) << 8
+    code |= np.take(padded, at + 2)
+    code &= np.take(CODE_MASKS, np.minimum(lengths, 3))
+    maybe = (FIRST_BITS[code >> 3] >> (code & 7)) & 1
+    return pa.array((maybe == 1) & (lengths > 0))
+
+
 def _labels_among(dictionary: pa.Array) -> dict[int, str]:
     """Indices of the distinct values that are labels, with their reasons."""
     if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
         return {}
-    candidates = pc.match_substring_regex(dictionary, MAYBE_LABEL)
+    candidates = _maybe_labels(dictionary)
     words = {}
     for index in np.flatnonzero(candidates.fill_null(False).to_numpy(zero_copy_only=False)):
         reason = total_label(dictionary[int(index)].as_py())
