@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import Any
 
 from celery import Celery
@@ -123,8 +122,11 @@ def resend_lost(
     neither the queue nor the unacknowledged messages are sent again. A duplicate does
     nothing (the `pending -> processing` transition happens once). One process per period
     does the check (SET NX with expiry). Returns the ids sent again.
+
+    `now` is a time of the store's clock (`store.now()` by default), the clock that stamped
+    the tasks' created_at: this machine's may be minutes off.
     """
-    now = time.time() if now is None else now
+    now = store.now() if now is None else now
     lock = store.prefix + "lost_message_check"  # type: ignore[attr-defined]
     if not store.client.set(lock, "1", nx=True, px=int(older_than_s * 500)):  # type: ignore[attr-defined]
         return []
@@ -179,7 +181,9 @@ class CeleryRunner:
         resend_lost(self.app, self.store, self._broker, older_than_s=self.lost_after_s)
 
     def describe(self) -> dict[str, Any]:
-        since = time.time() - self.settings.stale_after_s
+        """Workers online: those that beat within the stale window, by the store's clock
+        (it stamped the beats), so a worker whose clock is off is counted all the same."""
+        since = self.store.now() - self.settings.stale_after_s
         return {
             "runner": self.name,
             "workers_online": len(self.store.live_owners(since, prefix=WORKER_PREFIX)),

@@ -2,6 +2,11 @@
 
 Every API process and every Celery worker runs one Housekeeper; the sweep and the expiry
 are conditional transitions in the store, so any number of them may run at once.
+
+Two clocks, never mixed: ages of tasks and heartbeats are judged by the store's clock
+(`TaskStore.now()`, the one that stamped them), so a housekeeper on a machine whose clock is
+minutes off neither interrupts live tasks nor keeps dead ones; its own schedule (the next
+sweep, the next cleanup, how long a beat took) runs on `time.monotonic()`.
 """
 
 from __future__ import annotations
@@ -22,6 +27,12 @@ logger = logging.getLogger(__name__)
 
 
 class Housekeeper:
+    """Upkeep of one process, every `heartbeat_s` seconds (see the module docstring).
+
+    `stale_after_s`: a holder silent that long has died and its tasks are interrupted;
+    `ttl_s`: final tasks older than that are deleted with their files.
+    """
+
     def __init__(
         self,
         store: TaskStore,
@@ -42,8 +53,9 @@ class Housekeeper:
         self.upkeep = upkeep
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="housekeeper", daemon=True)
-        self._last_cleanup = 0.0
-        self._sweep_after = 0.0
+        # time.monotonic() values: this process's schedule, not a time of the store.
+        self._last_cleanup = float("-inf")
+        self._sweep_after = float("-inf")
 
     @classmethod
     def for_settings(
@@ -76,33 +88,38 @@ class Housekeeper:
                 logger.exception("Housekeeping failed")
 
     def run_once(self) -> None:
-        started = time.time()
+        """Beat, then sweep, upkeep and (every minute at most) clean up; raises what the
+        store raises."""
+        started = time.monotonic()
         try:
             self.store.heartbeat(self.owner)
         except Exception:
-            self._store_was_down(time.time())
+            self._store_was_down()
             raise
-        now = time.time()
-        if now - started > self.heartbeat_s:
-            self._store_was_down(now)  # our beat waited on retries: nobody could beat
-        if now >= self._sweep_after:
-            self.fail_interrupted(now)
+        if time.monotonic() - started > self.heartbeat_s:
+            self._store_was_down()  # our beat waited on retries: nobody could beat
+        if time.monotonic() >= self._sweep_after:
+            self.fail_interrupted(self.store.now())
         self.remove_orphaned_partials()
         if self.upkeep is not None:
             self.upkeep()
-        if now - self._last_cleanup >= min(60.0, self.ttl_s / 4):
-            self._last_cleanup = now
-            self.remove_expired(now)
-            self.remove_stray_files(now)
+        if time.monotonic() - self._last_cleanup >= min(60.0, self.ttl_s / 4):
+            self._last_cleanup = time.monotonic()
+            self.remove_expired(self.store.now())
+            # Upload files' ages: their modification times against this machine's clock.
+            self.remove_stray_files(time.time())
 
-    def _store_was_down(self, now: float) -> None:
+    def _store_was_down(self) -> None:
         """While the store was unreachable no process could beat, so every heartbeat looks
         stale when it comes back. Sweep again only after a whole stale window with the
         store up, in which every live process has beaten again."""
-        self._sweep_after = now + self.stale_after_s
+        self._sweep_after = time.monotonic() + self.stale_after_s
 
     def fail_interrupted(self, now: float) -> None:
-        """Active tasks whose owner stopped beating died with their process."""
+        """Active tasks whose owner stopped beating died with their process.
+
+        `now` is a time of the store's clock (`store.now()`): heartbeats are stamped by the
+        store, so this machine's clock plays no part in the judgement."""
         error = {"code": "interrupted", "message": ERRORS["interrupted"].detail}
         interrupted = self.store.fail_stale(now - self.stale_after_s, "任務已中斷", error)
         for task in interrupted:
@@ -110,6 +127,7 @@ class Housekeeper:
         settle(interrupted)
 
     def remove_expired(self, now: float) -> None:
+        """Delete final tasks older than the TTL, with their files; `now` is `store.now()`."""
         for task in self.store.expired(now - self.ttl_s):
             if self.store.delete(task.task_id) is not None:
                 remove_task_file(task)

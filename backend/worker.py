@@ -4,7 +4,9 @@ Run it on any machine that reaches the same Redis (TASK_STORE, CELERY_BROKER_URL
 the same UPLOAD_DIR at the same path. Each message carries a task id; the worker runs the
 job under the same `Supervisor` as the local runner (one child process per job, progress
 into the store, cancel within a second, the timeout) and proves it is alive with the same
-heartbeat, so a worker that dies has its tasks `interrupted` within three heartbeats.
+heartbeat, so a worker that dies has its tasks `interrupted` within three heartbeats. The
+beats and the task times are stamped by Redis's clock, not this machine's, so the worker's
+clock may be minutes off (see `backend.store.redis`).
 
 The pool is `threads` (set in `backend.celery_runner`): Celery's default prefork pool runs tasks
 in daemon processes, which may not start the job's child process. It works on Windows too.

@@ -28,6 +28,8 @@ from tests.processes import MARKER_ENV, Proc, marked
 from tests.servers import ROOT
 
 TEST_APP = "tests.celery_test_app"
+# A `sitecustomize` that shifts the wall clock of the process (see `start_worker`).
+SKEWED_CLOCK_DIR = ROOT / "tests" / "scale" / "skewed_clock"
 
 
 @dataclass
@@ -116,10 +118,15 @@ def start_worker(
     app: str = TEST_APP,
     timeout: float = 60,
     queues: str | None = None,
+    clock_offset_s: float = 0.0,
     **settings: object,
 ) -> Worker:
     """`python -m celery -A app worker --loglevel INFO -n name@%h [-Q queues]` with settings
     given as environment variables (upper-cased), run from the repository root.
+
+    `clock_offset_s` makes `time.time()` of the worker and of every process it starts run that
+    many seconds ahead of this machine's clock (negative: behind), as on a PC whose clock is
+    off: SKEWED_CLOCK_DIR's `sitecustomize` comes first on its PYTHONPATH.
 
     Settings not given come from the environment and the repository's `.env`, as for a
     worker started by hand, so tests pass every setting they rely on. Returns once the log
@@ -136,6 +143,9 @@ def start_worker(
         **{key.upper(): str(value) for key, value in settings.items()},
         MARKER_ENV: marker,
     }
+    if clock_offset_s:
+        env["PYTHONPATH"] = os.pathsep.join([str(SKEWED_CLOCK_DIR), str(ROOT)])
+        env["TEST_CLOCK_OFFSET_S"] = repr(float(clock_offset_s))
     log_path = workdir / f"worker-{name}.log"
     command = [sys.executable, "-m", "celery", "-A", app, "worker", "--loglevel", "INFO",
                "-n", f"{name}@%h", *(["-Q", queues] if queues else [])]  # fmt: skip
@@ -155,11 +165,15 @@ def start_worker(
     return worker
 
 
-def enqueue(redis_url: str, kind: str, params: dict[str, Any] | None = None) -> str:
+def enqueue(
+    redis_url: str, kind: str, params: dict[str, Any] | None = None, queue: str | None = None
+) -> str:
     """Create a task of `kind` in the Redis store and send its message; returns its id.
 
     For the test kinds, which the API cannot create (its routes make only `process` and
     `analyze` tasks): the same two steps as `POST /api/process` with TASK_RUNNER=celery.
+    `queue` sends the message to that queue instead of the default one, so that only the
+    worker consuming it (`start_worker(queues=...)`) takes the task.
     """
     from backend.celery_runner import TASK_NAME, make_celery_app
     from backend.config import Settings
@@ -173,7 +187,8 @@ def enqueue(redis_url: str, kind: str, params: dict[str, Any] | None = None) -> 
         store.close()
     app = make_celery_app(Settings(_env_file=None, task_store=redis_url, task_runner="celery"))
     try:
-        app.send_task(TASK_NAME, args=[task.task_id], task_id=task.task_id)
+        routing = {"queue": queue} if queue else {}
+        app.send_task(TASK_NAME, args=[task.task_id], task_id=task.task_id, **routing)
     finally:
         app.close()
     return task.task_id

@@ -3,6 +3,13 @@
 Every state change is a conditional update done atomically inside the store, so a task
 reaches exactly one final state even when the runner, a cancel request and the
 interruption sweep race each other.
+
+A store has one clock, `TaskStore.now()`, and every time it records comes from it: a
+task's times, its holder's heartbeat. Callers judge ages against that same clock (`before`
+and `since` arguments are `store.now()` minus an age), never against their own
+`time.time()`, because the processes sharing a store may run on machines whose clocks
+disagree by minutes. The memory and sqlite stores live on one machine, so their
+clock is `time.time()`; the Redis store's is the Redis server's (`TIME`).
 """
 
 from __future__ import annotations
@@ -101,6 +108,11 @@ class TaskStore(Protocol):
 
     def counts(self) -> dict[str, int]: ...
 
+    def now(self) -> float:
+        """The store's clock in Unix seconds: every time the store records (created_at,
+        started_at, updated_at, finished_at, heartbeat_at) is read from it, so every age is
+        judged against it (`fail_stale`, `expired`)."""
+
     def mark_started(self, task_id: str, owner: str) -> Task | None:
         """pending -> processing; None if the task is no longer pending (e.g. cancelled)."""
 
@@ -125,16 +137,18 @@ class TaskStore(Protocol):
         """Remove a final task and return it; None if it is missing or still active."""
 
     def heartbeat(self, owner: str) -> None:
-        """Prove the owner is alive for all of its active tasks."""
+        """Prove the owner is alive for all of its active tasks (stamped with `now()`)."""
 
     def fail_stale(self, before: float, message: str, error: dict[str, str]) -> list[Task]:
-        """Fail active tasks whose owner's heartbeat is older than `before`.
+        """Fail active tasks whose owner's heartbeat is older than `before`, a time of the
+        store's clock (`now()` minus the stale window).
 
         A task with an empty owner waits in a shared queue (Celery), held by no process,
         so no process's death interrupts it.
         """
 
     def expired(self, before: float) -> list[Task]:
-        """Final tasks that finished before `before` (for TTL cleanup)."""
+        """Final tasks that finished before `before`, a time of the store's clock (`now()`
+        minus the TTL), for TTL cleanup."""
 
     def close(self) -> None: ...

@@ -143,6 +143,10 @@ class MemoryStore:
                 self._keys.pop(task.idempotency_key, None)
             return self._tasks.pop(task_id)
 
+    def now(self) -> float:
+        """This machine's clock: the store lives on one machine (see `TaskStore.now`)."""
+        return time.time()
+
     def heartbeat(self, owner: str) -> None:
         now = time.time()
         with self._lock:

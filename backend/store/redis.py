@@ -19,14 +19,27 @@ Every state change is one Lua script, so it is atomic inside Redis: progress nev
 down, and of a worker, a cancel and the sweep racing, exactly one moves a task to a final
 state (the script returns the task only to the winner). Client calls are retried through a
 short Redis outage (urllib3-style exponential back-off from redis-py's `Retry`).
+
+One clock: every time this store records (a task's created_at, started_at, updated_at,
+finished_at and heartbeat_at, the scores of `active`, `final` and `owners`) is the Redis
+server's own clock, read by `TIME` inside the script that writes it, never a caller's
+`time.time()`. Every judgement of an age (the interruption sweep, workers online, TTL expiry,
+lost messages) compares those against `RedisStore.now()`, the same clock. So the machines
+sharing the store need not agree on the time: a worker whose clock is minutes off keeps
+its tasks and is counted online, and one that dies is still noticed within the stale
+window. Only the Redis host's clock matters, and only its steps (an NTP slew is harmless):
+moved forward by more than the stale window, every held task would look silent at once.
+
+`TIME` in a script that then writes needs effects replication: the default since Redis 5
+and the only mode since 7; on 3.2 and 4 the scripts ask for it (`redis.replicate_commands`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,16 +51,30 @@ from backend.store.base import FINAL, STATUSES, Task, fold
 
 logger = logging.getLogger(__name__)
 
-_FLOATS = {
-    "progress", "eta_s", "created_at", "started_at", "updated_at", "finished_at", "heartbeat_at",
-}  # fmt: skip
+_TIMES = ("created_at", "started_at", "updated_at", "finished_at", "heartbeat_at")
+_FLOATS = {"progress", "eta_s", *_TIMES}
 # How many file names one round trip reads while searching.
 SEARCH_BATCH = 500
 _INTS = {"size_bytes", "version"}
 _JSON = {"params", "result", "error"}
 
+# The store's clock, first in every script that records a time: Redis `TIME` as
+# "seconds.microseconds" text (exact in a double, and what `RedisStore.now` returns). It must
+# run before the script's first write: on Redis 3.2 and 4 that is when effects replication
+# can still be switched on (a no-op returning true since Redis 5).
+_LUA_CLOCK = """
+local function clock()
+  if redis.replicate_commands then redis.replicate_commands() end
+  local t = redis.call('TIME')
+  return t[1] .. '.' .. string.format('%06d', tonumber(t[2]))
+end
+local now = clock()
+"""
+
 # Shared by the scripts: move a task between the status indexes and publish the change.
-_LUA_COMMON = """
+_LUA_COMMON = (
+    _LUA_CLOCK
+    + """
 local p = ARGV[1]
 local key = p .. 'task:' .. ARGV[2]
 local id = ARGV[2]
@@ -59,35 +86,36 @@ local function reindex(old, new)
   redis.call('ZADD', p .. 'status:' .. new, created, id)
   redis.call('ZADD', p .. 'sk:' .. new .. ':' .. kind, created, id)
 end
-local function release(now)
+local function release()
   local owner = redis.call('HGET', key, 'owner')
   if owner then redis.call('SREM', p .. 'owned:' .. owner, id) end
   redis.call('ZREM', p .. 'active', id)
 end
-local function changed(now)
+local function changed()
   redis.call('HSET', key, 'updated_at', now)
   redis.call('HINCRBY', key, 'version', 1)
   redis.call('PUBLISH', p .. 'changes', id)
   return redis.call('HGETALL', key)
 end
 """
+)
 
-# ARGV: prefix, id, owner, now
+# ARGV: prefix, id, owner
 _MARK_STARTED = (
     _LUA_COMMON
     + """
 if redis.call('HGET', key, 'status') ~= 'pending' then return false end
-release(ARGV[4])
+release()
 reindex('pending', 'processing')
-redis.call('HSET', key, 'status', 'processing', 'owner', ARGV[3], 'started_at', ARGV[4],
-  'heartbeat_at', ARGV[4], 'message', '開始處理')
-redis.call('ZADD', p .. 'active', ARGV[4], id)
+redis.call('HSET', key, 'status', 'processing', 'owner', ARGV[3], 'started_at', now,
+  'heartbeat_at', now, 'message', '開始處理')
+redis.call('ZADD', p .. 'active', now, id)
 redis.call('SADD', p .. 'owned:' .. ARGV[3], id)
-return changed(ARGV[4])
+return changed()
 """
 )
 
-# ARGV: prefix, id, progress, message ('' keeps the current one), now, eta_s ('' = unknown)
+# ARGV: prefix, id, progress, message ('' keeps the current one), eta_s ('' = unknown)
 _SET_PROGRESS = (
     _LUA_COMMON
     + """
@@ -96,18 +124,18 @@ local current = tonumber(redis.call('HGET', key, 'progress'))
 local new = tonumber(ARGV[3])
 if new > current then redis.call('HSET', key, 'progress', ARGV[3]) end
 if ARGV[4] ~= '' then redis.call('HSET', key, 'message', ARGV[4]) end
-if ARGV[6] ~= '' then redis.call('HSET', key, 'eta_s', ARGV[6])
+if ARGV[5] ~= '' then redis.call('HSET', key, 'eta_s', ARGV[5])
 else redis.call('HDEL', key, 'eta_s') end
-return changed(ARGV[5])
+return changed()
 """
 )
 
-# ARGV: prefix, id, status, message, result ('' = none), error ('' = none), now
+# ARGV: prefix, id, status, message, result ('' = none), error ('' = none)
 _FINISH_BODY = """
-local function finish(status, message, result, err, now)
+local function finish(status, message, result, err)
   local old = redis.call('HGET', key, 'status')
   if old ~= 'pending' and old ~= 'processing' then return false end
-  release(now)
+  release()
   reindex(old, status)
   redis.call('HSET', key, 'status', status, 'message', message, 'finished_at', now)
   redis.call('HDEL', key, 'eta_s')
@@ -117,20 +145,21 @@ local function finish(status, message, result, err, now)
   if err ~= '' then redis.call('HSET', key, 'error', err)
   else redis.call('HDEL', key, 'error') end
   redis.call('ZADD', p .. 'final', now, id)
-  return changed(now)
+  return changed()
 end
 """
 _FINISH = (
     _LUA_COMMON
     + _FINISH_BODY
     + """
-return finish(ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
+return finish(ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 """
 )
 
-# ARGV: prefix, '' (no single id), before, message, error, now
+# ARGV: prefix, '' (no single id), before (the store's clock), message, error
 _FAIL_STALE = (
-    """
+    _LUA_CLOCK
+    + """
 local p = ARGV[1]
 local ids = redis.call('ZRANGEBYSCORE', p .. 'active', '-inf', '(' .. ARGV[3])
 local out = {}
@@ -138,57 +167,69 @@ for _, id in ipairs(ids) do
   ARGV[2] = id
   local key = p .. 'task:' .. id
 """
-    + _LUA_COMMON.replace(
-        "local p = ARGV[1]\nlocal key = p .. 'task:' .. ARGV[2]\nlocal id = ARGV[2]\n", ""
+    + _LUA_COMMON.replace(_LUA_CLOCK, "").replace(
+        "\nlocal p = ARGV[1]\nlocal key = p .. 'task:' .. ARGV[2]\nlocal id = ARGV[2]\n", ""
     )
     + _FINISH_BODY
     + """
-  local task = finish('failed', ARGV[4], '', ARGV[5], ARGV[6])
+  local task = finish('failed', ARGV[4], '', ARGV[5])
   if task then table.insert(out, task) end
 end
 return out
 """
 )
 
-# ARGV: prefix, owner, now
-_HEARTBEAT = """
+# ARGV: prefix, owner
+_HEARTBEAT = (
+    _LUA_CLOCK
+    + """
 local p = ARGV[1]
-redis.call('ZADD', p .. 'owners', ARGV[3], ARGV[2])
+redis.call('ZADD', p .. 'owners', now, ARGV[2])
 for _, id in ipairs(redis.call('SMEMBERS', p .. 'owned:' .. ARGV[2])) do
   if redis.call('ZSCORE', p .. 'active', id) then
-    redis.call('ZADD', p .. 'active', ARGV[3], id)
-    redis.call('HSET', p .. 'task:' .. id, 'heartbeat_at', ARGV[3])
+    redis.call('ZADD', p .. 'active', now, id)
+    redis.call('HSET', p .. 'task:' .. id, 'heartbeat_at', now)
   else
     redis.call('SREM', p .. 'owned:' .. ARGV[2], id)
   end
 end
 return true
 """
+)
 
-# ARGV: prefix, id, idempotency key ('' = none), created_at, status, kind, finished_at
-# ('' unless final), owner ('' = none), heartbeat_at, then the hash's field/value pairs.
-# Returns the id of the task holding the key: this one, or an earlier one (nothing added).
-_ADD = """
+# ARGV: prefix, id, idempotency key ('' = none), status, kind, final ('1' or ''), owner
+# ('' = none), then the hash's field/value pairs. Every time field the task carries is set
+# to the store's clock. Returns {id of the task holding the key, the clock}: this task, or
+# an earlier one (nothing added).
+_ADD = (
+    _LUA_CLOCK
+    + """
 local p, id, idem = ARGV[1], ARGV[2], ARGV[3]
 if idem ~= '' then
   local holder = redis.call('GET', p .. 'idem:' .. idem)
-  if holder and redis.call('EXISTS', p .. 'task:' .. holder) == 1 then return holder end
+  if holder and redis.call('EXISTS', p .. 'task:' .. holder) == 1 then return {holder, now} end
   redis.call('SET', p .. 'idem:' .. idem, id)
 end
-local created, status, kind = ARGV[4], ARGV[5], ARGV[6]
-redis.call('HSET', p .. 'task:' .. id, unpack(ARGV, 10))
+local key = p .. 'task:' .. id
+local status, kind = ARGV[4], ARGV[5]
+redis.call('HSET', key, unpack(ARGV, 8))
+for _, field in ipairs({'created_at', 'started_at', 'updated_at', 'finished_at',
+    'heartbeat_at'}) do
+  if redis.call('HEXISTS', key, field) == 1 then redis.call('HSET', key, field, now) end
+end
 for _, index in ipairs({'all', 'status:' .. status, 'kind:' .. kind,
     'sk:' .. status .. ':' .. kind}) do
-  redis.call('ZADD', p .. index, created, id)
+  redis.call('ZADD', p .. index, now, id)
 end
-if ARGV[7] ~= '' then
-  redis.call('ZADD', p .. 'final', ARGV[7], id)
-elseif ARGV[8] ~= '' then
-  redis.call('ZADD', p .. 'active', ARGV[9], id)
-  redis.call('SADD', p .. 'owned:' .. ARGV[8], id)
+if ARGV[6] ~= '' then
+  redis.call('ZADD', p .. 'final', now, id)
+elseif ARGV[7] ~= '' then
+  redis.call('ZADD', p .. 'active', now, id)
+  redis.call('SADD', p .. 'owned:' .. ARGV[7], id)
 end
-return id
+return {id, now}
 """
+)
 
 # ARGV: prefix, id
 _DELETE = """
@@ -284,21 +325,33 @@ class RedisStore:
     def _key(self, task_id: str) -> str:
         return f"{self.prefix}task:{task_id}"
 
+    def now(self) -> float:
+        """The Redis server's clock (Unix seconds, microsecond resolution): the clock every
+        time this store records comes from, so the one to compute `before` and `since` with.
+        Raises `redis.ConnectionError` once the retries are spent, like every call."""
+        seconds, microseconds = self.client.time()
+        return float(f"{seconds}.{microseconds:06d}")
+
     def add(self, task: Task) -> Task:
+        """Store a new task (see `TaskStore.add`); returns it as stored.
+
+        Every time the task carries (created_at, updated_at, heartbeat_at, and started_at or
+        finished_at when set) becomes the store's clock at the add: the caller's clock may
+        be minutes off, and a heartbeat from it could look stale (or fresh) at once.
+        """
         fields = _encode(task)
-        if task.is_final:
-            final, owner = repr(task.finished_at or task.updated_at), ""
-        else:
-            # An owner holds the task (a local runner's queue, or a worker): swept if it
-            # dies. No owner: it waits in the shared queue, held by nobody.
-            final, owner = "", task.owner
+        # An owner holds the task (a local runner's queue, or a worker): swept if it dies.
+        # No owner: it waits in the shared queue, held by nobody.
+        final, owner = ("1", "") if task.is_final else ("", task.owner)
         args = [
-            self.prefix, task.task_id, task.idempotency_key or "", repr(task.created_at),
-            task.status, task.kind, final, owner, repr(task.heartbeat_at),
-            *(item for pair in fields.items() for item in pair),
+            self.prefix, task.task_id, task.idempotency_key or "", task.status, task.kind,
+            final, owner, *(item for pair in fields.items() for item in pair),
         ]  # fmt: skip
-        holder = self._add(args=args)
-        return task if holder == task.task_id else (self.get(holder) or task)
+        holder, now = self._add(args=args)
+        if holder != task.task_id:
+            return self.get(holder) or task
+        stamped = {name: float(now) for name in _TIMES if getattr(task, name) is not None}
+        return dataclasses.replace(task, **stamped)
 
     def get_by_key(self, idempotency_key: str) -> Task | None:
         holder = self.client.get(f"{self.prefix}idem:{idempotency_key}")
@@ -372,7 +425,7 @@ class RedisStore:
             return dict(zip(STATUSES, pipe.execute(), strict=True))
 
     def mark_started(self, task_id: str, owner: str) -> Task | None:
-        return _decode(self._mark_started(args=[self.prefix, task_id, owner, repr(time.time())]))
+        return _decode(self._mark_started(args=[self.prefix, task_id, owner]))
 
     def set_progress(
         self, task_id: str, progress: float, message: str | None, eta_s: float | None = None
@@ -382,7 +435,6 @@ class RedisStore:
             task_id,
             repr(float(progress)),
             message or "",
-            repr(time.time()),
             repr(float(eta_s)) if eta_s is not None else "",
         ]
         return _decode(self._set_progress(args=args))
@@ -404,7 +456,6 @@ class RedisStore:
             message,
             json.dumps(result, ensure_ascii=False) if result is not None else "",
             json.dumps(error, ensure_ascii=False) if error is not None else "",
-            repr(time.time()),
         ]
         return _decode(self._finish(args=args))
 
@@ -412,27 +463,26 @@ class RedisStore:
         return _decode(self._delete(args=[self.prefix, task_id]))
 
     def heartbeat(self, owner: str) -> None:
-        self._heartbeat(args=[self.prefix, owner, repr(time.time())])
+        """Stamp `owner` (in `owners`) and every task it holds with the store's clock."""
+        self._heartbeat(args=[self.prefix, owner])
 
     def fail_stale(self, before: float, message: str, error: dict[str, str]) -> list[Task]:
-        args = [
-            self.prefix,
-            "",
-            repr(before),
-            message,
-            json.dumps(error, ensure_ascii=False),
-            repr(time.time()),
-        ]
+        """See `TaskStore.fail_stale`; `before` is in the store's clock (`now()` minus the
+        stale window), as every heartbeat is."""
+        args = [self.prefix, "", repr(before), message, json.dumps(error, ensure_ascii=False)]
         return [task for task in map(_decode, self._fail_stale(args=args)) if task]
 
     def expired(self, before: float) -> list[Task]:
+        """Final tasks whose finished_at (the store's clock) is older than `before`."""
         ids = self.client.zrangebyscore(self.prefix + "final", "-inf", f"({before!r}")
         return self._load(ids)
 
     def live_owners(self, since: float, prefix: str = "") -> list[str]:
-        """Processes whose last heartbeat is at or after `since` (a Unix time), oldest first.
+        """Processes whose last heartbeat is at or after `since`, oldest first.
 
-        `prefix` narrows to one role, e.g. "worker:"; owners silent for a day are pruned.
+        `since` is in the store's clock, e.g. `now() - stale_after_s`: heartbeats are stamped
+        by Redis itself, so a process is counted whatever its own clock says. `prefix`
+        narrows to one role, e.g. "worker:"; owners silent for a day are pruned.
         """
         key = self.prefix + "owners"
         self.client.zremrangebyscore(key, "-inf", repr(since - 86400))

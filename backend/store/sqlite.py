@@ -265,6 +265,10 @@ class SqliteStore:
         )
         return self._row_to_task(row)
 
+    def now(self) -> float:
+        """This machine's clock: the store lives on one machine (see `TaskStore.now`)."""
+        return time.time()
+
     def heartbeat(self, owner: str) -> None:
         self._conn().execute(
             f"UPDATE tasks SET heartbeat_at = ? WHERE owner = ? AND {_ACTIVE_SQL}",

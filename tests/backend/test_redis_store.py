@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from backend.config import Settings
 from backend.main import create_app
+from backend.maintenance import Housekeeper
 from backend.store.base import COMPLETED, Task
 from backend.store.redis import RedisStore
 from tests.redis_server import RedisServer, start_redis
@@ -23,10 +24,70 @@ def test_live_owners_counts_recent_heartbeats_by_role(redis_url: str) -> None:
     store.heartbeat("worker:test-a")
     store.heartbeat("worker:test-b")
     store.heartbeat("api:test-c")
-    now = time.time()
+    now = store.now()
     assert store.live_owners(now - 5, prefix="worker:test-") == ["worker:test-a", "worker:test-b"]
     assert store.live_owners(now - 5, prefix="api:test-") == ["api:test-c"]
     assert store.live_owners(now + 5) == []
+
+
+def test_now_is_the_redis_servers_clock(redis_url: str) -> None:
+    store = RedisStore(redis_url)
+    seconds, microseconds = redis.Redis.from_url(redis_url).time()
+    assert seconds + microseconds / 1e6 <= store.now() <= time.time() + 1  # one machine here
+
+
+@pytest.mark.parametrize("offset_s", [-120.0, 120.0, -8 * 3600.0, 8 * 3600.0])
+def test_a_process_whose_clock_is_off_keeps_its_task_and_is_counted_online(
+    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offset_s: float
+) -> None:
+    """A worker on a machine whose clock is minutes off (or a whole time zone: a Windows PC
+    set to the wrong zone) runs a task while processes with other clocks sweep."""
+    real_time = time.time
+    clocks = {"correct": real_time, "skewed": lambda: real_time() + offset_s,
+              "opposite": lambda: real_time() - offset_s}  # fmt: skip
+    store = RedisStore(redis_url)
+    start = real_time()
+    monkeypatch.setattr(time, "time", clocks["skewed"])
+    created = store.add(Task(task_id="t1", kind="process", owner=""))  # its times: skewed
+    store.mark_started("t1", "worker:skewed")
+    store.heartbeat("worker:skewed")
+    store.set_progress("t1", 50, "一半")
+    store.add(Task(task_id="local", kind="process", owner="api:skewed"))  # a local queue's
+    for name, clock in clocks.items():
+        monkeypatch.setattr(time, "time", clock)
+        keeper = Housekeeper(store, owner=f"api:{name}", upload_dir=tmp_path, heartbeat_s=5,
+                             stale_after_s=15, ttl_s=3600)  # fmt: skip
+        keeper.run_once()
+        assert store.get("t1").status == "processing", name
+        assert store.get("local").status == "pending", name
+        assert store.live_owners(store.now() - 15, prefix="worker:") == ["worker:skewed"], name
+    monkeypatch.setattr(time, "time", clocks["skewed"])
+    done = store.finish("t1", COMPLETED, message="處理完成")
+    end = real_time()
+    # Every time is the Redis server's, on this machine: within the test's own window.
+    for name in ("created_at", "started_at", "updated_at", "finished_at", "heartbeat_at"):
+        assert start <= getattr(done, name) <= end, (name, done)
+    assert created.created_at == done.created_at
+    assert done.created_at <= done.started_at <= done.heartbeat_at <= done.finished_at
+
+
+def test_a_process_whose_clock_is_ahead_is_still_noticed_when_it_dies(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beats stamped by a clock two minutes ahead would look alive for two minutes after the
+    worker died; stamped by the store, they are stale once the window has passed."""
+    store = RedisStore(redis_url)
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 120)
+    store.add(Task(task_id="t1", kind="process", owner=""))
+    store.mark_started("t1", "worker:ahead")
+    store.heartbeat("worker:ahead")
+    monkeypatch.setattr(time, "time", real_time)
+    # The stale window counted from now: every beat so far is older than its end.
+    assert store.live_owners(store.now() + 1, prefix="worker:") == []
+    error = {"code": "interrupted", "message": "m"}
+    [failed] = store.fail_stale(store.now() + 1, "任務已中斷", error)
+    assert (failed.task_id, failed.status) == ("t1", "failed")
 
 
 def test_every_change_is_published_once_subscribed(redis_url: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,21 @@ def add(store: TaskStore, task_id: str = "t1", owner: str = "me", **fields) -> T
     task = Task(task_id=task_id, kind="process", owner=owner, params={"data": "資料"}, **fields)
     store.add(task)
     return task
+
+
+def beat_long_ago(store: TaskStore, task_id: str, seconds: float) -> None:
+    """Make the last heartbeat of `task_id` `seconds` old by the store's clock, as if its
+    holder had died that long ago, without waiting. The age cannot come with the task: the
+    Redis store stamps a new task with its own clock, whatever time the task carries."""
+    at = store.now() - seconds
+    if isinstance(store, RedisStore):
+        store.client.zadd(f"{store.prefix}active", {task_id: at}, xx=True)  # only if held
+        store.client.hset(f"{store.prefix}task:{task_id}", "heartbeat_at", repr(at))
+    elif isinstance(store, SqliteStore):
+        store._conn().execute("UPDATE tasks SET heartbeat_at = ? WHERE task_id = ?", (at, task_id))
+    else:
+        with store._lock:
+            store._tasks[task_id].heartbeat_at = at
 
 
 def test_make_store_reads_the_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,6 +71,28 @@ def test_lifecycle_and_versions(store: TaskStore) -> None:
     assert store.set_progress("t1", 50, "x") is None
     assert store.finish("t1", FAILED, message="x", error={"code": "c", "message": "m"}) is None
     assert store.get("t1").status == COMPLETED
+
+
+def test_every_time_a_store_records_is_read_from_its_own_clock(store: TaskStore) -> None:
+    """Each time lies between `now()` just before and just after the call recording it."""
+
+    def within(call, *names: str) -> Task:
+        before = store.now()
+        task = call()
+        after = store.now()
+        for name in names:
+            assert before <= getattr(task, name) <= after, (name, before, task, after)
+        assert store.get("t1") == task  # the copy returned is the one stored
+        return task
+
+    within(lambda: store.add(Task(task_id="t1", kind="process", owner="me")),
+           "created_at", "updated_at", "heartbeat_at")  # fmt: skip
+    within(lambda: store.mark_started("t1", "me"), "started_at", "heartbeat_at", "updated_at")
+    within(lambda: store.set_progress("t1", 50, None), "updated_at")
+    before = store.now()
+    store.heartbeat("me")
+    assert before <= store.get("t1").heartbeat_at <= store.now()
+    within(lambda: store.finish("t1", COMPLETED, message="done"), "finished_at", "updated_at")
 
 
 def test_exactly_one_final_state_under_races(store: TaskStore) -> None:
@@ -127,15 +163,17 @@ def test_list_counts_and_delete(store: TaskStore) -> None:
 
 
 def test_stale_heartbeats_fail_only_dead_owners(store: TaskStore) -> None:
-    now = time.time()
-    add(store, "alive", owner="a", heartbeat_at=now)
-    add(store, "dead-pending", owner="b", heartbeat_at=now - 100)
-    add(store, "dead-running", owner="b", heartbeat_at=now - 100)
+    add(store, "alive", owner="a")
+    add(store, "dead-pending", owner="b")
+    add(store, "dead-running", owner="b")
+    beat_long_ago(store, "dead-pending", 100)
+    beat_long_ago(store, "dead-running", 100)
     store.mark_started("dead-running", "b")  # mark_started refreshes the beat...
     store.heartbeat("a")
+    now = store.now()
     failed = store.fail_stale(now - 10, "任務已中斷", {"code": "interrupted", "message": "m"})
     assert [t.task_id for t in failed] == ["dead-pending"]
-    later = time.time() + 100
+    later = store.now() + 100
     store.heartbeat("a")
     failed = store.fail_stale(later - 10, "任務已中斷", {"code": "interrupted", "message": "m"})
     # ...but owner b never beats again, so both of its tasks (and a's, now old) are failed
@@ -148,8 +186,8 @@ def test_expired_lists_final_tasks_past_their_ttl(store: TaskStore) -> None:
     add(store, "running")
     store.mark_started("running", "me")
     store.finish("old", COMPLETED, message="done")
-    assert [t.task_id for t in store.expired(time.time() + 1)] == ["old"]
-    assert store.expired(time.time() - 60) == []
+    assert [t.task_id for t in store.expired(store.now() + 1)] == ["old"]
+    assert store.expired(store.now() - 60) == []
 
 
 def test_list_filters_by_status_and_kind_and_paginates(store: TaskStore) -> None:
@@ -171,19 +209,20 @@ def test_list_filters_by_status_and_kind_and_paginates(store: TaskStore) -> None
 
 def test_a_queued_task_is_held_by_no_process(store: TaskStore) -> None:
     """An empty owner: waiting in a shared queue, so no process's death interrupts it."""
-    long_ago = time.time() - 3600
-    add(store, "queued", owner="", heartbeat_at=long_ago)
-    add(store, "local", owner="dead", heartbeat_at=long_ago)
+    add(store, "queued", owner="")
+    add(store, "local", owner="dead")
+    beat_long_ago(store, "queued", 3600)
+    beat_long_ago(store, "local", 3600)
     failed = store.fail_stale(
-        time.time() - 10, "任務已中斷", {"code": "interrupted", "message": "m"}
+        store.now() - 10, "任務已中斷", {"code": "interrupted", "message": "m"}
     )
     assert [t.task_id for t in failed] == ["local"]
     started = store.mark_started("queued", "worker:w1")
     assert started.owner == "worker:w1" and started.status == PROCESSING
-    assert store.fail_stale(time.time() - 10, "x", {"code": "interrupted", "message": "m"}) == []
+    assert store.fail_stale(store.now() - 10, "x", {"code": "interrupted", "message": "m"}) == []
     # once a worker holds it, the worker's death interrupts it
     assert [
-        t.task_id for t in store.fail_stale(time.time() + 10, "x", {"code": "c", "message": "m"})
+        t.task_id for t in store.fail_stale(store.now() + 10, "x", {"code": "c", "message": "m"})
     ] == ["queued"]
 
 
@@ -200,10 +239,10 @@ def test_progress_carries_the_eta_and_a_final_state_clears_it(store: TaskStore) 
     assert store.get("done").eta_s is None
     assert store.set_progress("done", 90, None, eta_s=1.0) is None
 
-    add(store, "stale", owner="gone", heartbeat_at=time.time() - 100)
+    add(store, "stale", owner="gone")
     store.mark_started("stale", "gone")
     store.set_progress("stale", 50, None, eta_s=3.0)
-    [failed] = store.fail_stale(time.time() + 10, "任務已中斷", {"code": "c", "message": "m"})
+    [failed] = store.fail_stale(store.now() + 10, "任務已中斷", {"code": "c", "message": "m"})
     assert failed.eta_s is None and store.get("stale").eta_s is None
 
 

@@ -67,8 +67,10 @@ class Cluster:
             self.apis.append(api)
         return api
 
-    def start_worker(self, name: str) -> Worker:
-        worker = start_worker(self.root / name, name, **self.settings)
+    def start_worker(self, name: str, **options: Any) -> Worker:
+        """A worker with the cluster's settings; `options` go to `start_worker` (queues,
+        clock_offset_s, more settings)."""
+        worker = start_worker(self.root / name, name, **{**self.settings, **options})
         with self._lock:
             self.workers.append(worker)
         return worker
