@@ -54,6 +54,7 @@ COLUMN_TYPE_LABELS = {
     "float": "小數",
     "date": "日期",
     "datetime": "日期時間",
+    "time": "時間",
     "boolean": "是/否（布林）",
     "text": "文字",
 }
@@ -117,6 +118,7 @@ VALUE_FORMAT_LABELS = {
     "stored_as_text": "以文字儲存",
     "roc": "民國年",
     "gregorian": "西元年",
+    "utc_offset": "帶時區（已換算為 UTC）",
 }
 
 

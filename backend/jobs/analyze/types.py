@@ -23,7 +23,16 @@ Dates (``parse_dates``): ``2024-05-01``, ``2024/5/1``, ``2024.05.01``, ``2024年
 ROC (民國) dates with a two- or three-digit year: ``113/05/01``, ``113/5/2``, ``113-05-01``,
 ``民國113年5月1日`` (ROC year + 1911 = Gregorian year, 中華民國曆法). An optional time
 ``13:45``, ``13:45:30``, ``下午 01:45:30`` (上午/下午 as Windows zh-TW writes AM/PM) makes a
-datetime column.
+datetime column; fractional seconds (``13:45:30.250``) are kept to the microsecond (as
+Python's ``datetime.fromisoformat``, further digits cut off). A UTC offset after the time,
+as ISO 8601 writes it (``Z``, ``+08:00``, ``+0800``, ``+08``, ``-05:00``), converts the cell
+to UTC: such values are ``timestamp[tz=UTC]`` and ``Parsed.offsets`` says which offsets were
+met (``""`` for cells without one in the same array, which are taken as they are, i.e. as UTC).
+
+Times of day (``parse_times``): ``08:30``, ``8:30:15``, ``08:30:15.5``, ``下午 2:15``,
+``上午 10:05``, ``2:15 PM``: every cell a valid clock time (hours 0-23, or 1-12 with
+上午/下午/AM/PM; minutes and seconds two digits, 00-59), so ratios and scores such as
+``3:1`` stay text.
 """
 
 from __future__ import annotations
@@ -58,7 +67,8 @@ NUMBER = (
 )
 TIME = (
     r"(?:(?:\s+|T)(?P<ap>上午|下午|AM|PM|am|pm)?\s*(?P<H>\d{1,2}):(?P<M>\d{2})"
-    r"(?::(?P<S>\d{2})(?:\.\d+)?)?\s*(?P<ap2>AM|PM|am|pm)?)?"
+    r"(?::(?P<S>\d{2})(?:\.(?P<F>\d+))?)?\s*(?P<ap2>AM|PM|am|pm)?"
+    r"\s*(?P<tz>Z|(?P<tz_sign>[+-])(?P<tz_h>\d{2})(?::?(?P<tz_m>\d{2}))?)?)?"
 )
 DATE = (
     r"^(?:(?P<roc>民國)\s*)?(?P<y>\d{2,4})"
@@ -66,6 +76,15 @@ DATE = (
     + TIME
     + "$"
 )
+TIME_OF_DAY = (
+    r"^(?P<ap>上午|下午|AM|PM|am|pm)?\s*(?P<H>\d{1,2}):(?P<M>\d{2})"
+    r"(?::(?P<S>\d{2})(?:\.(?P<F>\d+))?)?\s*(?P<ap2>AM|PM|am|pm)?$"
+)
+# A date-time written with a UTC offset (a column's `formats`): converted to UTC.
+UTC_OFFSET = "utc_offset"
+MICROSECONDS, MICROSECONDS_DIGITS = 1_000_000, 6
+# Seconds since 1970 of the first and the last second Python's datetime can hold.
+FIRST_SECOND, LAST_SECOND = -62_135_596_800, 253_402_300_799
 CURRENCY_NAMES = {"NTD": "NT$"}
 TRUE_WORDS = ["true", "True", "TRUE"]
 FALSE_WORDS = ["false", "False", "FALSE"]
@@ -76,11 +95,15 @@ BOOLEAN_SET = pa.array(TRUE_WORDS + FALSE_WORDS, pa.string())
 class Parsed:
     """A string array read as one kind.
 
-    ``kind``: "integer" | "float" | "date" | "datetime" | "boolean"; ``values``: int64,
-    float64, date32, timestamp[s] or bool, null where the cell was empty or an NA marker;
+    ``kind``: "integer" | "float" | "date" | "datetime" | "time" | "boolean"; ``values``:
+    int64, float64, date32, timestamp[s] (timestamp[us] with fractional seconds; with
+    ``tz="UTC"`` when a cell had a UTC offset), time32[s] (time64[us]) or bool, null where
+    the cell was empty or an NA marker;
     ``formats``: display formats met (THOUSANDS, PERCENT, ... ROC, GREGORIAN);
     ``currency``: the column's currency (see `one_currency`), if any cell had a symbol;
-    ``symbols``: the symbols met, NTD written NT$.
+    ``symbols``: the symbols met, NTD written NT$;
+    ``offsets``: the UTC offsets of date-times as "Z" or "+08:00" ("" for a cell without
+    one beside them), empty when no cell had one.
     """
 
     kind: str
@@ -88,11 +111,12 @@ class Parsed:
     formats: set[str] = field(default_factory=set)
     currency: str | None = None
     symbols: frozenset[str] = frozenset()
+    offsets: frozenset[str] = frozenset()
 
 
 def parse(values: pa.Array, kinds: tuple[str, ...]) -> Parsed | None:
-    """The first of ``kinds`` ("number", "date", "boolean"; "integer" and "float" are
-    numbers expected to be of that kind) that every cell fits, or None."""
+    """The first of ``kinds`` ("number", "date", "time", "boolean"; "integer" and "float"
+    are numbers expected to be of that kind) that every cell fits, or None."""
     for kind in kinds:
         parsed = PARSERS[kind](values)
         if parsed is not None:
@@ -298,13 +322,11 @@ def one_currency(symbols: frozenset[str]) -> str | None | bool:
 
 
 def parse_dates(values: pa.Array) -> Parsed | None:
-    """Dates or date-times, Gregorian or ROC (see the module docstring), or None."""
+    """Dates or date-times, Gregorian or ROC, with or without a UTC offset (see the module
+    docstring), or None."""
     if values.null_count == len(values):
         return None
-    normalized = values
-    if _any(pc.invert(pc.string_is_ascii(values))):
-        normalized = pc.utf8_normalize(values, "NFKC")
-    cleaned = without_na(normalized)
+    cleaned = _cleaned(values)
     if cleaned.null_count == len(cleaned):
         return None
     parts = _match(cleaned, DATE)
@@ -339,7 +361,24 @@ def parse_dates(values: pa.Array) -> Parsed | None:
     stamps = _strict_strptime(iso, "%Y-%m-%d %H:%M:%S")
     if stamps is None:
         return None
-    return Parsed("datetime", stamps, formats)
+    if _any(pc.not_equal(parts("F"), "")):
+        stamps = _with_fraction(stamps, parts("F"))
+    if not _any(pc.not_equal(parts("tz"), "")):
+        return Parsed("datetime", stamps, formats)
+    converted = _to_utc(stamps, parts)
+    if converted is None:
+        return None
+    stamps, offsets = converted
+    return Parsed("datetime", stamps, formats | {UTC_OFFSET}, offsets=offsets)
+
+
+def _cleaned(values: pa.Array) -> pa.Array:
+    """Cells with full-width characters folded (NFKC: "１４：３０" is "14:30"), trimmed,
+    NA markers as nulls."""
+    normalized = values
+    if _any(pc.invert(pc.string_is_ascii(values))):
+        normalized = pc.utf8_normalize(values, "NFKC")
+    return without_na(normalized)
 
 
 def _strict_strptime(iso: pa.Array, layout: str) -> pa.Array | None:
@@ -353,9 +392,16 @@ def _strict_strptime(iso: pa.Array, layout: str) -> pa.Array | None:
     return stamps
 
 
-def _with_time(iso_date: pa.Array, parts: _Groups) -> pa.Array | None:
-    hours_text = pc.if_else(pc.equal(parts("H"), ""), "0", parts("H"))
-    hours = hours_text.cast(pa.int64())
+def _number_or(text: pa.Array, default: str) -> pa.Array:
+    """An optional group of digits as int64, ``default`` where it was absent."""
+    return pc.if_else(pc.equal(text, ""), default, text).cast(pa.int64())
+
+
+def _clock(parts: _Groups) -> tuple[pa.Array, pa.Array, pa.Array] | None:
+    """Hours (0-23, after 上午/下午/AM/PM), minutes and seconds as int64 arrays, 0 where a
+    cell has no time; None when a 12-hour time is out of range (下午 13:00, 上午 0:30).
+    Minutes and seconds are not checked here."""
+    hours = _number_or(parts("H"), "0")
     marker = pc.if_else(pc.equal(parts("ap"), ""), parts("ap2"), parts("ap"))
     afternoon = pc.is_in(marker, value_set=pa.array(["下午", "PM", "pm"]))
     morning = pc.is_in(marker, value_set=pa.array(["上午", "AM", "am"]))
@@ -364,12 +410,92 @@ def _with_time(iso_date: pa.Array, parts: _Groups) -> pa.Array | None:
         return None  # 下午 13:00 is no time
     hours = pc.if_else(pc.and_(afternoon, pc.less(hours, 12)), pc.add(hours, 12), hours)
     hours = pc.if_else(pc.and_(morning, pc.equal(hours, 12)), 0, hours)
-    minutes = pc.if_else(pc.equal(parts("M"), ""), "00", parts("M"))
-    seconds = pc.if_else(pc.equal(parts("S"), ""), "00", parts("S"))
-    clock = pc.binary_join_element_wise(
-        pc.utf8_lpad(hours.cast(pa.string()), 2, "0"), minutes, seconds, ":"
+    return hours, _number_or(parts("M"), "0"), _number_or(parts("S"), "0")
+
+
+def _with_time(iso_date: pa.Array, parts: _Groups) -> pa.Array | None:
+    clock = _clock(parts)
+    if clock is None:
+        return None
+    text = pc.binary_join_element_wise(
+        *(pc.utf8_lpad(field.cast(pa.string()), 2, "0") for field in clock), ":"
     )
-    return pc.binary_join_element_wise(iso_date, clock, " ")
+    return pc.binary_join_element_wise(iso_date, text, " ")
+
+
+def _microseconds(fraction: pa.Array) -> pa.Array:
+    """Fractional-second digits ("5", "123456789") as whole microseconds (500000, 123456),
+    digits past the sixth cut off as Python's datetime.fromisoformat does; 0 where none."""
+    padded = pc.utf8_rpad(fraction, MICROSECONDS_DIGITS, "0")
+    digits = pc.utf8_slice_codeunits(padded, 0, MICROSECONDS_DIGITS)
+    return digits.cast(pa.int64())
+
+
+def _with_fraction(stamps: pa.Array, fraction: pa.Array) -> pa.Array:
+    """timestamp[s] ``stamps`` plus their fractional seconds, as timestamp[us]."""
+    micros = pc.add(pc.multiply(stamps.cast(pa.int64()), MICROSECONDS), _microseconds(fraction))
+    return micros.cast(pa.timestamp("us"))
+
+
+def _to_utc(stamps: pa.Array, parts: _Groups) -> tuple[pa.Array, frozenset[str]] | None:
+    """Naive ``stamps`` (the clock as written) moved to UTC by each cell's offset (none:
+    taken as UTC), with the offsets met, "" for cells without one; None when an offset is
+    no real one (+24:00, +08:60) or a moment leaves the years 1-9999."""
+    zone = parts("tz")
+    hours, minutes = _number_or(parts("tz_h"), "0"), _number_or(parts("tz_m"), "0")
+    if _any(pc.or_(pc.greater(hours, 23), pc.greater(minutes, 59))):
+        return None
+    seconds = pc.add(pc.multiply(hours, 3600), pc.multiply(minutes, 60))
+    seconds = pc.if_else(pc.equal(parts("tz_sign"), "-"), pc.negate(seconds), seconds)
+    unit = stamps.type.unit
+    scale = MICROSECONDS if unit == "us" else 1
+    utc = pc.subtract(stamps.cast(pa.int64()), pc.multiply(seconds, scale))
+    extremes = pc.min_max(utc)
+    if (
+        extremes["min"].as_py() < FIRST_SECOND * scale
+        or extremes["max"].as_py() > (LAST_SECOND + 1) * scale - 1
+    ):
+        return None
+    written = pc.binary_join_element_wise(
+        pc.binary_join_element_wise(parts("tz_sign"), parts("tz_h"), ""),
+        pc.if_else(pc.equal(parts("tz_m"), ""), "00", parts("tz_m")),
+        ":",
+    )
+    written = pc.if_else(pc.equal(zone, ""), "", pc.if_else(pc.equal(zone, "Z"), "Z", written))
+    offsets = frozenset(pc.unique(written).drop_null().to_pylist())
+    return utc.cast(pa.timestamp(unit, tz="UTC")), offsets
+
+
+def parse_times(values: pa.Array) -> Parsed | None:
+    """Times of day in every cell (see the module docstring) as time32[s], or time64[us]
+    with fractional seconds; None otherwise. Cells without a colon are ruled out by a
+    substring search before any regex runs."""
+    if values.null_count == len(values):
+        return None
+    if not _any(pc.match_substring(values, ":")) and not _any(
+        pc.match_substring(values, "：")
+    ):
+        return None
+    cleaned = _cleaned(values)
+    if cleaned.null_count == len(cleaned):
+        return None
+    if not pc.all(pc.match_substring(cleaned, ":")).as_py():
+        return None
+    parts = _match(cleaned, TIME_OF_DAY)
+    if parts is None:
+        return None
+    clock = _clock(parts)
+    if clock is None:
+        return None
+    hours, minutes, seconds = clock
+    late = pc.or_(pc.greater(minutes, 59), pc.greater(seconds, 59))
+    if _any(pc.or_(pc.greater(hours, 23), late)):
+        return None  # 25:00, 08:61
+    of_day = pc.add(pc.add(pc.multiply(hours, 3600), pc.multiply(minutes, 60)), seconds)
+    if _any(pc.not_equal(parts("F"), "")):
+        micros = pc.add(pc.multiply(of_day, MICROSECONDS), _microseconds(parts("F")))
+        return Parsed("time", micros.cast(pa.time64("us")))
+    return Parsed("time", of_day.cast(pa.int32()).cast(pa.time32("s")))
 
 
 def parse_booleans(values: pa.Array) -> Parsed | None:
@@ -387,5 +513,6 @@ PARSERS = {
     "integer": lambda values: parse_numbers(values, "integer"),
     "float": lambda values: parse_numbers(values, "float"),
     "date": parse_dates,
+    "time": parse_times,
     "boolean": parse_booleans,
 }
