@@ -118,7 +118,7 @@ VALUE_FORMAT_LABELS = {
     "stored_as_text": "以文字儲存",
     "roc": "民國年",
     "gregorian": "西元年",
-    "utc_offset": "帶時區（已換算為 UTC）",
+    "utc_offset": "時區已換算為 UTC",
 }
 
 
