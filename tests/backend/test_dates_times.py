@@ -58,9 +58,12 @@ def note_about(result: dict, name: str) -> str:
 
 OFFSET_COLUMNS = {
     "z": ["2024-05-01T08:30:00Z", "2024-05-01 23:59:59Z", "2024-04-30T00:00:00Z"],
-    "taipei": ["2024-05-01T08:30:00+08:00", "2024-05-01T07:00:00+08:00", "2024-05-02T01:15:00+08:00"],
-    "new_york": ["2024-05-01T08:30:00-05:00", "2024-05-01T20:00:00-05:00", "2024-04-30T22:10:00-05:00"],
-    "no_colon": ["2024-05-01T08:30:00+0530", "2024-05-01T02:00:00+0530", "2024-05-01T05:29:59+0530"],
+    "taipei": ["2024-05-01T08:30:00+08:00", "2024-05-01T07:00:00+08:00",
+               "2024-05-02T01:15:00+08:00"],
+    "new_york": ["2024-05-01T08:30:00-05:00", "2024-05-01T20:00:00-05:00",
+                 "2024-04-30T22:10:00-05:00"],
+    "no_colon": ["2024-05-01T08:30:00+0530", "2024-05-01T02:00:00+0530",
+                 "2024-05-01T05:29:59+0530"],
     "hours_only": ["2024-05-01T08:30:00+08", "2024-05-01T06:00:00-03", "2024-05-01T03:00:00+00"],
     "mixed": ["2024-05-01T08:30:00+08:00", "2024-05-01 08:30:00Z", "2024-05-01T08:30:00-05:00",
               "2024-05-01T08:30:00+0530", "2024-05-01T00:10:00+08:00"],
@@ -149,6 +152,7 @@ def test_naive_rows_then_offset_rows_in_later_batches(tmp_path: Path) -> None:
         ["2024-05-01T08:30:00+08:60"],
         ["2024-05-01T08:30:00+8:00"],  # ISO writes the hours with two digits
         ["2024-05-01T08:30:00+08:00", "2024-05-01T08:30:00 台北"],
+        ["2024-05-01T08:30.5+08:00"],  # a fraction of a minute
     ],
 )
 def test_what_is_no_offset_stays_text(tmp_path: Path, cells: list[str]) -> None:
@@ -229,6 +233,16 @@ def test_time_column_over_many_batches_with_empty_cells(tmp_path: Path) -> None:
     clocks = [clock_of(cell) for cell in cells if cell]
     assert column["type"] == "time"
     assert column["nulls"] == cells.count("")
+    assert (column["min"], column["max"]) == (min(clocks).isoformat(), max(clocks).isoformat())
+
+
+def test_time_column_whose_first_rows_are_placeholders(tmp_path: Path) -> None:
+    """Cells such as "-" are empty in a time column, also when the first thousands are."""
+    cells = ["-"] * 3_000 + [f"{i % 24}:{i % 60:02d}" for i in range(3_000)]
+    column = columns(analyze(tmp_path, csv_of("時刻", cells), "late.csv"))["時刻"]
+    clocks = [clock_of(cell) for cell in cells if cell != "-"]
+    assert column["type"] == "time"
+    assert column["nulls"] == 3_000
     assert (column["min"], column["max"]) == (min(clocks).isoformat(), max(clocks).isoformat())
 
 

@@ -65,10 +65,18 @@ NUMBER = (
     r"(?P<sign3>[+-])?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d+(?:\.\d*)?|\.\d+)"
     r"(?:[eE](?P<exp>[+-]?\d+))?(?P<pct>%)?(?P<close>\))?$"
 )
+# What may follow a clock time: fractional seconds, AM/PM, a UTC offset. One group in
+# DATE (each group costs a string array per batch), matched again with TAIL_PARTS only
+# where some cell has one.
+TAIL = r"(?:\.\d+)?\s*(?:AM|PM|am|pm)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?"
+TAIL_PARTS = (
+    r"^(?:\.(?P<F>\d+))?\s*(?P<ap2>AM|PM|am|pm)?"
+    r"\s*(?P<tz>Z|(?P<tz_sign>[+-])(?P<tz_h>\d{2})(?::?(?P<tz_m>\d{2}))?)?$"
+)
+TAIL_GROUPS = frozenset({"F", "ap2", "tz", "tz_sign", "tz_h", "tz_m"})
 TIME = (
     r"(?:(?:\s+|T)(?P<ap>上午|下午|AM|PM|am|pm)?\s*(?P<H>\d{1,2}):(?P<M>\d{2})"
-    r"(?::(?P<S>\d{2})(?:\.(?P<F>\d+))?)?\s*(?P<ap2>AM|PM|am|pm)?"
-    r"\s*(?P<tz>Z|(?P<tz_sign>[+-])(?P<tz_h>\d{2})(?::?(?P<tz_m>\d{2}))?)?)?"
+    r"(?::(?P<S>\d{2}))?(?P<tail>" + TAIL + "))?"
 )
 DATE = (
     r"^(?:(?P<roc>民國)\s*)?(?P<y>\d{2,4})"
@@ -83,6 +91,7 @@ TIME_OF_DAY = (
 # A date-time written with a UTC offset (a column's `formats`): converted to UTC.
 UTC_OFFSET = "utc_offset"
 MICROSECONDS, MICROSECONDS_DIGITS = 1_000_000, 6
+SAMPLE_CELLS = 1_000  # a column's first cells, tried as times before all of them are
 # Seconds since 1970 of the first and the last second Python's datetime can hold.
 FIRST_SECOND, LAST_SECOND = -62_135_596_800, 253_402_300_799
 CURRENCY_NAMES = {"NTD": "NT$"}
@@ -329,9 +338,10 @@ def parse_dates(values: pa.Array) -> Parsed | None:
     cleaned = _cleaned(values)
     if cleaned.null_count == len(cleaned):
         return None
-    parts = _match(cleaned, DATE)
-    if parts is None:
+    matched = _match(cleaned, DATE)
+    if matched is None:
         return None
+    parts = _DateParts(matched)
     year_text = parts("y")
     roc = pc.or_(pc.equal(parts("roc"), "民國"), pc.less(pc.utf8_length(year_text), 4))
     year = pc.add(year_text.cast(pa.int64()), pc.if_else(roc, ROC_OFFSET, 0))
@@ -361,8 +371,13 @@ def parse_dates(values: pa.Array) -> Parsed | None:
     stamps = _strict_strptime(iso, "%Y-%m-%d %H:%M:%S")
     if stamps is None:
         return None
-    if _any(pc.not_equal(parts("F"), "")):
-        stamps = _with_fraction(stamps, parts("F"))
+    if not parts.has_tail:
+        return Parsed("datetime", stamps, formats)
+    fraction = parts("F")
+    if _any(pc.not_equal(fraction, "")):
+        if _any(pc.and_(pc.not_equal(fraction, ""), pc.equal(parts("S"), ""))):
+            return None  # 08:30.5: a fraction of a minute is no ISO time
+        stamps = _with_fraction(stamps, fraction)
     if not _any(pc.not_equal(parts("tz"), "")):
         return Parsed("datetime", stamps, formats)
     converted = _to_utc(stamps, parts)
@@ -370,6 +385,22 @@ def parse_dates(values: pa.Array) -> Parsed | None:
         return None
     stamps, offsets = converted
     return Parsed("datetime", stamps, formats | {UTC_OFFSET}, offsets=offsets)
+
+
+class _DateParts:
+    """DATE's groups, and those of its ``tail`` (TAIL_GROUPS), which are matched only when
+    some cell has a tail: "" for every cell otherwise."""
+
+    def __init__(self, parts: _Groups) -> None:
+        self._parts = parts
+        tail = parts("tail")
+        self.has_tail = _any(pc.not_equal(tail, ""))
+        self._tail = _Groups(pc.extract_regex(tail, TAIL_PARTS)) if self.has_tail else None
+
+    def __call__(self, name: str) -> pa.Array:
+        if name not in TAIL_GROUPS:
+            return self._parts(name)
+        return self._tail(name) if self._tail is not None else self._parts("tail")
 
 
 def _cleaned(values: pa.Array) -> pa.Array:
@@ -397,10 +428,9 @@ def _number_or(text: pa.Array, default: str) -> pa.Array:
     return pc.if_else(pc.equal(text, ""), default, text).cast(pa.int64())
 
 
-def _clock(parts: _Groups) -> tuple[pa.Array, pa.Array, pa.Array] | None:
-    """Hours (0-23, after 上午/下午/AM/PM), minutes and seconds as int64 arrays, 0 where a
-    cell has no time; None when a 12-hour time is out of range (下午 13:00, 上午 0:30).
-    Minutes and seconds are not checked here."""
+def _hours(parts: _Groups | _DateParts) -> pa.Array | None:
+    """Hours (0-23 after 上午/下午/AM/PM, as written otherwise; 0 where a cell has no time)
+    as int64, or None when a 12-hour time is out of range (下午 13:00, 上午 0:30)."""
     hours = _number_or(parts("H"), "0")
     marker = pc.if_else(pc.equal(parts("ap"), ""), parts("ap2"), parts("ap"))
     afternoon = pc.is_in(marker, value_set=pa.array(["下午", "PM", "pm"]))
@@ -409,18 +439,19 @@ def _clock(parts: _Groups) -> tuple[pa.Array, pa.Array, pa.Array] | None:
     if _any(pc.and_(twelve_hour, pc.or_(pc.greater(hours, 12), pc.equal(hours, 0)))):
         return None  # 下午 13:00 is no time
     hours = pc.if_else(pc.and_(afternoon, pc.less(hours, 12)), pc.add(hours, 12), hours)
-    hours = pc.if_else(pc.and_(morning, pc.equal(hours, 12)), 0, hours)
-    return hours, _number_or(parts("M"), "0"), _number_or(parts("S"), "0")
+    return pc.if_else(pc.and_(morning, pc.equal(hours, 12)), 0, hours)
 
 
-def _with_time(iso_date: pa.Array, parts: _Groups) -> pa.Array | None:
-    clock = _clock(parts)
-    if clock is None:
+def _with_time(iso_date: pa.Array, parts: _DateParts) -> pa.Array | None:
+    hours = _hours(parts)
+    if hours is None:
         return None
-    text = pc.binary_join_element_wise(
-        *(pc.utf8_lpad(field.cast(pa.string()), 2, "0") for field in clock), ":"
+    minutes = pc.if_else(pc.equal(parts("M"), ""), "00", parts("M"))
+    seconds = pc.if_else(pc.equal(parts("S"), ""), "00", parts("S"))
+    clock = pc.binary_join_element_wise(
+        pc.utf8_lpad(hours.cast(pa.string()), 2, "0"), minutes, seconds, ":"
     )
-    return pc.binary_join_element_wise(iso_date, text, " ")
+    return pc.binary_join_element_wise(iso_date, clock, " ")
 
 
 def _microseconds(fraction: pa.Array) -> pa.Array:
@@ -437,7 +468,7 @@ def _with_fraction(stamps: pa.Array, fraction: pa.Array) -> pa.Array:
     return micros.cast(pa.timestamp("us"))
 
 
-def _to_utc(stamps: pa.Array, parts: _Groups) -> tuple[pa.Array, frozenset[str]] | None:
+def _to_utc(stamps: pa.Array, parts: _DateParts) -> tuple[pa.Array, frozenset[str]] | None:
     """Naive ``stamps`` (the clock as written) moved to UTC by each cell's offset (none:
     taken as UTC), with the offsets met, "" for cells without one; None when an offset is
     no real one (+24:00, +08:60) or a moment leaves the years 1-9999."""
@@ -468,26 +499,35 @@ def _to_utc(stamps: pa.Array, parts: _Groups) -> tuple[pa.Array, frozenset[str]]
 
 def parse_times(values: pa.Array) -> Parsed | None:
     """Times of day in every cell (see the module docstring) as time32[s], or time64[us]
-    with fractional seconds; None otherwise. Cells without a colon are ruled out by a
-    substring search before any regex runs."""
+    with fractional seconds; None otherwise. Cheap checks come first: a column without a
+    colon needs no regex, and a text column with colons is ruled out on its first
+    SAMPLE_CELLS cells."""
     if values.null_count == len(values):
         return None
     if not _any(pc.match_substring(values, ":")) and not _any(
         pc.match_substring(values, "：")
     ):
         return None
+    if len(values) > SAMPLE_CELLS and _times(values.slice(0, SAMPLE_CELLS)) is None:
+        return None
+    parsed = _times(values)
+    if parsed is None or parsed.values.null_count == len(parsed.values):
+        return None
+    return parsed
+
+
+def _times(values: pa.Array) -> Parsed | None:
+    """The cells as times of day (nulls where empty or NA), or None when one is no time."""
     cleaned = _cleaned(values)
     if cleaned.null_count == len(cleaned):
-        return None
-    if not pc.all(pc.match_substring(cleaned, ":")).as_py():
-        return None
+        return Parsed("time", pa.nulls(len(cleaned), pa.time32("s")))
     parts = _match(cleaned, TIME_OF_DAY)
     if parts is None:
         return None
-    clock = _clock(parts)
-    if clock is None:
+    hours = _hours(parts)
+    if hours is None:
         return None
-    hours, minutes, seconds = clock
+    minutes, seconds = _number_or(parts("M"), "0"), _number_or(parts("S"), "0")
     late = pc.or_(pc.greater(minutes, 59), pc.greater(seconds, 59))
     if _any(pc.or_(pc.greater(hours, 23), late)):
         return None  # 25:00, 08:61
