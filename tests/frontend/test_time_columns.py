@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,9 +61,7 @@ def test_time_and_utc_columns_rendered(result: dict[str, Any], vocabulary: Vocab
     assert "##### 日期與時間範圍" in [m.value for m in at.markdown]
     ranges = {row["欄位"]: row for row in at.dataframe[1].value.to_dict("records")}
     day = dt.date(2000, 1, 1)
-    length = dt.datetime.combine(day, max(CLOCK_TIMES)) - dt.datetime.combine(
-        day, min(CLOCK_TIMES)
-    )
+    length = dt.datetime.combine(day, max(CLOCK_TIMES)) - dt.datetime.combine(day, min(CLOCK_TIMES))
     hours, minutes = divmod(round(length.total_seconds()) // 60, 60)
     assert ranges["上班"]["涵蓋期間"] == f"{hours} 小時 {minutes} 分"
     assert set(ranges) == {"上班", "打卡時間"}

@@ -504,9 +504,7 @@ def parse_times(values: pa.Array) -> Parsed | None:
     SAMPLE_CELLS cells."""
     if values.null_count == len(values):
         return None
-    if not _any(pc.match_substring(values, ":")) and not _any(
-        pc.match_substring(values, "：")
-    ):
+    if not _any(pc.match_substring(values, ":")) and not _any(pc.match_substring(values, "：")):
         return None
     if len(values) > SAMPLE_CELLS and _times(values.slice(0, SAMPLE_CELLS)) is None:
         return None
