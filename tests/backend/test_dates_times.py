@@ -10,14 +10,17 @@ import datetime as dt
 import io
 import unicodedata
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from fastapi.testclient import TestClient
 
 from backend.schemas import AnalysisResult
 from backend.vocabulary import COLUMN_TYPE_LABELS
 from backend.xlsx_report import STATS_HEADERS, STATS_SHEET, SUMMARY_SHEET, analysis_workbook
+from tests.backend.conftest import wait_for
 from tests.backend.test_real_world_files import analyze, columns
 
 UTC = dt.UTC
@@ -378,3 +381,45 @@ def test_excel_report_without_offsets_says_nothing_about_zones(tmp_path: Path) -
     assert not any("時區" in value for value in summary)
     stats = workbook[STATS_SHEET]
     assert (stats.cell(2, 7).value, stats.cell(2, 8).value) == (dt.time(8, 30), dt.time(9, 45))
+
+
+@pytest.fixture(params=["sqlite", "celery"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Through the API as users meet it: a result stored as JSON, and one a real Celery
+    worker computed."""
+    return request.param
+
+
+def test_api_result_and_report_of_times_and_offsets(client: TestClient) -> None:
+    aware = ["2024-05-01T08:30:00+08:00", "2024-05-01T20:00:00-05:00", "2024-05-02T00:00:00Z"]
+    clocks = ["08:30", "下午 5:45", "23:15:30"]
+    body = "打卡,時刻\n" + "".join(f"{a},{c}\n" for a, c in zip(aware, clocks, strict=True))
+    response = client.post(
+        "/api/upload/stream", content=body.encode(), headers={"X-Filename": quote("打卡.csv")}
+    )
+    assert response.status_code == 202, response.text
+    task = wait_for(client, response.json()["task_id"])
+    assert task["status"] == "completed", task
+    found = {c["name"]: c for c in task["result"]["tables"][0]["columns"]}
+    moments = [dt.datetime.fromisoformat(cell).astimezone(UTC) for cell in aware]
+    times = [clock_of(cell) for cell in clocks]
+    assert found["打卡"]["type"] == "datetime"
+    assert (found["打卡"]["min"], found["打卡"]["max"]) == (
+        min(moments).isoformat(),
+        max(moments).isoformat(),
+    )
+    assert found["時刻"]["type"] == "time"
+    assert (found["時刻"]["min"], found["時刻"]["max"]) == (
+        min(times).isoformat(),
+        max(times).isoformat(),
+    )
+
+    response = client.get(
+        f"/api/task/{task['task_id']}/result", params={"format": "xlsx", "tz": "Asia/Taipei"}
+    )
+    assert response.status_code == 200, response.text
+    stats = openpyxl.load_workbook(io.BytesIO(response.content))[STATS_SHEET]
+    rows = {row[1]: row for row in stats.iter_rows(min_row=2, values_only=True)}
+    taipei = ZoneInfo("Asia/Taipei")
+    assert rows["打卡"][6] == min(moments).astimezone(taipei).replace(tzinfo=None)
+    assert rows["時刻"][6:8] == (min(times), max(times))
