@@ -166,13 +166,18 @@ def _shown(value: float, num_format: str) -> str:
     return f"{value:{grouping}.{decimals}f}" + "".join(re.findall(r'"([^"]*)"', num_format))
 
 
-def _iso_to_datetime(text: str, timezone: ZoneInfo | None = None) -> datetime | None:
+def _iso_to_datetime(
+    text: str, timezone: ZoneInfo | None = None, naive_is_utc: bool = False
+) -> datetime | None:
     """An ISO date or date-time Excel can hold (1900 to 9999), naive; one with a UTC offset
-    as the clock shows it in ``timezone`` (UTC when None); else None."""
+    (or any, with ``naive_is_utc``, as the analysis takes those beside offsets) as the
+    clock shows it in ``timezone`` (UTC when None); else None."""
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
+    if parsed.tzinfo is None and naive_is_utc:
+        parsed = parsed.replace(tzinfo=UTC)
     if parsed.tzinfo is not None:
         try:
             parsed = parsed.astimezone(timezone or UTC).replace(tzinfo=None)
@@ -298,7 +303,8 @@ class _ReportWriter:
             if kind == "time":
                 moment = _iso_to_time(value)
             else:
-                moment = _iso_to_datetime(value, self.timezone)
+                utc = "utc_offset" in (column.get("formats") or [])
+                moment = _iso_to_datetime(value, self.timezone, naive_is_utc=utc)
             if moment is None:
                 self.text(worksheet, row, col, value)
             else:

@@ -366,6 +366,25 @@ def test_excel_report_shows_times_and_offset_date_times_in_its_zone(
     assert any("已統一換算為 UTC" in value for value in summary)
 
 
+def test_excel_report_takes_naive_cells_beside_offsets_as_utc(tmp_path: Path) -> None:
+    """As the analysis does (its minimum here is such a cell): the preview agrees."""
+    cells = ["2024-05-01 00:10:00", "2024-05-01T08:30:00+08:00", "2024-05-02"]
+    result = analyze(tmp_path, csv_of("打卡", cells), "mixed.csv")
+    zone = ZoneInfo("Asia/Taipei")
+    workbook = openpyxl.load_workbook(
+        io.BytesIO(
+            analysis_workbook(
+                result, filename="mixed.csv", size_bytes=1, finished_at=None, timezone=zone
+            )
+        )
+    )
+    shown = [utc_of(cell).astimezone(zone).replace(tzinfo=None) for cell in cells]
+    preview = workbook["預覽 " + result["tables"][0]["name"]]
+    assert [row[1] for row in preview.iter_rows(min_row=2, values_only=True)] == shown
+    stats = {row[1]: row for row in workbook[STATS_SHEET].iter_rows(min_row=2, values_only=True)}
+    assert stats["打卡"][6:8] == (min(shown), max(shown))
+
+
 def test_excel_report_without_offsets_says_nothing_about_zones(tmp_path: Path) -> None:
     result = analyze(tmp_path, "時刻,數量\n08:30,1\n09:45,2\n", "plain.csv")
     workbook = openpyxl.load_workbook(
