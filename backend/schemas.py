@@ -12,7 +12,7 @@ from backend.eta import remaining_at
 from backend.store.base import PROCESSING, Task
 from backend.vocabulary import TaskStatus
 
-ColumnType = Literal["integer", "float", "date", "datetime", "boolean", "text"]
+ColumnType = Literal["integer", "float", "date", "datetime", "time", "boolean", "text"]
 
 MAX_PROCESS_DELAY_S = 3600
 
@@ -46,7 +46,10 @@ class ColumnSummary(BaseModel):
     type: ColumnType = Field(examples=["integer"])
     nulls: int = Field(ge=0, description="空白儲存格數", examples=[0])
     min: int | float | str | None = Field(
-        None, description="數值欄位為數字，日期欄位為 ISO 日期", examples=[1200]
+        None,
+        description="數值欄位為數字；日期、日期時間與時間欄位為 ISO 8601 字串"
+        "（帶時區的日期時間已換算為 UTC，結尾標示 +00:00）",
+        examples=[1200],
     )
     max: int | float | str | None = Field(None, examples=[12500])
     mean: float | None = Field(None, examples=[5633.33])

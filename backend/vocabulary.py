@@ -57,6 +57,7 @@ COLUMN_TYPE_LABELS = {
     "float": "小數",
     "date": "日期",
     "datetime": "日期時間",
+    "time": "時間",
     "boolean": "是/否（布林）",
     "text": "文字",
 }
@@ -121,6 +122,7 @@ VALUE_FORMAT_LABELS = {
     "stored_as_text": "以文字儲存",
     "roc": "民國年",
     "gregorian": "西元年",
+    "utc_offset": "時區已換算為 UTC",
 }
 
 

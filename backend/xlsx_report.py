@@ -2,9 +2,12 @@
 
 Sheets: 摘要 (the file and what was decided on the user's behalf), 欄位統計 (one row per
 column of every table) and one 預覽 sheet per table (its first rows, under a first cell
-that names the table in full, as a sheet name may be cut at Excel's 31 characters). Numbers keep their
-type, with thousands separators and as many decimals as they need; dates are Excel dates;
-column widths follow the longest content, a CJK character counted twice as wide.
+that names the table in full, as a sheet name may be cut at Excel's 31 characters). Numbers
+keep their type, with thousands separators and as many decimals as they need; dates,
+date-times and times of day are Excel dates and times (a date-time with a UTC offset, as
+the analysis gives a column that had offsets, is shown in the report's time zone, which the
+摘要 sheet names, since an Excel date-time has no zone); column widths follow the longest
+content, a CJK character counted twice as wide.
 
 Written with XlsxWriter: the report is only ever written, never read back or edited, and
 XlsxWriter writes faster than openpyxl with full control of number formats, widths and
@@ -19,7 +22,7 @@ import io
 import math
 import re
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -70,7 +73,8 @@ def analysis_workbook(
     timezone: ZoneInfo | None = None,
 ) -> bytes:
     """The .xlsx file for one analysis ``result`` (the ``AnalysisResult`` shape);
-    ``finished_at`` (Unix seconds) is written in ``timezone`` (UTC when None)."""
+    ``finished_at`` (Unix seconds) and date-times with a UTC offset are written in
+    ``timezone`` (UTC when None)."""
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(
         buffer,
@@ -82,7 +86,7 @@ def analysis_workbook(
             "strings_to_numbers": False,
         },
     )
-    writer = _ReportWriter(workbook)
+    writer = _ReportWriter(workbook, timezone)
     writer.summary(result, filename, size_bytes, finished_at, timezone)
     writer.column_stats(result.get("tables") or [])
     for table in result.get("tables") or []:
@@ -176,22 +180,54 @@ def _shown(value: float, num_format: str) -> str:
     return f"{value:{grouping}.{decimals}f}" + "".join(re.findall(r'"([^"]*)"', num_format))
 
 
-def _iso_to_datetime(text: str) -> datetime | None:
-    """An ISO date or date-time Excel can hold (1900 to 9999), naive; else None."""
+def _iso_to_datetime(
+    text: str, timezone: ZoneInfo | None = None, naive_is_utc: bool = False
+) -> datetime | None:
+    """An ISO date or date-time Excel can hold (1900 to 9999), naive; one with a UTC offset
+    (or any, with ``naive_is_utc``, as the analysis takes those beside offsets) as the
+    clock shows it in ``timezone`` (UTC when None); else None."""
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
+    if parsed.tzinfo is None and naive_is_utc:
+        parsed = parsed.replace(tzinfo=UTC)
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(timezone or UTC).replace(tzinfo=None)
+        except OverflowError:  # past year 9999 in that zone
+            return None
     return parsed if 1900 <= parsed.year <= 9999 else None
+
+
+def _iso_to_time(text: str) -> time | None:
+    """An ISO time of day ("08:30:00"), without a zone; else None."""
+    try:
+        parsed = time.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is None else None
+
+
+def _zone_name(timezone: ZoneInfo | None) -> str:
+    return "UTC" if timezone is None or timezone is UTC else str(timezone)
+
+
+def _has_offsets(tables: list[dict[str, Any]]) -> bool:
+    """Some date-time column was written with UTC offsets (its figures are UTC)."""
+    return any(
+        "utc_offset" in (column.get("formats") or [])
+        for table in tables
+        for column in table.get("columns") or []
+    )
 
 
 class _ReportWriter:
     """Writes the sheets, tracking each column's widest content for its width."""
 
-    def __init__(self, workbook: Workbook) -> None:
+    def __init__(self, workbook: Workbook, timezone: ZoneInfo | None = None) -> None:
         self.workbook = workbook
+        self.timezone = timezone
         self.taken: set[str] = set()
         self._formats: dict[tuple[tuple[str, Any], ...], Any] = {}
         self._widths: dict[int, dict[int, int]] = {}
@@ -251,9 +287,14 @@ class _ReportWriter:
         worksheet.write_number(row, col, value, self.format(num_format=num_format, **extra))
         self._seen(worksheet, col, _shown(value, num_format))
 
-    def moment(self, worksheet: Worksheet, row: int, col: int, value: datetime | date) -> None:
-        if isinstance(value, datetime) and value.time() != datetime.min.time():
-            num_format = "yyyy-mm-dd hh:mm:ss"
+    def moment(
+        self, worksheet: Worksheet, row: int, col: int, value: datetime | date | time
+    ) -> None:
+        fraction = ".000" if isinstance(value, datetime | time) and value.microsecond else ""
+        if isinstance(value, time):
+            num_format = "hh:mm:ss" + fraction
+        elif isinstance(value, datetime) and value.time() != datetime.min.time():
+            num_format = "yyyy-mm-dd hh:mm:ss" + fraction
         else:
             num_format = "yyyy-mm-dd"
         worksheet.write_datetime(row, col, value, self.format(num_format=num_format))
@@ -271,8 +312,13 @@ class _ReportWriter:
             self.number(worksheet, row, col, value, _number_format(decimals, column.get("unit")))
         elif isinstance(value, int | float):
             self.number(worksheet, row, col, value, _number_format(_decimals(float(value))))
-        elif isinstance(value, str) and kind in ("date", "datetime"):
-            moment = _iso_to_datetime(value)
+        elif isinstance(value, str) and kind in ("date", "datetime", "time"):
+            moment: datetime | time | None
+            if kind == "time":
+                moment = _iso_to_time(value)
+            else:
+                utc = "utc_offset" in (column.get("formats") or [])
+                moment = _iso_to_datetime(value, self.timezone, naive_is_utc=utc)
             if moment is None:
                 self.text(worksheet, row, col, value)
             else:
@@ -362,8 +408,13 @@ class _ReportWriter:
         if finished_at is not None:
             zone = timezone or UTC
             moment = datetime.fromtimestamp(finished_at, zone).replace(tzinfo=None)
-            line(f"分析完成時間（{'UTC' if zone is UTC else str(zone)}）", moment)
+            line(f"分析完成時間（{_zone_name(zone)}）", moment)
         warnings = list(result.get("warnings") or [])
+        if _has_offsets(tables):
+            warnings.append(
+                f"帶有時區的日期時間在「{STATS_SHEET}」與預覽工作表中以 {_zone_name(timezone)} "
+                "時間顯示（Excel 的日期時間不含時區）。"
+            )
         for table in tables:
             if len(table["columns"]) > MAX_COLUMNS:
                 warnings.append(

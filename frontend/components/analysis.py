@@ -1,8 +1,8 @@
 """An analysis result (`analyze` task) as people like to read it.
 
 Every figure comes from the whole file: per-column statistics, for numeric columns a
-histogram whose counts the backend took over every row, for date columns the range they
-span. The preview is only the first rows, so nothing is ever drawn from it.
+histogram whose counts the backend took over every row, for date, date-time and time
+columns the range they span. The preview is only the first rows, so nothing is ever drawn from it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from frontend.utils.formatting import format_duration
 from frontend.utils.vocabulary import Vocabulary, label
 
 NUMERIC_TYPES = frozenset({"integer", "float"})
-DATE_TYPES = frozenset({"date", "datetime"})
+# Columns whose minimum and maximum are ISO 8601 strings, shown with the range they span.
+DATE_TYPES = frozenset({"date", "datetime", "time"})
+UTC_SUFFIXES = ("+00:00", "Z")  # a date-time the backend converted to UTC
 # Results stored before every column got one of the six types still carry this one.
 RETIRED_COLUMN_TYPES = {"empty": "空白"}
 BOOLEAN_WORDS = {"true": "是", "false": "否"}
@@ -167,11 +169,16 @@ def format_exact(value: Any, unit: str | None = None, grouped: bool = True) -> s
 
 
 def format_date(value: Any, column_type: str | None = "date") -> str:
-    """An ISO date or date-time as people write it: "2024-05-01", "2024-05-01 13:45:00".
-    In a date-time column a bare date is midnight (Excel may store it as a whole day)."""
+    """An ISO date, date-time or time as people write it: "2024-05-01", "2024-05-01
+    13:45:00", "08:30:00"; a date-time in UTC (the backend converts those written with an
+    offset) says so: "2024-05-01 00:30:00 UTC". In a date-time column a bare date is
+    midnight (Excel may store it as a whole day)."""
     if value is None or value == "":
         return MISSING
     text = str(value).replace("T", " ")
+    for suffix in UTC_SUFFIXES:
+        if column_type == "datetime" and text.endswith(suffix):
+            text = text.removesuffix(suffix) + " UTC"
     if column_type == "datetime" and len(text) == len("2024-05-01"):
         text += " 00:00:00"
     return text
@@ -458,10 +465,23 @@ def _parse_date(value: Any) -> dt.datetime | None:
     return moment.replace(tzinfo=None)
 
 
+def _parse_time(value: Any) -> dt.datetime | None:
+    """An ISO time of day as that time on one fixed day, so two can be subtracted."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = dt.time.fromisoformat(value)
+    except ValueError:
+        return None
+    return dt.datetime.combine(dt.date(2000, 1, 1), moment.replace(tzinfo=None))
+
+
 def date_span(column: dict[str, Any]) -> str:
     """How long the dates of a column cover: whole days for dates (both ends counted, as a
-    calendar does), days and hours or a duration for date-times."""
-    earliest, latest = _parse_date(column.get("min")), _parse_date(column.get("max"))
+    calendar does), days and hours or a duration for date-times, a duration for times of
+    day."""
+    parse = _parse_time if column.get("type") == "time" else _parse_date
+    earliest, latest = parse(column.get("min")), parse(column.get("max"))
     if earliest is None or latest is None or latest < earliest:
         return MISSING
     delta = latest - earliest
@@ -474,7 +494,8 @@ def date_span(column: dict[str, Any]) -> str:
 
 
 def date_range_frame(columns: list[dict[str, Any]]) -> pd.DataFrame | None:
-    """One row per date column with a known range: its earliest and latest value."""
+    """One row per date, date-time or time column with a known range: its earliest and
+    latest value."""
     rows = [
         {
             "欄位": str(column.get("name", "")),
@@ -492,8 +513,13 @@ def _render_date_ranges(columns: list[dict[str, Any]]) -> None:
     ranges = date_range_frame(columns)
     if ranges is None:
         return
-    st.markdown("##### 日期範圍")
-    st.caption("每個日期欄位在整個檔案中最早與最晚的值。")
+    with_times = any(column.get("type") == "time" for column in columns)
+    st.markdown("##### 日期與時間範圍" if with_times else "##### 日期範圍")
+    st.caption(
+        "每個日期與時間欄位在整個檔案中最早與最晚的值。"
+        if with_times
+        else "每個日期欄位在整個檔案中最早與最晚的值。"
+    )
     st.dataframe(
         ranges,
         hide_index=True,

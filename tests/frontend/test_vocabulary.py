@@ -57,6 +57,11 @@ TEXT: dict[str, tuple[str, str]] = {
         ),
         "utf-8",
     ),
+    "時區.csv": (
+        "上班,打卡\n"
+        + "".join(f"0{i % 10}:{i:02d},2024-05-01T0{i % 10}:30:00+08:00\n" for i in range(ROWS)),
+        "utf-8",
+    ),
     "unicode.txt": (DELIMITED.replace("{d}", "\t"), "utf-16"),
     "無BOM小端.csv": (DELIMITED.replace("{d}", ","), "utf-16-le"),
     "無BOM大端.csv": (DELIMITED.replace("{d}", ","), "utf-16-be"),

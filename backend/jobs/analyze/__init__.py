@@ -9,8 +9,11 @@ size), reports progress that follows the bytes or rows really processed, and ret
                  "preview": [...], "warnings": ["...zh-TW..."]}],
      "warnings": ["...zh-TW...", every decision made on the user's behalf]}
 
-``type`` is one of integer, float, date, datetime, boolean, text; date columns give ISO
-``min``/``max``; numeric columns a ``histogram`` ``{"edges", "counts"}``.
+``type`` is one of integer, float, date, datetime, time, boolean, text; date, date-time
+and time-of-day columns give ISO 8601 ``min``/``max`` ("2024-05-01", "2024-05-01T13:45:00",
+"08:30:00"); a date-time column in which a cell had a UTC offset ("+08:00", "Z") is converted
+to UTC and its ``min``/``max`` say so ("2024-05-01T00:30:00+00:00"), with a zh-TW warning
+naming the offsets met; numeric columns give a ``histogram`` ``{"edges", "counts"}``.
 
 The pieces: a reader per format (``delimited``, ``xlsx`` for every workbook, ``json_file``) turns the file
 into tables of batches (``source``); ``dialect`` decides how delimited text is laid out;

@@ -36,17 +36,19 @@ MERGE_ROWS = 200_000  # numbers merged into a column's figures at a time
 DISTINCT_BUDGET = 2_000_000
 MIN_DISTINCT_PER_COLUMN = 20_000
 
-KINDS = ("integer", "float", "date", "datetime", "boolean", "text")
+KINDS = ("integer", "float", "date", "datetime", "time", "boolean", "text")
 NUMERIC = ("integer", "float")
 # What a text batch may still turn out to be, given the column's kind so far.
 CANDIDATES: dict[str, tuple[str, ...]] = {
-    "empty": ("number", "date", "boolean"),
+    "empty": ("number", "date", "time", "boolean"),
     "integer": ("integer",),  # numbers, tried as integers first
     "float": ("float",),
     "date": ("date",),
     "datetime": ("date",),
+    "time": ("time",),
     "boolean": ("boolean",),
 }
+SHOWN_OFFSETS = 5  # UTC offsets named in a date-time column's note, at most
 FORMAT_LABELS = {
     types.THOUSANDS: "千分位（例如 1,234）",
     types.PERCENT: "百分比（例如 12.5%，數值以 % 為單位）",
@@ -420,6 +422,8 @@ def _typed_kind(dtype: pa.DataType) -> str | None:
         return "date"
     if pa.types.is_timestamp(dtype):
         return "datetime"
+    if pa.types.is_time(dtype):
+        return "time"
     return None
 
 
@@ -479,8 +483,13 @@ class ColumnStats:
     kind: str = "empty"  # "empty" until a non-empty cell is seen, then one of KINDS
     nulls: int = 0
     numeric: NumericAccumulator = field(default_factory=NumericAccumulator)
-    earliest: dt.date | dt.datetime | None = None
-    latest: dt.date | dt.datetime | None = None
+    # Dates, times of day or date-times (naive, in UTC when ``offsets`` has any).
+    earliest: dt.date | dt.datetime | dt.time | None = None
+    latest: dt.date | dt.datetime | dt.time | None = None
+    # UTC offsets the date-times were written with ("Z", "+08:00"); "" for date-times or
+    # dates without one (their zone is unknown), once a cell had one.
+    offsets: set[str] = field(default_factory=set)
+    naive_dates: bool = False  # some dates or date-times carried no offset
     counter: TopCounter | None = None
     formats: set[str] = field(default_factory=set)
     percent: bool | None = None  # every cell so far carried "%" (or none did)
@@ -535,7 +544,7 @@ class ColumnStats:
         elif merged == "boolean":
             self._count(parsed.values)
         else:
-            self._add_dates(parsed.values)
+            self._add_dates(parsed.values, parsed.offsets)
 
     def _same_units(self, parsed: types.Parsed) -> bool:
         percent = types.PERCENT in parsed.formats
@@ -550,11 +559,19 @@ class ColumnStats:
             self.currency_symbols, self.currency = symbols, currency
         return True
 
-    def _add_dates(self, values: pa.Array) -> None:
+    def _add_dates(self, values: pa.Array, offsets: frozenset[str] = frozenset()) -> None:
+        """Dates, date-times or times of day (``offsets``: see ``types.Parsed``); date-times
+        with an offset arrive in UTC and are kept as naive UTC."""
+        if self.kind != "time":
+            self.offsets |= offsets
+            self.naive_dates = self.naive_dates or not offsets or "" in offsets
         extremes = pc.min_max(values)
         low, high = extremes["min"].as_py(), extremes["max"].as_py()
         if low is None:
             return
+        if isinstance(low, dt.datetime) and low.tzinfo is not None:
+            low = low.astimezone(dt.UTC).replace(tzinfo=None)
+            high = high.astimezone(dt.UTC).replace(tzinfo=None)
         if self.kind == "datetime" and type(low) is dt.date:  # date cells beside date-times
             low = dt.datetime.combine(low, dt.time())
             high = dt.datetime.combine(high, dt.time())
@@ -563,6 +580,45 @@ class ColumnStats:
             self.latest = dt.datetime.combine(self.latest, dt.time())  # type: ignore[arg-type]
         self.earliest = low if self.earliest is None else min(self.earliest, low)
         self.latest = high if self.latest is None else max(self.latest, high)
+
+    def _aware(self) -> bool:
+        """Some date-time had a UTC offset: the column's figures are in UTC."""
+        return any(self.offsets)
+
+    def _moment(self, value: dt.date | dt.datetime | dt.time | None) -> str | None:
+        """An extreme as ISO 8601: "2024-05-01", "08:30:00", "2024-05-01T08:30:00", and
+        "2024-05-01T00:30:00+00:00" (UTC, said so) in a column with UTC offsets."""
+        if value is None:
+            return None
+        if isinstance(value, dt.datetime) and self._aware():
+            return value.replace(tzinfo=dt.UTC).isoformat()
+        return value.isoformat()
+
+    def _dates_warning(self, table: str) -> str | None:
+        """ROC years converted; UTC offsets converted (and dates or date-times without an
+        offset beside them, taken as UTC); in zh-TW, or None."""
+        where = f"「{table}」的欄位「{self.name}」"
+        sentences = []
+        if types.ROC in self.formats:
+            sentences.append(
+                f"{where}是民國紀年日期（例如 113/05/01），已換算為西元日期（民國年 + 1911）。"
+            )
+        if self._aware():
+            written = sorted(offset for offset in self.offsets if offset)
+            shown = "、".join(written[:SHOWN_OFFSETS])
+            if len(written) > SHOWN_OFFSETS:
+                shown += f" 等 {len(written)} 種"
+            sentences.append(
+                f"{where}的時間帶有時區（{shown}），已統一換算為 UTC；"
+                "最小值與最大值以 UTC 表示（標示 +00:00）。"
+            )
+            if self.naive_dates:
+                sentences.append(
+                    f"{where}另有部分日期或時間沒有註明時區，無法得知是哪個時區，"
+                    "已照寫的時間當作 UTC 統計；若它們是當地時間，最小值與最大值可能相差"
+                    "幾個小時。"
+                )
+        return "".join(sentences) or None
 
     def _become_text(self) -> None:
         if self.kind != "empty":
@@ -573,6 +629,7 @@ class ColumnStats:
         self.percent = self.currency = None
         self.currency_symbols = frozenset()
         self.earliest = self.latest = None
+        self.offsets, self.naive_dates = set(), False
         self.counter = None
 
     def _counter(self) -> TopCounter:
@@ -600,11 +657,11 @@ class ColumnStats:
 
     def result(self) -> dict:
         numeric = self.kind in NUMERIC
-        dates = self.kind in ("date", "datetime")
+        dates = self.kind in ("date", "datetime", "time")
         stats = self.numeric
         stats.flush()
-        low = self.earliest.isoformat() if dates and self.earliest else None
-        high = self.latest.isoformat() if dates and self.latest else None
+        low = self._moment(self.earliest) if dates else None
+        high = self._moment(self.latest) if dates else None
         return {
             "name": self.name,
             "type": "text" if self.kind == "empty" else self.kind,
@@ -647,11 +704,8 @@ class ColumnStats:
                 return "".join(sentences)
         if self.kind == "text" and self.counter is not None:
             return self._looks_typed(table)
-        if self.kind in ("date", "datetime") and types.ROC in self.formats:
-            return (
-                f"「{table}」的欄位「{self.name}」是民國紀年日期（例如 113/05/01），"
-                "已換算為西元日期（民國年 + 1911）。"
-            )
+        if self.kind in ("date", "datetime"):
+            return self._dates_warning(table)
         return None
 
     def _looks_typed(self, table: str) -> str | None:
@@ -1096,7 +1150,7 @@ def typed_cell(value: object, kind: str) -> object:
         or (kind != "text" and isinstance(value, str) and not value.strip())
     ):
         return None  # an empty cell, whichever way the reader gave it
-    if isinstance(value, dt.datetime):
+    if isinstance(value, (dt.datetime, dt.time)):
         return value.isoformat()
     if isinstance(value, dt.date):
         if kind == "datetime":  # midnight, as Excel stores a date in a date-time column
@@ -1114,7 +1168,7 @@ def typed_cell(value: object, kind: str) -> object:
     if parsed is None:
         return value
     cell = parsed.values[0].as_py()
-    if isinstance(cell, (dt.date, dt.datetime)):
+    if isinstance(cell, (dt.date, dt.datetime, dt.time)):
         return cell.isoformat()
     return finite_or_none(cell) if isinstance(cell, float) else cell
 

@@ -23,7 +23,16 @@ Dates (``parse_dates``): ``2024-05-01``, ``2024/5/1``, ``2024.05.01``, ``2024年
 ROC (民國) dates with a two- or three-digit year: ``113/05/01``, ``113/5/2``, ``113-05-01``,
 ``民國113年5月1日`` (ROC year + 1911 = Gregorian year, 中華民國曆法). An optional time
 ``13:45``, ``13:45:30``, ``下午 01:45:30`` (上午/下午 as Windows zh-TW writes AM/PM) makes a
-datetime column.
+datetime column; fractional seconds (``13:45:30.250``) are kept to the microsecond (as
+Python's ``datetime.fromisoformat``, further digits cut off). A UTC offset after the time,
+as ISO 8601 writes it (``Z``, ``+08:00``, ``+0800``, ``+08``, ``-05:00``), converts the cell
+to UTC: such values are ``timestamp[tz=UTC]`` and ``Parsed.offsets`` says which offsets were
+met (``""`` for cells without one in the same array, which are taken as they are, i.e. as UTC).
+
+Times of day (``parse_times``): ``08:30``, ``8:30:15``, ``08:30:15.5``, ``下午 2:15``,
+``上午 10:05``, ``2:15 PM``: every cell a valid clock time (hours 0-23, or 1-12 with
+上午/下午/AM/PM; minutes and seconds two digits, 00-59), so ratios and scores such as
+``3:1`` stay text.
 """
 
 from __future__ import annotations
@@ -56,9 +65,18 @@ NUMBER = (
     r"(?P<sign3>[+-])?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d+(?:\.\d*)?|\.\d+)"
     r"(?:[eE](?P<exp>[+-]?\d+))?(?P<pct>%)?(?P<close>\))?$"
 )
+# What may follow a clock time: fractional seconds, AM/PM, a UTC offset. One group in
+# DATE (each group costs a string array per batch), matched again with TAIL_PARTS only
+# where some cell has one.
+TAIL = r"(?:\.\d+)?\s*(?:AM|PM|am|pm)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?"
+TAIL_PARTS = (
+    r"^(?:\.(?P<F>\d+))?\s*(?P<ap2>AM|PM|am|pm)?"
+    r"\s*(?P<tz>Z|(?P<tz_sign>[+-])(?P<tz_h>\d{2})(?::?(?P<tz_m>\d{2}))?)?$"
+)
+TAIL_GROUPS = frozenset({"F", "ap2", "tz", "tz_sign", "tz_h", "tz_m"})
 TIME = (
     r"(?:(?:\s+|T)(?P<ap>上午|下午|AM|PM|am|pm)?\s*(?P<H>\d{1,2}):(?P<M>\d{2})"
-    r"(?::(?P<S>\d{2})(?:\.\d+)?)?\s*(?P<ap2>AM|PM|am|pm)?)?"
+    r"(?::(?P<S>\d{2}))?(?P<tail>" + TAIL + "))?"
 )
 DATE = (
     r"^(?:(?P<roc>民國)\s*)?(?P<y>\d{2,4})"
@@ -66,6 +84,16 @@ DATE = (
     + TIME
     + "$"
 )
+TIME_OF_DAY = (
+    r"^(?P<ap>上午|下午|AM|PM|am|pm)?\s*(?P<H>\d{1,2}):(?P<M>\d{2})"
+    r"(?::(?P<S>\d{2})(?:\.(?P<F>\d+))?)?\s*(?P<ap2>AM|PM|am|pm)?$"
+)
+# A date-time written with a UTC offset (a column's `formats`): converted to UTC.
+UTC_OFFSET = "utc_offset"
+MICROSECONDS, MICROSECONDS_DIGITS = 1_000_000, 6
+SAMPLE_CELLS = 1_000  # a column's first cells, tried as times before all of them are
+# Seconds since 1970 of the first and the last second Python's datetime can hold.
+FIRST_SECOND, LAST_SECOND = -62_135_596_800, 253_402_300_799
 CURRENCY_NAMES = {"NTD": "NT$"}
 TRUE_WORDS = ["true", "True", "TRUE"]
 FALSE_WORDS = ["false", "False", "FALSE"]
@@ -76,11 +104,15 @@ BOOLEAN_SET = pa.array(TRUE_WORDS + FALSE_WORDS, pa.string())
 class Parsed:
     """A string array read as one kind.
 
-    ``kind``: "integer" | "float" | "date" | "datetime" | "boolean"; ``values``: int64,
-    float64, date32, timestamp[s] or bool, null where the cell was empty or an NA marker;
+    ``kind``: "integer" | "float" | "date" | "datetime" | "time" | "boolean"; ``values``:
+    int64, float64, date32, timestamp[s] (timestamp[us] with fractional seconds; with
+    ``tz="UTC"`` when a cell had a UTC offset), time32[s] (time64[us]) or bool, null where
+    the cell was empty or an NA marker;
     ``formats``: display formats met (THOUSANDS, PERCENT, ... ROC, GREGORIAN);
     ``currency``: the column's currency (see `one_currency`), if any cell had a symbol;
-    ``symbols``: the symbols met, NTD written NT$.
+    ``symbols``: the symbols met, NTD written NT$;
+    ``offsets``: the UTC offsets of date-times as "Z" or "+08:00" ("" for a cell without
+    one beside them), empty when no cell had one.
     """
 
     kind: str
@@ -88,11 +120,12 @@ class Parsed:
     formats: set[str] = field(default_factory=set)
     currency: str | None = None
     symbols: frozenset[str] = frozenset()
+    offsets: frozenset[str] = frozenset()
 
 
 def parse(values: pa.Array, kinds: tuple[str, ...]) -> Parsed | None:
-    """The first of ``kinds`` ("number", "date", "boolean"; "integer" and "float" are
-    numbers expected to be of that kind) that every cell fits, or None."""
+    """The first of ``kinds`` ("number", "date", "time", "boolean"; "integer" and "float"
+    are numbers expected to be of that kind) that every cell fits, or None."""
     for kind in kinds:
         parsed = PARSERS[kind](values)
         if parsed is not None:
@@ -298,18 +331,17 @@ def one_currency(symbols: frozenset[str]) -> str | None | bool:
 
 
 def parse_dates(values: pa.Array) -> Parsed | None:
-    """Dates or date-times, Gregorian or ROC (see the module docstring), or None."""
+    """Dates or date-times, Gregorian or ROC, with or without a UTC offset (see the module
+    docstring), or None."""
     if values.null_count == len(values):
         return None
-    normalized = values
-    if _any(pc.invert(pc.string_is_ascii(values))):
-        normalized = pc.utf8_normalize(values, "NFKC")
-    cleaned = without_na(normalized)
+    cleaned = _cleaned(values)
     if cleaned.null_count == len(cleaned):
         return None
-    parts = _match(cleaned, DATE)
-    if parts is None:
+    matched = _match(cleaned, DATE)
+    if matched is None:
         return None
+    parts = _DateParts(matched)
     year_text = parts("y")
     roc = pc.or_(pc.equal(parts("roc"), "民國"), pc.less(pc.utf8_length(year_text), 4))
     year = pc.add(year_text.cast(pa.int64()), pc.if_else(roc, ROC_OFFSET, 0))
@@ -339,7 +371,45 @@ def parse_dates(values: pa.Array) -> Parsed | None:
     stamps = _strict_strptime(iso, "%Y-%m-%d %H:%M:%S")
     if stamps is None:
         return None
-    return Parsed("datetime", stamps, formats)
+    if not parts.has_tail:
+        return Parsed("datetime", stamps, formats)
+    fraction = parts("F")
+    if _any(pc.not_equal(fraction, "")):
+        if _any(pc.and_(pc.not_equal(fraction, ""), pc.equal(parts("S"), ""))):
+            return None  # 08:30.5: a fraction of a minute is no ISO time
+        stamps = _with_fraction(stamps, fraction)
+    if not _any(pc.not_equal(parts("tz"), "")):
+        return Parsed("datetime", stamps, formats)
+    converted = _to_utc(stamps, parts)
+    if converted is None:
+        return None
+    stamps, offsets = converted
+    return Parsed("datetime", stamps, formats | {UTC_OFFSET}, offsets=offsets)
+
+
+class _DateParts:
+    """DATE's groups, and those of its ``tail`` (TAIL_GROUPS), which are matched only when
+    some cell has a tail: "" for every cell otherwise."""
+
+    def __init__(self, parts: _Groups) -> None:
+        self._parts = parts
+        tail = parts("tail")
+        self.has_tail = _any(pc.not_equal(tail, ""))
+        self._tail = _Groups(pc.extract_regex(tail, TAIL_PARTS)) if self.has_tail else None
+
+    def __call__(self, name: str) -> pa.Array:
+        if name not in TAIL_GROUPS:
+            return self._parts(name)
+        return self._tail(name) if self._tail is not None else self._parts("tail")
+
+
+def _cleaned(values: pa.Array) -> pa.Array:
+    """Cells with full-width characters folded (NFKC: "１４：３０" is "14:30"), trimmed,
+    NA markers as nulls."""
+    normalized = values
+    if _any(pc.invert(pc.string_is_ascii(values))):
+        normalized = pc.utf8_normalize(values, "NFKC")
+    return without_na(normalized)
 
 
 def _strict_strptime(iso: pa.Array, layout: str) -> pa.Array | None:
@@ -353,9 +423,15 @@ def _strict_strptime(iso: pa.Array, layout: str) -> pa.Array | None:
     return stamps
 
 
-def _with_time(iso_date: pa.Array, parts: _Groups) -> pa.Array | None:
-    hours_text = pc.if_else(pc.equal(parts("H"), ""), "0", parts("H"))
-    hours = hours_text.cast(pa.int64())
+def _number_or(text: pa.Array, default: str) -> pa.Array:
+    """An optional group of digits as int64, ``default`` where it was absent."""
+    return pc.if_else(pc.equal(text, ""), default, text).cast(pa.int64())
+
+
+def _hours(parts: _Groups | _DateParts) -> pa.Array | None:
+    """Hours (0-23 after 上午/下午/AM/PM, as written otherwise; 0 where a cell has no time)
+    as int64, or None when a 12-hour time is out of range (下午 13:00, 上午 0:30)."""
+    hours = _number_or(parts("H"), "0")
     marker = pc.if_else(pc.equal(parts("ap"), ""), parts("ap2"), parts("ap"))
     afternoon = pc.is_in(marker, value_set=pa.array(["下午", "PM", "pm"]))
     morning = pc.is_in(marker, value_set=pa.array(["上午", "AM", "am"]))
@@ -363,13 +439,101 @@ def _with_time(iso_date: pa.Array, parts: _Groups) -> pa.Array | None:
     if _any(pc.and_(twelve_hour, pc.or_(pc.greater(hours, 12), pc.equal(hours, 0)))):
         return None  # 下午 13:00 is no time
     hours = pc.if_else(pc.and_(afternoon, pc.less(hours, 12)), pc.add(hours, 12), hours)
-    hours = pc.if_else(pc.and_(morning, pc.equal(hours, 12)), 0, hours)
+    return pc.if_else(pc.and_(morning, pc.equal(hours, 12)), 0, hours)
+
+
+def _with_time(iso_date: pa.Array, parts: _DateParts) -> pa.Array | None:
+    hours = _hours(parts)
+    if hours is None:
+        return None
     minutes = pc.if_else(pc.equal(parts("M"), ""), "00", parts("M"))
     seconds = pc.if_else(pc.equal(parts("S"), ""), "00", parts("S"))
     clock = pc.binary_join_element_wise(
         pc.utf8_lpad(hours.cast(pa.string()), 2, "0"), minutes, seconds, ":"
     )
     return pc.binary_join_element_wise(iso_date, clock, " ")
+
+
+def _microseconds(fraction: pa.Array) -> pa.Array:
+    """Fractional-second digits ("5", "123456789") as whole microseconds (500000, 123456),
+    digits past the sixth cut off as Python's datetime.fromisoformat does; 0 where none."""
+    padded = pc.utf8_rpad(fraction, MICROSECONDS_DIGITS, "0")
+    digits = pc.utf8_slice_codeunits(padded, 0, MICROSECONDS_DIGITS)
+    return digits.cast(pa.int64())
+
+
+def _with_fraction(stamps: pa.Array, fraction: pa.Array) -> pa.Array:
+    """timestamp[s] ``stamps`` plus their fractional seconds, as timestamp[us]."""
+    micros = pc.add(pc.multiply(stamps.cast(pa.int64()), MICROSECONDS), _microseconds(fraction))
+    return micros.cast(pa.timestamp("us"))
+
+
+def _to_utc(stamps: pa.Array, parts: _DateParts) -> tuple[pa.Array, frozenset[str]] | None:
+    """Naive ``stamps`` (the clock as written) moved to UTC by each cell's offset (none:
+    taken as UTC), with the offsets met, "" for cells without one; None when an offset is
+    no real one (+24:00, +08:60) or a moment leaves the years 1-9999."""
+    zone = parts("tz")
+    hours, minutes = _number_or(parts("tz_h"), "0"), _number_or(parts("tz_m"), "0")
+    if _any(pc.or_(pc.greater(hours, 23), pc.greater(minutes, 59))):
+        return None
+    seconds = pc.add(pc.multiply(hours, 3600), pc.multiply(minutes, 60))
+    seconds = pc.if_else(pc.equal(parts("tz_sign"), "-"), pc.negate(seconds), seconds)
+    unit = stamps.type.unit
+    scale = MICROSECONDS if unit == "us" else 1
+    utc = pc.subtract(stamps.cast(pa.int64()), pc.multiply(seconds, scale))
+    extremes = pc.min_max(utc)
+    if (
+        extremes["min"].as_py() < FIRST_SECOND * scale
+        or extremes["max"].as_py() > (LAST_SECOND + 1) * scale - 1
+    ):
+        return None
+    written = pc.binary_join_element_wise(
+        pc.binary_join_element_wise(parts("tz_sign"), parts("tz_h"), ""),
+        pc.if_else(pc.equal(parts("tz_m"), ""), "00", parts("tz_m")),
+        ":",
+    )
+    written = pc.if_else(pc.equal(zone, ""), "", pc.if_else(pc.equal(zone, "Z"), "Z", written))
+    offsets = frozenset(pc.unique(written).drop_null().to_pylist())
+    return utc.cast(pa.timestamp(unit, tz="UTC")), offsets
+
+
+def parse_times(values: pa.Array) -> Parsed | None:
+    """Times of day in every cell (see the module docstring) as time32[s], or time64[us]
+    with fractional seconds; None otherwise. Cheap checks come first: a column without a
+    colon needs no regex, and a text column with colons is ruled out on its first
+    SAMPLE_CELLS cells."""
+    if values.null_count == len(values):
+        return None
+    if not _any(pc.match_substring(values, ":")) and not _any(pc.match_substring(values, "：")):
+        return None
+    if len(values) > SAMPLE_CELLS and _times(values.slice(0, SAMPLE_CELLS)) is None:
+        return None
+    parsed = _times(values)
+    if parsed is None or parsed.values.null_count == len(parsed.values):
+        return None
+    return parsed
+
+
+def _times(values: pa.Array) -> Parsed | None:
+    """The cells as times of day (nulls where empty or NA), or None when one is no time."""
+    cleaned = _cleaned(values)
+    if cleaned.null_count == len(cleaned):
+        return Parsed("time", pa.nulls(len(cleaned), pa.time32("s")))
+    parts = _match(cleaned, TIME_OF_DAY)
+    if parts is None:
+        return None
+    hours = _hours(parts)
+    if hours is None:
+        return None
+    minutes, seconds = _number_or(parts("M"), "0"), _number_or(parts("S"), "0")
+    late = pc.or_(pc.greater(minutes, 59), pc.greater(seconds, 59))
+    if _any(pc.or_(pc.greater(hours, 23), late)):
+        return None  # 25:00, 08:61
+    of_day = pc.add(pc.add(pc.multiply(hours, 3600), pc.multiply(minutes, 60)), seconds)
+    if _any(pc.not_equal(parts("F"), "")):
+        micros = pc.add(pc.multiply(of_day, MICROSECONDS), _microseconds(parts("F")))
+        return Parsed("time", micros.cast(pa.time64("us")))
+    return Parsed("time", of_day.cast(pa.int32()).cast(pa.time32("s")))
 
 
 def parse_booleans(values: pa.Array) -> Parsed | None:
@@ -387,5 +551,6 @@ PARSERS = {
     "integer": lambda values: parse_numbers(values, "integer"),
     "float": lambda values: parse_numbers(values, "float"),
     "date": parse_dates,
+    "time": parse_times,
     "boolean": parse_booleans,
 }
