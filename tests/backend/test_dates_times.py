@@ -354,10 +354,11 @@ def test_excel_report_shows_times_and_offset_date_times_in_its_zone(
     assert rows["日期"]["最小值"] == dt.datetime(2024, 5, 1)
 
     preview = workbook["預覽 " + result["tables"][0]["name"]]
-    cells = list(preview.iter_rows(min_row=2, values_only=True))
+    # A1 names the table, row 2 holds the column names, the cells start at row 3.
+    cells = list(preview.iter_rows(min_row=3, values_only=True))
     assert [row[0] for row in cells] == [moment.replace(tzinfo=None) for moment in moments]
     assert [row[1] for row in cells] == times
-    assert preview.cell(2, 2).number_format == "hh:mm:ss"
+    assert preview.cell(3, 2).number_format == "hh:mm:ss"
 
     summary = [value for row in workbook[SUMMARY_SHEET].iter_rows(values_only=True)
                for value in row if isinstance(value, str)]  # fmt: skip
@@ -380,7 +381,7 @@ def test_excel_report_takes_naive_cells_beside_offsets_as_utc(tmp_path: Path) ->
     )
     shown = [utc_of(cell).astimezone(zone).replace(tzinfo=None) for cell in cells]
     preview = workbook["預覽 " + result["tables"][0]["name"]]
-    assert [row[1] for row in preview.iter_rows(min_row=2, values_only=True)] == shown
+    assert [row[1] for row in preview.iter_rows(min_row=3, values_only=True)] == shown
     stats = {row[1]: row for row in workbook[STATS_SHEET].iter_rows(min_row=2, values_only=True)}
     assert stats["打卡"][6:8] == (min(shown), max(shown))
 
