@@ -79,6 +79,7 @@ MIN_CONSISTENCY = 0.5  # share of records with the common field count, exceeded
 MIN_SPACE_CONSISTENCY = 0.9
 PREVIEW_ROWS = 20
 SEP_HINT = re.compile(r'^\ufeff?"?sep=(.)"?[ \t]*(?:\r\n|\r|\n|$)', re.IGNORECASE)
+GAP = re.compile(r" {2,}")
 SINGLE_COLUMN = "\x1f"  # a delimiter no text holds: every record is one field
 DELIMITER_NAMES = DELIMITER_LABELS  # as they read in a sentence
 
@@ -87,7 +88,9 @@ DELIMITER_NAMES = DELIMITER_LABELS  # as they read in a sentence
 class Dialect:
     """How fields are delimited and quoted. ``quotechar``/``escapechar`` "" for none;
     ``aligned``: columns padded with runs of spaces (delimiter " ", runs count as one);
-    ``skipinitialspace``: spaces after a delimiter are not part of the field (``a, "b, c"``).
+    ``skipinitialspace``: spaces after a delimiter are not part of the field (``a, "b, c"``);
+    ``gaps``: aligned columns separated by runs of at least two spaces, a single space
+    being part of a field (``apple pie    3``); no quoting.
     """
 
     delimiter: str
@@ -95,6 +98,7 @@ class Dialect:
     escapechar: str = ""
     aligned: bool = False
     skipinitialspace: bool = False
+    gaps: bool = False
 
     @property
     def single_column(self) -> bool:
@@ -102,6 +106,8 @@ class Dialect:
 
     def reader(self, lines: Iterator[str]) -> Iterator[list[str]]:
         """Records of ``lines`` (Python's csv module)."""
+        if self.gaps:
+            return (GAP.split(line.strip(" \r\n")) for line in lines)
         if self.aligned:
             lines = (line.lstrip(" ") for line in lines)
         return csv.reader(
@@ -278,6 +284,8 @@ def _evident(text: str, dialect: Dialect) -> bool:
     """Whether at least a fifth of the lines open a field the way ``dialect`` quotes and the
     plain dialect does not: ``, "`` for spaces after the delimiter, ``,'`` (and no double
     quote anywhere) for single quotes."""
+    if dialect.gaps:
+        return False  # a fallback only
     lines = text.splitlines()[:1000]
     quote, delimiter = dialect.quotechar, dialect.delimiter
     if quote == "'" and '"' in text:
@@ -291,6 +299,11 @@ def _variants(dialect: Dialect) -> Iterator[tuple[Dialect, str]]:
     """Quoting that CleverCSV's patterns can miss, tried when its dialect gives no
     consistent table: spaces after the delimiter before a quoted field (``a, "b, c"``), and
     single quotes (which apostrophes in the text hide from it). Each with its zh-TW note."""
+    if dialect.aligned and not dialect.gaps:
+        yield (
+            Dialect(" ", "", aligned=True, gaps=True),
+            "欄位以兩個以上的空白對齊分隔；欄位內的單一空白視為內容。",
+        )
     if dialect.single_column or dialect.aligned:
         return
     name = DELIMITER_NAMES.get(dialect.delimiter, f"「{dialect.delimiter}」")
