@@ -57,7 +57,9 @@ def test_long_cell_case_file(tmp_path: Path) -> None:
     assert not any("只有標題列" in w for w in result["warnings"])
     amounts = [int(v) for v in expected["金額"]]
     assert cols["金額"]["type"] == "integer"
-    assert (cols["金額"]["min"], cols["金額"]["max"]) == (min(amounts), max(amounts)) == (1500, 4500)
+    assert (
+        (cols["金額"]["min"], cols["金額"]["max"]) == (min(amounts), max(amounts)) == (1500, 4500)
+    )
     assert cols["金額"]["mean"] == statistics.mean(amounts) == 3000
     assert cols["條款"]["type"] == "text"
     assert cols["條款"]["nulls"] == sum(1 for v in expected["條款"] if not v) == 1
@@ -85,7 +87,7 @@ def test_a_cell_longer_than_the_sample_loses_no_row(
     assert list(cols) == ["編號", "條款", "金額"] and result["tables"][0]["rows"] == count
     assert cols["金額"]["mean"] == pytest.approx(statistics.mean(amounts))
     assert (cols["金額"]["min"], cols["金額"]["max"]) == (min(amounts), max(amounts))
-    top = dict((value, n) for value, n in cols["條款"]["top"])
+    top = {value: n for value, n in cols["條款"]["top"]}
     assert top == {"一般": count - 1, long: 1}
     assert not any("只有標題列" in w for w in result["warnings"])
 
@@ -226,7 +228,9 @@ def test_numbers_above_other_values_are_column_names(
     labels = ["營收", "成本", "費用"]
     data = [row[: len(names_row)] for row in MONEY]
     lines = [(["項目"] if label_column else []) + names_row]
-    lines += [([labels[i]] if label_column else []) + [str(v) for v in row] for i, row in enumerate(data)]
+    lines += [
+        ([labels[i]] if label_column else []) + [str(v) for v in row] for i, row in enumerate(data)
+    ]
     result = analyze(tmp_path, "\n".join(",".join(line) for line in lines) + "\n", "report.csv")
     assert names(result) == lines[0] and result["tables"][0]["rows"] == len(data)
     first = columns(result)[names_row[0]]
@@ -318,8 +322,10 @@ def test_year_header_in_an_excel_sheet(tmp_path: Path, years: list[int]) -> None
             [["1", "王小明", "100"], ["2", "林華", "200"], ["10", "陳大文", "3000"]],
         ),
         (
-            "品名          數量   單價\napple pie       3   10.5\n紅豆 餅        12    3.2\n"
-            "cherry          7   20.0\n",
+            (
+                "品名          數量   單價\napple pie       3   10.5\n紅豆 餅        12    3.2\n"
+                "cherry          7   20.0\n"
+            ),
             [["apple pie", "3", "10.5"], ["紅豆 餅", "12", "3.2"], ["cherry", "7", "20.0"]],
         ),
         ("a b c\n1 2 3\n4 5 6\n", [["1", "2", "3"], ["4", "5", "6"]]),
@@ -340,8 +346,10 @@ def test_space_aligned_and_single_space_tables(
     "text",
     [
         "今天天氣很好，我們去公園散步。\n晚上在家看書，十點就睡了。\n隔天早上六點起床。\n",
-        "This is a line of prose text that goes on.\nAnother line, with a comma here.\n"
-        "And a third one to make it proper prose.\n",
+        (
+            "This is a line of prose text that goes on.\nAnother line, with a comma here.\n"
+            "And a third one to make it proper prose.\n"
+        ),
         "Dear all,\n\nThe meeting is moved to 3 pm.\nPlease bring your notes.\n\nThanks\n",
     ],
 )

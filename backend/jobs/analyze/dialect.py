@@ -44,6 +44,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -174,9 +175,7 @@ class Layout:
         return None if self.dialect.single_column else self.dialect.delimiter
 
 
-def records(
-    text: str, dialect: Dialect, complete: bool, limit: int | None = None
-) -> list[Record]:
+def records(text: str, dialect: Dialect, complete: bool, limit: int | None = None) -> list[Record]:
     """The records of ``text`` with their physical lines; a cut last record is dropped
     (``complete``: ``text`` is the whole file). ``limit``: at most that many records.
 
@@ -703,7 +702,7 @@ def _numbers_as_names(
 
 
 def _is_run(values: list[int]) -> bool:
-    steps = {b - a for a, b in zip(values, values[1:])}
+    steps = {b - a for a, b in itertools.pairwise(values)}
     return steps == {1} or steps == {-1}
 
 

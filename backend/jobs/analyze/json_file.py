@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from backend.jobs.analyze.encoding import DecodedText
-from backend.jobs.analyze.types import MAX_INTEGER_DIGITS
 from backend.jobs.analyze.source import Batch, Prepare, Source, TableFeed
+from backend.jobs.analyze.types import MAX_INTEGER_DIGITS
 from backend.jobs.context import JobError
 
 BATCH_ROWS = 2_000
@@ -310,7 +310,9 @@ def _batch(
 
 
 def _long_integer_note(columns: dict[str, str]) -> str:
-    shown = "、".join(f"「{name}」（例如 {example}）" for name, example in list(columns.items())[:5])
+    shown = "、".join(
+        f"「{name}」（例如 {example}）" for name, example in list(columns.items())[:5]
+    )
     return (
         f"欄位{shown}有超過 {MAX_INTEGER_DIGITS} 位數的整數，已當作識別碼（編號）以文字保留原樣："
         "這麼長的數字超出數值能精確表示的範圍，當作數值會被四捨五入。"

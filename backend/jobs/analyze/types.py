@@ -49,7 +49,7 @@ NA_MARKERS = [
 NA_SET = pa.array(NA_MARKERS, pa.string())
 MAX_INTEGER_DIGITS = 15
 # A digit string longer than MAX_INTEGER_DIGITS: an identifier, never a number.
-LONG_DIGITS = r"^\s*[+-]?\d{%d,}\s*$" % (MAX_INTEGER_DIGITS + 1)
+LONG_DIGITS = rf"^\s*[+-]?\d{{{MAX_INTEGER_DIGITS + 1},}}\s*$"
 # Excel's display of a rounded long number: 4.71009E+12 (at most 6 significant digits).
 EXCEL_ROUNDED = r"^\s*[+-]?\d\.\d{0,5}E\+\d{2,}\s*$"
 EXCEL_ROUNDED_MIN = 1e11  # Excel's General format shows 12 digits and more this way
