@@ -2,8 +2,10 @@
 batches.
 
 The layout (dialect, preamble, header, width) is decided on parsed records of the first
-SAMPLE_BYTES (``backend.jobs.analyze.dialect``). The file is then read by pyarrow's CSV
-parser with that dialect, every column as text (the statistics decide what the text means):
+SAMPLE_BYTES (``backend.jobs.analyze.dialect``), a sample grown (up to MAX_SAMPLE_BYTES)
+until it holds a few whole records or the whole file, so a cell longer than the sample does
+not hide the data. The file is then read by pyarrow's CSV parser with that dialect, every
+column as text (the statistics decide what the text means):
 
 * UTF-8 and the legacy encodings (CP950, GB18030, Shift-JIS, Windows-125x) are parsed as raw
   bytes: their multi-byte characters never contain a byte below 0x40, so delimiters, quotes
@@ -17,6 +19,11 @@ parser with that dialect, every column as text (the statistics decide what the t
 * UTF-16/32, and legacy files whose delimiter or escape character is a byte a multi-byte
   character can contain (``|``, ``\\``), are transcoded to UTF-8 on the way.
 * Space-aligned columns, and spaces after delimiters, are read with Python's csv module.
+* pyarrow needs a block to hold a whole row: blocks are at least twice the longest record
+  of the sample (in UTF-8 bytes at most), and a row longer than a block elsewhere in the
+  file makes the table be read again with blocks that hold rows up to MAX_SAMPLE_BYTES.
+* Trailing fields the layout dropped (no name, no value in the sample) are parsed and
+  watched: a value there makes the table be read again with those columns kept.
 
 Rows whose field count differs from the table's are kept: the parser hands them to
 ``_Ragged``, which pads short rows with empty cells and keeps the first fields of long ones,
@@ -29,6 +36,7 @@ transcoding path at its first such row (and so is a UTF-8 file with a bad byte p
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import mmap
 import queue
@@ -41,7 +49,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from backend.jobs.analyze.dialect import Layout, sniff
+from backend.jobs.analyze.dialect import (
+    FIELD_LIMIT,
+    MAX_RECORD,
+    Layout,
+    sample_too_small,
+    sniff,
+)
 from backend.jobs.analyze.encoding import (
     EMPTY_FILE_MESSAGE,
     ERRORS,
@@ -57,9 +71,12 @@ from backend.jobs.analyze.split import Piece, QuoteFreeSplitter, RawScan, map_in
 from backend.jobs.context import JobContext, JobError
 
 SAMPLE_BYTES = 256 * 1024
+MAX_SAMPLE_BYTES = MAX_RECORD  # the sample grows (x4 at a time) up to this
 DEFAULT_DELIMITERS = {"csv": ",", "tsv": "\t", "txt": None}
 MIN_BLOCK = 512 << 10  # a row must fit in a block
-MAX_BLOCK = 4 << 20
+MAX_BLOCK = 4 << 20  # the block size a file's size asks for, at most
+ROW_BLOCK = 2 * MAX_SAMPLE_BYTES  # blocks when a row did not fit: rows up to the sample size
+UTF8_BYTES = 4  # UTF-8 bytes a character takes at most
 PYTHON_BATCH_ROWS = 20_000
 RAGGED_BATCH_ROWS = 20_000
 EXAMPLES = 5
@@ -72,13 +89,14 @@ class NeedsTranscoding(Exception):
     path."""
 
 
-def read_sample(path: str, encoding: Encoding) -> tuple[str, bool]:
-    """The first SAMPLE_BYTES decoded, NUL bytes removed, and whether that is the whole file."""
+def read_sample(path: str, encoding: Encoding, size: int = SAMPLE_BYTES) -> tuple[str, bool]:
+    """The first ``size`` bytes decoded, NUL bytes removed, and whether that is the whole
+    file."""
     with open(path, "rb") as f:
         f.seek(encoding.bom_length)
-        data = f.read(SAMPLE_BYTES + 1)
-    complete = len(data) <= SAMPLE_BYTES
-    data = data[:SAMPLE_BYTES]
+        data = f.read(size + 1)
+    complete = len(data) <= size
+    data = data[:size]
     if encoding.ascii_compatible:
         data = data.replace(b"\x00", b"")
     text = codecs.getincrementaldecoder(encoding.codec)(errors=ERRORS).decode(data, final=complete)
@@ -88,10 +106,7 @@ def read_sample(path: str, encoding: Encoding) -> tuple[str, bool]:
 def read_delimited(source: Source) -> Iterator[TableFeed]:
     """The reader for csv, tsv and txt: one table, or prose statistics on ``source.text``."""
     assert source.encoding is not None
-    sample, complete = read_sample(source.path, source.encoding)
-    if not sample.strip():
-        raise JobError("empty_file", EMPTY_FILE_MESSAGE)
-    layout = sniff(sample, complete, DEFAULT_DELIMITERS[source.format])
+    layout = _sniff_growing(source)
     if layout is None:
         text = DecodedText(source.path, source.encoding)
         source.text = analyze_prose(text, source.progress)
@@ -103,12 +118,36 @@ def read_delimited(source: Source) -> Iterator[TableFeed]:
         table.notes.append("檔案只有標題列，沒有任何資料列。")
     yield TableFeed(
         name=Path(source.filename).stem or source.filename,
-        names=layout.names + layout.empty_names,
+        names=table.names,
         batches=table.batches,
         preview=layout.rows,
         notes=table.notes,
         locate=table.locate,
     )
+
+
+def _sniff_growing(source: Source) -> Layout | None:
+    """The layout from a sample that holds a few whole records (``sample_too_small``) or
+    the whole file: SAMPLE_BYTES first, then four times as much, up to MAX_SAMPLE_BYTES.
+    Raises JobError("invalid_file_format") when even that holds no whole data record."""
+    assert source.encoding is not None
+    size = SAMPLE_BYTES
+    while True:
+        sample, complete = read_sample(source.path, source.encoding, size)
+        if size == SAMPLE_BYTES and not sample.strip():
+            raise JobError("empty_file", EMPTY_FILE_MESSAGE)
+        layout = sniff(sample, complete, DEFAULT_DELIMITERS[source.format])
+        if not sample_too_small(sample, complete, layout):
+            return layout
+        if size >= MAX_SAMPLE_BYTES:
+            if layout is not None and not layout.has_data:
+                raise JobError(
+                    "invalid_file_format",
+                    f"檔案開頭 {MAX_SAMPLE_BYTES >> 20} MB 內找不到任何完整的資料列"
+                    '（可能有欄位過長，或引號（"）沒有成對），無法分析。請檢查檔案內容。',
+                )
+            return layout
+        size = min(size * 4, MAX_SAMPLE_BYTES)
 
 
 def _nul_note(count: int) -> list[str]:
@@ -130,6 +169,7 @@ class _Ragged:
     stray_quotes: int = 0  # rows split back into lines (a quote that opened no field)
     stray_examples: list[str] = field(default_factory=list)
     short_rows: set[tuple[str, ...]] = field(default_factory=set)  # padded, the first ones
+    spare_values: bool = False  # a value in a field the layout dropped (Layout.spare_names)
 
     def handle(self, row: pacsv.InvalidRow) -> str:
         """pyarrow's invalid_row_handler (called from its threads, one collector each)."""
@@ -186,6 +226,9 @@ class _Ragged:
                 if len(self.extras) < EXAMPLES:
                     self.extras.append("、".join(extra[:3]))
                 fields = fields[:width]
+        kept = len(self.layout.names)
+        if kept < width and any(cell.strip() for cell in fields[kept:]):
+            self.spare_values = True
         self.rows.append(fields)
 
     def merge(self, other: _Ragged) -> None:
@@ -197,6 +240,7 @@ class _Ragged:
         self.extras += other.extras[: EXAMPLES - len(self.extras)]
         self.short_rows |= other.short_rows
         self.rows += other.rows
+        self.spare_values = self.spare_values or other.spare_values
 
     def take(self, columns: list[int], kept: int) -> list[pa.Array] | None:
         """The rows so far as arrays of the selected columns; the collector is emptied."""
@@ -220,8 +264,11 @@ class DelimitedTable:
         self.encoding = source.encoding
         self.layout = layout
         self.kept = len(layout.names)
+        self.names = layout.names + layout.empty_names  # the feed's names (may grow)
         self.notes: list[str] = list(layout.notes)
         self.transcode = not self._raw_safe()
+        self.retried = False  # read again once already (NeedsTranscoding)
+        self.block_floor = _row_floor(layout.longest)
         # pyarrow has no skip-initial-space option: those dialects go to Python's csv module.
         self.python = layout.dialect.aligned or layout.dialect.skipinitialspace
         self._ragged: tuple[_Ragged, int] | None = None  # and where its note is
@@ -243,6 +290,9 @@ class DelimitedTable:
         selected = (
             list(range(self.kept + len(self.layout.empty_names))) if columns is None else columns
         )
+        # The first pass watches the fields the layout dropped for a value.
+        self.watch = columns is None and self.kept < self.layout.width
+        self.spare_seen = False
         ragged = _Ragged(self.layout)
         quote = self.layout.dialect.quotechar.encode() if self.encoding.ascii_compatible else b""
         scan = RawScan(quote, drop_nul=self.encoding.ascii_compatible)
@@ -274,6 +324,8 @@ class DelimitedTable:
         dialect = self.layout.dialect
         names = self._names()
         include = [names[i] for i in selected if i < self.kept]
+        if self.watch:
+            include += names[self.kept :]
         text_type = pa.binary() if self.legacy_raw else pa.string()
         read = pacsv.ReadOptions(
             block_size=block_size,
@@ -310,7 +362,7 @@ class DelimitedTable:
         end = Path(self.source.path).stat().st_size
         size = max(end - start, 1)
         if not self.transcode:
-            splitter = QuoteFreeSplitter(self.source.path, start, end, _block_size(size), scan)
+            splitter = QuoteFreeSplitter(self.source.path, start, end, self._block(size), scan)
 
             def parse(piece: Piece) -> tuple[list[Batch], _Ragged]:
                 own = _Ragged(self.layout)
@@ -336,6 +388,7 @@ class DelimitedTable:
             try:
                 for piece, (parsed, own) in pieces:
                     ragged.merge(own)
+                    self._check_spare()
                     yield from parsed
                     fraction = min((piece.end - start) / size, 0.999)
                     yield from self._ragged_batch(ragged, selected, fraction)
@@ -353,13 +406,15 @@ class DelimitedTable:
         reader = _Transcoder(counting, self.encoding) if self.transcode else counting
         done = start_at - start
         from_start = start_at == start
-        block_size = _block_size(counting.size)
+        block_size = self._block(counting.size)
         options = self._options(selected, ragged, block_size, from_start)
         try:
             stream = self._open(reader, options)
             for batch in _threaded(self.source.ctx, stream, self._parse_error):
                 fraction = min((done + counting.fraction() * counting.size) / size, 0.999)
-                yield Batch(self._columns(batch.columns, selected), fraction)
+                arrays = self._columns(batch.columns, selected)
+                self._check_spare()
+                yield Batch(arrays, fraction)
                 yield from self._ragged_batch(ragged, selected, fraction, RAGGED_BATCH_ROWS)
             yield from self._ragged_batch(ragged, selected, 0.999)
         finally:
@@ -368,6 +423,8 @@ class DelimitedTable:
     def _ragged_batch(
         self, ragged: _Ragged, selected: list[int], fraction: float, at_least: int = 1
     ) -> Iterator[Batch]:
+        if self.watch and ragged.spare_values:
+            raise self._read_again(values=True)
         if len(ragged.rows) >= at_least:
             arrays = ragged.take(selected, self.kept)
             if arrays:
@@ -384,7 +441,43 @@ class DelimitedTable:
                 continue
             values = next(parsed)
             out.append(self._text(values) if pa.types.is_binary(values.type) else values)
+        if self.watch and any(values.null_count < len(values) for values in parsed):
+            self.spare_seen = True  # set on a parsing thread, acted on by the consumer
         return out
+
+    def _check_spare(self) -> None:
+        if self.watch and self.spare_seen:
+            raise self._read_again(values=True)
+
+    def _block(self, size: int) -> int:
+        """pyarrow's block size for ``size`` bytes: what the size asks for, and at least
+        what the longest row seen needs."""
+        return max(_block_size(size), self.block_floor)
+
+    def _read_again(self, values: bool = False) -> NeedsTranscoding:
+        """Prepare the one second reading the analysis allows (``batches`` switches it to
+        the transcoding path, which raises nothing that asks for a third): blocks that hold
+        rows up to MAX_SAMPLE_BYTES, and the dropped trailing columns kept (``values``: a
+        value was found in them)."""
+        self.retried = True
+        self.block_floor = ROW_BLOCK
+        spare = self.layout.spare_names
+        if spare:
+            self.layout.names.extend(spare)
+            self.names.extend(spare)
+            for row in self.layout.rows:
+                row.extend([""] * len(spare))
+            self.kept = len(self.layout.names)
+            if self.layout.drop_note in self.notes:
+                self.notes.remove(self.layout.drop_note)
+            shown = "、".join(f"「{name}」" for name in spare)
+            found = "但後面的資料列在這裡有值，" if values else ""
+            self.notes.append(
+                f"最後 {len(spare)} 欄沒有欄名，檔案開頭也沒有值，{found}已保留並命名為{shown}。"
+            )
+            self.layout.spare_names = []
+        self.watch = False
+        return NeedsTranscoding()
 
     def _text(self, values: pa.Array) -> pa.Array:
         """A legacy-encoded column as text: ASCII as is, otherwise a dictionary array of its
@@ -416,11 +509,13 @@ class DelimitedTable:
         # byte in a UTF-8 file past what detect_encoding checked (decoded with U+FFFD).
         raw_text_failed = ("Expected" in text and "columns, got" in text) or "invalid UTF8" in text
         if raw_text_failed and not self.transcode:
-            return NeedsTranscoding()
+            return self._read_again()
         if "straddling" in text:
+            if not self.retried and self._quotes_balanced():
+                return self._read_again()  # a row longer than the blocks: bigger ones
             return JobError(
                 "invalid_file_format",
-                '無法解析檔案：有引號（"）沒有成對，或單一資料列過長（超過 4 MB）。'
+                f'無法解析檔案：有引號（"）沒有成對，或單一資料列過長（超過 {MAX_SAMPLE_BYTES >> 20} MB）。'
                 "請檢查檔案中的引號是否成對。",
             )
         if "Empty CSV" in text:
@@ -428,6 +523,21 @@ class DelimitedTable:
         if isinstance(error, (pa.ArrowException, ValueError, OSError)):
             return JobError("invalid_file_format", "CSV 檔案格式錯誤，無法解析。請確認檔案內容。")
         return error
+
+    def _quotes_balanced(self) -> bool:
+        """Whether the file holds an even number of quote characters: then a row longer
+        than a block is a long row worth bigger blocks, not an unclosed quote swallowing
+        the rest of the file (which the error reports). Counted in the raw bytes, once,
+        only after a row did not fit."""
+        quote = self.layout.dialect.quotechar
+        if not quote or not self.encoding.ascii_compatible:
+            return True
+        needle = quote.encode()
+        count = 0
+        with open(self.source.path, "rb") as f:
+            while chunk := f.read(16 << 20):
+                count += chunk.count(needle)
+        return count % 2 == 0
 
     # --- Python's csv module (space-aligned columns, spaces after delimiters) ---------
 
@@ -444,9 +554,11 @@ class DelimitedTable:
             for _ in range(self.layout.skip_lines):
                 next(lines, None)
             rows: list[list[str]] = []
-            for fields in self.layout.dialect.reader(lines):
+            for fields in self._python_records(lines):
                 if not fields:
                     continue
+                if self.watch and any(cell.strip() for cell in fields[self.kept :]):
+                    raise self._read_again(values=True)
                 if len(fields) != width:
                     ragged.add(fields)
                     if len(ragged.examples) < EXAMPLES:
@@ -463,6 +575,16 @@ class DelimitedTable:
         finally:
             scan.nul_bytes += raw.nul_bytes
             text.close()
+
+    def _python_records(self, lines: Iterator[str]) -> Iterator[list[str]]:
+        try:
+            yield from self.layout.dialect.reader(lines)
+        except csv.Error:
+            raise JobError(
+                "invalid_file_format",
+                f'無法解析檔案：有欄位超過 {FIELD_LIMIT >> 20} MB，通常是引號（"）沒有成對；'
+                "請檢查檔案中的引號是否成對。",
+            ) from None
 
     def _python_batch(self, rows: list[list[str]], selected: list[int], fraction: float) -> Batch:
         arrays = [
@@ -558,6 +680,15 @@ class DelimitedTable:
 
 def _block_size(size: int) -> int:
     return min(max(size // 128, MIN_BLOCK), MAX_BLOCK)
+
+
+def _row_floor(longest: int) -> int:
+    """The smallest block for rows of ``longest`` characters: twice their UTF-8 bytes at
+    most, a power of two between MIN_BLOCK and ROW_BLOCK."""
+    need = 2 * UTF8_BYTES * longest
+    if need <= MIN_BLOCK:
+        return MIN_BLOCK
+    return min(1 << (need - 1).bit_length(), ROW_BLOCK)
 
 
 _DONE = object()

@@ -8,17 +8,33 @@ in free text or a trailing delimiter cannot fool it.
   implementation of "Wrangling messy CSV files by detecting row and type patterns" (van den
   Burg, Nazábal and Sutton, 2019), restricted to the delimiters people use. Excel's
   ``sep=X`` first line, when present, decides instead (and is neither header nor data).
-* The choice must give consistent field counts over the records (``_consistent``);
-  otherwise the extension's default delimiter, then a single column, is taken (or, for
-  .txt, the file is prose).
+* The choice must give consistent field counts over the records (``_consistent``; a
+  record with trailing empty fields also fits the narrower width, so ``a,b,c,`` above
+  ``1,2,3`` is a table); otherwise the extension's default delimiter, then a single column,
+  is taken (or, for .txt, the file is prose).
+* Very wide files, whose first DETECT_CHARS hold fewer than DETECT_LINES whole lines, are
+  not given to CleverCSV (whose cost grows with its sample and which needs whole rows):
+  the delimiter is the one whose first records agree best on a field count of at least 2.
+* The caller grows the sample (``sample_too_small``) until it holds FEW_RECORDS data
+  records or the whole file, so a cell longer than the sample cannot make a file look like
+  a header without data. Python's csv module is given a field limit beyond any sample.
 * Title and note lines above the table (a report header) are skipped: leading records with
   at most one non-empty cell, or with fewer than half the table's fields.
 * The first remaining record is the header unless it looks like the rest: when, in some
   column, it has the same type as the cells below (numbers, dates) and nowhere text above
   typed cells, the file has no header row; names are generated and the row is data.
+  Numbers can be names, though (``_numbers_as_names``): distinct years (``2022,2023``, ROC
+  ``111,112``) or a run of consecutive integers (months ``1..12``, codes ``1001..1004``)
+  above rows that are not such years or runs, and whose numbers lie outside the names'
+  span, are a header; with a few numbers inside the span the evidence is split, and the
+  row is kept as the header with a note saying so (a wrongly dropped header corrupts every
+  figure; a wrongly kept one only names the columns badly). ``1,2,3`` above ``4,5,6`` stays
+  data.
 * The width is the data records' most common field count. Trailing empty fields under a
-  header without them (a trailing delimiter) are dropped; non-empty extra fields get
-  generated column names.
+  header without them (a trailing delimiter) are dropped, and so are trailing columns with
+  neither a name nor a value in the sample (every line ends in the delimiter); the reader
+  keeps parsing them and keeps them after all should a value turn up later
+  (``Layout.spare_names``). Non-empty extra fields get generated column names.
 
 Each decision made for the user becomes a zh-TW note.
 """
@@ -26,7 +42,9 @@ Each decision made for the user becomes a zh-TW note.
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -37,15 +55,32 @@ from clevercsv import Detector
 
 from backend.jobs.analyze import types
 from backend.jobs.analyze.stats import unique_names
+from backend.jobs.context import JobError
 from backend.vocabulary import DELIMITER_LABELS
 
 DELIMITERS = [",", ";", "\t", "|", ":", "#", "^", "~", " "]
 DETECT_CHARS = 32 * 1024  # CleverCSV's cost grows with the sample; this is ~0.1 s
+DETECT_LINES = 3  # whole lines CleverCSV's sample must hold; fewer: a very wide file
+WIDE_RECORDS = 10  # records compared per delimiter in a very wide file
+FEW_RECORDS = 3  # data records a sample must hold, unless it is the whole file
+SWALLOWED_LINES = 20  # lines of table rows inside one cut record: an unclosed quote
+MAX_RECORD = 32 << 20  # characters: the longest record (and sample) the sniffer reads
+# Python's csv module refuses fields over 128 KiB by default; a sample holds at most
+# MAX_RECORD characters, so no field of it can reach this limit.
+FIELD_LIMIT = 2 * MAX_RECORD
+csv.field_size_limit(FIELD_LIMIT)
+MIN_RUN = 3  # consecutive integers that can be names (two could be any two numbers)
+NAME_OVERLAP = 0.25  # share of the numbers below inside numeric names' span: still a header
+YEAR = re.compile(r"^(?:19|20)\d\d$|^2100$")
+ROC_YEAR = range(30, 201)  # 民國 30-200 (1941-2111), two or three digits
+PLAIN_INTEGER = re.compile(r"^[1-9]\d{0,8}$")
+TRAILING_NOTE = "資料列結尾多了分隔符號（多出空白欄位），已略過這些空白欄位。"
 MAX_PREAMBLE = 20
 MIN_CONSISTENCY = 0.5  # share of records with the common field count, exceeded
 MIN_SPACE_CONSISTENCY = 0.9
 PREVIEW_ROWS = 20
 SEP_HINT = re.compile(r'^\ufeff?"?sep=(.)"?[ \t]*(?:\r\n|\r|\n|$)', re.IGNORECASE)
+GAP = re.compile(r" {2,}")
 SINGLE_COLUMN = "\x1f"  # a delimiter no text holds: every record is one field
 DELIMITER_NAMES = DELIMITER_LABELS  # as they read in a sentence
 
@@ -54,7 +89,9 @@ DELIMITER_NAMES = DELIMITER_LABELS  # as they read in a sentence
 class Dialect:
     """How fields are delimited and quoted. ``quotechar``/``escapechar`` "" for none;
     ``aligned``: columns padded with runs of spaces (delimiter " ", runs count as one);
-    ``skipinitialspace``: spaces after a delimiter are not part of the field (``a, "b, c"``).
+    ``skipinitialspace``: spaces after a delimiter are not part of the field (``a, "b, c"``);
+    ``gaps``: aligned columns separated by runs of at least two spaces, a single space
+    being part of a field (``apple pie    3``); no quoting.
     """
 
     delimiter: str
@@ -62,6 +99,7 @@ class Dialect:
     escapechar: str = ""
     aligned: bool = False
     skipinitialspace: bool = False
+    gaps: bool = False
 
     @property
     def single_column(self) -> bool:
@@ -69,6 +107,8 @@ class Dialect:
 
     def reader(self, lines: Iterator[str]) -> Iterator[list[str]]:
         """Records of ``lines`` (Python's csv module)."""
+        if self.gaps:
+            return (GAP.split(line.strip(" \r\n")) for line in lines)
         if self.aligned:
             lines = (line.lstrip(" ") for line in lines)
         return csv.reader(
@@ -91,6 +131,7 @@ class Record:
     fields: list[str]
     first_line: int  # 0-based physical line where it starts
     lines: int  # physical lines it spans
+    chars: int = 0  # characters it spans, line ends included (0 when unknown)
 
     @property
     def blank(self) -> bool:
@@ -108,7 +149,10 @@ class Layout:
     ``skip_lines``: physical lines before the first data record (hint, preamble, header);
     ``width``: fields per record the reader parses; ``names``: the columns kept, the first
     ``len(names)`` fields (plus ``empty_names``, columns with a name and no data);
-    ``header_line``: 1-based line of the header row, None without one.
+    ``header_line``: 1-based line of the header row, None without one; ``spare_names``:
+    names for the fields past ``names`` up to ``width`` (trailing columns without a name or
+    a value in the sample), should a value turn up there; ``drop_note``: the note that
+    said they were dropped; ``longest``: characters of the sample's longest record.
     """
 
     dialect: Dialect
@@ -122,33 +166,64 @@ class Layout:
     rows: list[list[str]] = field(default_factory=list)  # first data records (preview)
     has_data: bool = True
     notes: list[str] = field(default_factory=list)
+    spare_names: list[str] = field(default_factory=list)
+    drop_note: str | None = None
+    longest: int = 0
 
     @property
     def delimiter(self) -> str | None:
         return None if self.dialect.single_column else self.dialect.delimiter
 
 
-def records(text: str, dialect: Dialect, complete: bool) -> list[Record]:
-    """The records of ``text`` with their physical lines; a cut last record is dropped."""
-    positions: list[int] = []  # lines pulled so far, after each record
+def records(text: str, dialect: Dialect, complete: bool, limit: int | None = None) -> list[Record]:
+    """The records of ``text`` with their physical lines; a cut last record is dropped
+    (``complete``: ``text`` is the whole file). ``limit``: at most that many records.
+
+    Raises JobError("invalid_file_format") if the csv module refuses the text (which its
+    field limit, beyond any sample, leaves to nothing foreseen): a record is never lost
+    silently."""
+    ends: list[int] = []  # character offset after each line pulled so far
 
     def lines() -> Iterator[str]:
+        at = 0
         for line in io.StringIO(text, newline=""):
-            positions.append(0)
+            at += len(line)
+            ends.append(at)
             yield line
 
     found = []
-    start = 0
+    start = start_char = 0
     try:
         for fields in dialect.reader(lines()):
-            end = len(positions)
-            found.append(Record(fields, start, end - start))
-            start = end
-    except csv.Error:
-        pass  # a cut quoted field at the end of the sample
+            end = len(ends)
+            found.append(Record(fields, start, end - start, ends[-1] - start_char))
+            start, start_char = end, ends[-1]
+            if limit is not None and len(found) >= limit:
+                return found  # stopped early: the last record is whole
+    except csv.Error as error:
+        raise JobError(
+            "invalid_file_format",
+            f"無法解析檔案開頭第 {start + 1:,} 行起的資料（{error}）；請確認檔案內容與引號是否成對。",
+        ) from None
     if not complete and found:
         found.pop()
     return found
+
+
+def sample_too_small(text: str, complete: bool, layout: Layout | None) -> bool:
+    """Whether a sample that is not the whole file holds too few records to decide on:
+    fewer than FEW_RECORDS data records under its layout (a cell longer than the sample
+    leaves a header alone), or, when it looks like prose, fewer than FEW_RECORDS + 1
+    records under the dialect CleverCSV sees (a long quoted cell can hide a table)."""
+    if complete:
+        return False
+    hint = SEP_HINT.match(text)
+    body = text[hint.end() :] if hint else text
+    if layout is not None:
+        return len(layout.rows) < FEW_RECORDS
+    dialect = _detect(body) or Dialect(",")
+    content = [r for r in records(body, dialect, False, FEW_RECORDS + 1) if not r.blank]
+    return len(content) < FEW_RECORDS + 1
 
 
 def sniff(text: str, complete: bool, default_delimiter: str | None) -> Layout | None:
@@ -170,7 +245,12 @@ def sniff(text: str, complete: bool, default_delimiter: str | None) -> Layout | 
             return layout
         found = records(body, dialect, complete)
         if dialect.single_column or _consistent(found, dialect, prose):
-            return _layout(found, dialect, hint=False)
+            layout = _layout(found, dialect, hint=False)
+            if layout is not None and not complete and _swallowed(body, layout):
+                # An unclosed quote swallows the rest of the sample: judged as below.
+                unquoted = records(body, Dialect(dialect.delimiter, ""), complete)
+                return _layout(unquoted, dialect, hint=False) or layout
+            return layout
         # An unbalanced quote swallows the rest of the sample into one field: judge the
         # delimiter without quoting, and keep quoting for the reader, which then reports
         # the quote instead of reading the file as one column.
@@ -203,6 +283,8 @@ def _evident(text: str, dialect: Dialect) -> bool:
     """Whether at least a fifth of the lines open a field the way ``dialect`` quotes and the
     plain dialect does not: ``, "`` for spaces after the delimiter, ``,'`` (and no double
     quote anywhere) for single quotes."""
+    if dialect.gaps:
+        return False  # a fallback only
     lines = text.splitlines()[:1000]
     quote, delimiter = dialect.quotechar, dialect.delimiter
     if quote == "'" and '"' in text:
@@ -216,6 +298,11 @@ def _variants(dialect: Dialect) -> Iterator[tuple[Dialect, str]]:
     """Quoting that CleverCSV's patterns can miss, tried when its dialect gives no
     consistent table: spaces after the delimiter before a quoted field (``a, "b, c"``), and
     single quotes (which apostrophes in the text hide from it). Each with its zh-TW note."""
+    if dialect.aligned and not dialect.gaps:
+        yield (
+            Dialect(" ", "", aligned=True, gaps=True),
+            "欄位以兩個以上的空白對齊分隔；欄位內的單一空白視為內容。",
+        )
     if dialect.single_column or dialect.aligned:
         return
     name = DELIMITER_NAMES.get(dialect.delimiter, f"「{dialect.delimiter}」")
@@ -232,6 +319,21 @@ def _variants(dialect: Dialect) -> Iterator[tuple[Dialect, str]]:
         )
 
 
+def _swallowed(body: str, layout: Layout) -> bool:
+    """Whether the cut record at the end of the sample is an unclosed quote swallowing
+    the table: its lines, split without quoting, are mostly (nine in ten of at least
+    SWALLOWED_LINES) records of the table's width. A bigger sample would not help; the
+    reader reports the quote."""
+    dialect = layout.dialect
+    if not dialect.quotechar or dialect.single_column or len(layout.rows) >= FEW_RECORDS:
+        return False
+    offset = sum(r.chars for r in records(body, dialect, False))
+    plain = Dialect(dialect.delimiter, "", dialect.escapechar, dialect.aligned)
+    lines = records(body[offset:], plain, False, SWALLOWED_LINES * 2)[1:]
+    fitting = sum(1 for r in lines if len(r.fields) == layout.width)
+    return len(lines) >= SWALLOWED_LINES and fitting >= MIN_SPACE_CONSISTENCY * len(lines)
+
+
 def _candidates(text: str, default_delimiter: str | None) -> Iterator[Dialect]:
     """CleverCSV's dialect, then the extension's default, then one column (csv/tsv)."""
     detected = _detect(text)
@@ -244,10 +346,20 @@ def _candidates(text: str, default_delimiter: str | None) -> Iterator[Dialect]:
 
 
 def _detect(text: str) -> Dialect | None:
+    """CleverCSV's dialect of the first DETECT_CHARS (whole lines); for a very wide file,
+    whose first DETECT_CHARS hold fewer than DETECT_LINES whole lines, the delimiter its
+    first records agree on (``_widest_agreement``)."""
     sample = text[:DETECT_CHARS]
     if len(text) > DETECT_CHARS:
         cut = max(sample.rfind("\n"), sample.rfind("\r"))
         sample = sample[: cut + 1] if cut > 0 else sample
+        if len(sample.splitlines()) < DETECT_LINES or cut <= 0:
+            return _widest_agreement(text)
+    return _clevercsv(sample)
+
+
+@functools.lru_cache(maxsize=4)
+def _clevercsv(sample: str) -> Dialect | None:
     present = [d for d in DELIMITERS if d in sample]
     if not present:
         return None
@@ -256,6 +368,29 @@ def _detect(text: str) -> Dialect | None:
         return None
     aligned = found.delimiter == " " and "  " in sample
     return Dialect(found.delimiter, found.quotechar or '"', found.escapechar or "", aligned)
+
+
+def _widest_agreement(text: str) -> Dialect | None:
+    """The delimiter of a very wide file: the one under which the most of its first
+    WIDE_RECORDS records (the first included, so a header matters) fit one field count of
+    at least 2, the widest on a tie; None when none gives two fields. Costs one csv pass
+    over those records per delimiter present in the first line."""
+    first_line = text[: DETECT_CHARS * 4].splitlines()[0] if text else ""
+    best: tuple[float, int, str] | None = None
+    for delimiter in (d for d in DELIMITERS if d in first_line):
+        found = [r for r in records(text, Dialect(delimiter), False, WIDE_RECORDS) if not r.blank]
+        if not found:
+            continue
+        width, count = _best_width(found)
+        if width < 2 or len(found[0].fields) < 2:
+            continue
+        score = (count / len(found), width, delimiter)
+        if best is None or score[:2] > best[:2]:
+            best = score
+    if best is None:
+        return None
+    delimiter = best[2]
+    return Dialect(delimiter, '"', "", delimiter == " " and "  " in first_line)
 
 
 def _consistent(found: list[Record], dialect: Dialect, prose_possible: bool = False) -> bool:
@@ -267,14 +402,33 @@ def _consistent(found: list[Record], dialect: Dialect, prose_possible: bool = Fa
     start = 0
     while start < min(len(content) - 1, MAX_PREAMBLE) and len(content[start].fields) < 2:
         start += 1
-    widths = [len(r.fields) for r in content[start:]]
-    if not widths or widths[0] < 2:
+    table = content[start:]
+    if not table or len(table[0].fields) < 2:
         return False
-    width, count = Counter(widths).most_common(1)[0]
+    width, count = _best_width(table)
     needed = MIN_SPACE_CONSISTENCY if dialect.delimiter == " " else MIN_CONSISTENCY
     if prose_possible and count < 2:
         return False
-    return width >= 2 and count / len(widths) > needed
+    return width >= 2 and count / len(table) > needed
+
+
+def _best_width(found: list[Record]) -> tuple[int, int]:
+    """The field count most records fit, and how many fit it: a record fits its own count
+    and, with trailing empty fields (a trailing delimiter), every count down to its last
+    non-empty field. The widest wins a tie."""
+    lengths = Counter(len(r.fields) for r in found)
+    trailing = []  # (last non-empty field's count, field count) of records ending empty
+    for r in found:
+        if r.fields and not r.fields[-1].strip():
+            used = len(r.fields)
+            while used and not r.fields[used - 1].strip():
+                used -= 1
+            trailing.append((used, len(r.fields)))
+    best = (0, 0)
+    for width in set(lengths) | {used for used, _ in trailing}:
+        count = lengths.get(width, 0) + sum(1 for used, n in trailing if used <= width < n)
+        best = max(best, (count, width))
+    return best[1], best[0]
 
 
 def _common_width(found: list[Record]) -> int:
@@ -331,7 +485,8 @@ def find_table(found: list[Record], line_offset: int = 0, unit: str = "行") -> 
         where = f"第 {first} {unit}" if first == last else f"第 {first}–{last} {unit}"
         notes.append(f"已略過表格上方的 {len(preamble)} {unit}標題或說明文字（{where}）。")
     data = [r for r in found[start + 1 :] if not r.blank]
-    if data and not _looks_like_header(head.fields, [r.fields for r in data]):
+    is_header, numbers_note = _header_decision(head.fields, [r.fields for r in data])
+    if data and not is_header:
         data = [head, *data]
         data_width = _common_width(data)
         notes.append(
@@ -342,6 +497,8 @@ def find_table(found: list[Record], line_offset: int = 0, unit: str = "行") -> 
         return TableStart(None, start, data_width, names, [], preamble, data, notes)
     data_width = _common_width(data) if data else len(head.fields)
     names, extra_notes = _names(head.fields, data, data_width)
+    if data and numbers_note:
+        notes.append(numbers_note.format(where=f"第 {header_line} {unit}"))
     notes += extra_notes
     if preamble:
         notes.append(f"以第 {header_line} {unit}作為標題列。")
@@ -370,22 +527,55 @@ def _layout(found: list[Record], dialect: Dialect, hint: bool) -> Layout | None:
         head = found[table.header]
         skip = head.first_line + head.lines + skipped
         header_line = head.first_line + skipped + 1
-    kept = len(table.names)
+    names = list(table.names)
+    notes += table.notes
+    drop_note = TRAILING_NOTE if TRAILING_NOTE in notes else None
+    unnamed = _unnamed_empty_tail(table, found[table.header] if header_line else None)
+    if unnamed:
+        drop_note = (
+            f"每一行結尾都多了分隔符號：最後 {unnamed} 欄沒有欄名，前 {len(table.data):,} 列"
+            "也沒有任何值，已略過這個空白欄位（若後面的資料列在這裡有值，會改為保留）。"
+        )
+        notes.append(drop_note)
+        names = names[: len(names) - unnamed]
+    spare: list[str] = []
+    if not table.empty_names and table.width > len(names):
+        spare = unique_names([*names, *[None] * (table.width - len(names))])[len(names) :]
+    kept = len(names)
     blank = [""] * len(table.empty_names)
     rows = [_fit(r.fields, table.width)[:kept] + blank for r in table.data[:PREVIEW_ROWS]]
     return Layout(
         dialect=dialect,
         skip_lines=skip,
         width=table.width,
-        names=table.names,
+        names=names,
         header_line=header_line,
         preamble=len(table.preamble),
         hint=hint,
         empty_names=table.empty_names,
         rows=rows,
         has_data=bool(table.data),
-        notes=notes + table.notes,
+        notes=notes,
+        spare_names=spare,
+        drop_note=drop_note if spare else None,
+        longest=max((r.chars for r in found), default=0),
     )
+
+
+def _unnamed_empty_tail(table: TableStart, head: Record | None) -> int:
+    """How many of the table's last columns have neither a name (an empty header cell, or
+    no header) nor a value in any data record; at least one column is left."""
+    if table.empty_names:
+        return 0
+    count = 0
+    while len(table.names) - count > 1:
+        i = len(table.names) - count - 1
+        if head is not None and i < len(head.fields) and head.fields[i].strip():
+            break
+        if any(i < len(r.fields) and r.fields[i].strip() for r in table.data):
+            break
+        count += 1
+    return count
 
 
 def _fit(fields: list[str], width: int) -> list[str]:
@@ -437,10 +627,14 @@ def _kind(cells: list[str]) -> str:
     return "text" if parsed is None else parsed.kind
 
 
-def _looks_like_header(head: list[str], data: list[list[str]]) -> bool:
-    """True unless the first record has the same types as the records below it."""
+def _header_decision(head: list[str], data: list[list[str]]) -> tuple[bool, str | None]:
+    """Whether the first record is a header, and the zh-TW note (with a ``{where}`` field
+    for its line) when numbers were taken as names. A header unless the first record has
+    the same types as the records below it, in some column and with nowhere text above
+    typed cells; then still a header when those numbers look like names
+    (``_numbers_as_names``)."""
     sample = data[:200]
-    typed_match = False
+    typed: list[int] = []  # columns with a typed cell above typed cells
     for i, cell in enumerate(head):
         below = [row[i] for row in sample if i < len(row)]
         column = _kind(below)
@@ -450,6 +644,71 @@ def _looks_like_header(head: list[str], data: list[list[str]]) -> bool:
         if first == "empty":
             continue
         if first == "text":
-            return True  # a name above numbers or dates
-        typed_match = True
-    return not typed_match
+            return True, None  # a name above numbers or dates
+        typed.append(i)
+    if not typed:
+        return True, None
+    return _numbers_as_names(head, sample, typed)
+
+
+def _numbers_as_names(
+    head: list[str], data: list[list[str]], columns: list[int]
+) -> tuple[bool, str | None]:
+    """Whether the first record's numbers in ``columns`` (typed cells above typed cells)
+    are column names, and the note that says so.
+
+    They are when they are distinct whole numbers that are years (1900-2100, or a run of
+    ROC years 30-200) or a run of at least MIN_RUN consecutive integers (ascending or
+    descending: months 1..12, codes), when fewer than half of the records below are such years or runs
+    themselves (``1,2,3`` above ``4,5,6`` is data), and when no more than NAME_OVERLAP of
+    the numbers below lie within the names' span. None inside: a header; a few: a header
+    too, with a note that the evidence is split."""
+    cells = [head[i].strip() for i in columns]
+    if not all(PLAIN_INTEGER.match(cell) for cell in cells):
+        return False, None
+    values = [int(cell) for cell in cells]
+    if len(set(values)) < len(values):
+        return False, None
+    run = len(values) >= MIN_RUN and _is_run(values)
+    years = all(YEAR.match(cell) for cell in cells)
+    roc_years = run and all(value in ROC_YEAR for value in values)
+    if not (years or run):
+        return False, None
+    below = [[row[i].strip() if i < len(row) else "" for i in columns] for row in data]
+    if years:
+        alike = sum(1 for row in below if any(row) and all(YEAR.match(c) for c in row if c))
+    else:
+        alike = sum(1 for row in below if _plain_run(row))
+    if alike * 2 >= len(below):
+        return False, None  # the first record looks like the rest
+    numbers = []
+    for k in range(len(columns)):
+        column = pa.array([row[k] or None for row in below], pa.string())
+        parsed = types.parse(column, ("number",))
+        if parsed is not None:
+            numbers += [v for v in parsed.values.to_pylist() if v is not None]
+    low, high = min(values), max(values)
+    inside = sum(1 for v in numbers if low <= v <= high)
+    shown = "、".join(cells[:6]) + ("…" if len(cells) > 6 else "")
+    kind = "年份" if years or roc_years else "月份、期別或代碼"
+    if not inside:
+        return True, f"{{where}}的 {shown} 是數字，但看起來是欄名（{kind}），已作為標題列。"
+    if inside <= NAME_OVERLAP * len(numbers):
+        return True, (
+            f"{{where}}的 {shown} 可能是欄名（{kind}），也可能是資料（下方有些數值落在同一範圍）；"
+            "已作為標題列。若它其實是資料，請在檔案最上方加一行欄名後重新上傳。"
+        )
+    return False, None
+
+
+def _is_run(values: list[int]) -> bool:
+    steps = {b - a for a, b in itertools.pairwise(values)}
+    return steps == {1} or steps == {-1}
+
+
+def _plain_run(row: list[str]) -> bool:
+    return (
+        len(row) >= 2
+        and all(PLAIN_INTEGER.match(cell) for cell in row)
+        and _is_run([int(cell) for cell in row])
+    )

@@ -26,12 +26,14 @@ import pyarrow.compute as pc
 
 from backend.jobs.analyze.encoding import DecodedText
 from backend.jobs.analyze.source import Batch, Prepare, Source, TableFeed
+from backend.jobs.analyze.types import MAX_INTEGER_DIGITS
 from backend.jobs.context import JobError
 
 BATCH_ROWS = 2_000
 MAX_VALUE_CHARS = 64 << 20
 SCALAR_COLUMN = "值"
 WHITESPACE = re.compile(r"[ \t\n\r]*")
+LONG_INTEGER = 10**MAX_INTEGER_DIGITS  # integers this large are identifiers, kept as text
 
 
 class JsonStream:
@@ -48,6 +50,8 @@ class JsonStream:
         self.value_line = 1  # 1-based line where the last value read starts
         self._line = 1  # line at buffer position _line_at (newlines counted once, in order)
         self._line_at = 0
+        # Columns with integers of more than 15 digits (kept as text) -> an example.
+        self.long_integers: dict[str, str] = {}
         self._decoder = json.JSONDecoder(parse_constant=self._constant)
 
     def _constant(self, name: str) -> None:
@@ -162,7 +166,10 @@ def _batches_of(source, table_name, index, rows, names, walk, notes):
             again = _Walk(source, table_name)
             items = next(r for i, (_, r) in enumerate(again.tables()) if i == index)
             stream = again.stream
+        stream.long_integers = {}
         yield from _row_batches(items, names, columns, stream)
+        if columns is None and stream.long_integers:
+            notes.append(_long_integer_note(stream.long_integers))
         nested = [name for name in names if "." in name]
         if columns is None and nested:
             shown = "、".join(f"「{name}」" for name in nested[:3])
@@ -306,18 +313,49 @@ def _batch(
                 index[key] = len(names)
                 names.append(key)
     wanted = range(len(names)) if columns is None else columns
-    arrays = [string_column([row.get(names[i]) for row in rows]) for i in wanted]
+    arrays = []
+    for i in wanted:
+        found: list[str] = []
+        arrays.append(string_column([row.get(names[i]) for row in rows], found))
+        if found:
+            stream.long_integers.setdefault(names[i], found[0])
     return Batch(arrays, stream.text.fraction(), None, lines)
 
 
-def string_column(values: list[Any]) -> pa.Array:
+def _long_integer_note(columns: dict[str, str]) -> str:
+    shown = "、".join(
+        f"「{name}」（例如 {example}）" for name, example in list(columns.items())[:5]
+    )
+    return (
+        f"欄位{shown}有超過 {MAX_INTEGER_DIGITS} 位數的整數，已當作識別碼（編號）以文字保留原樣："
+        "這麼長的數字超出數值能精確表示的範圍，當作數值會被四捨五入。"
+    )
+
+
+def string_column(values: list[Any], long_integers: list[str] | None = None) -> pa.Array:
     """JSON values as one array: numbers and booleans typed as JSON typed them (a number
     whose every value is whole, 2.0 included, as integers), strings as strings; a column of
-    mixed types as text. pyarrow converts a column of one scalar type at once."""
+    mixed types as text. pyarrow converts a column of one scalar type at once.
+
+    A column holding an integer of more than MAX_INTEGER_DIGITS digits (beyond int64, or
+    past what a float64 holds exactly) is text, every value as JSON wrote it: such numbers
+    are identifiers. The first such integer is appended to ``long_integers``. Only a failed
+    conversion or a huge value costs a look at the values one by one."""
     try:
         array = pa.array(values)
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
-        array = None  # mixed types
+        array = None  # mixed types, or an integer beyond int64
+    if array is None or (
+        (pa.types.is_integer(array.type) or pa.types.is_floating(array.type))
+        and _reaches(array, LONG_INTEGER)
+    ):
+        long = next(
+            (v for v in values if type(v) is int and not -LONG_INTEGER < v < LONG_INTEGER), None
+        )
+        if long is not None:
+            if long_integers is not None:
+                long_integers.append(str(long))
+            return pa.array([cell_text(value) for value in values], pa.string())
     if array is not None and pa.types.is_string(array.type):
         return pc.if_else(pc.equal(array, ""), None, array)
     if array is not None and pa.types.is_floating(array.type):
@@ -334,6 +372,12 @@ def string_column(values: list[Any]) -> pa.Array:
     if array is not None and pa.types.is_null(array.type):
         return array.cast(pa.string())
     return pa.array([cell_text(value) for value in values], pa.string())
+
+
+def _reaches(numbers: pa.Array, limit: int) -> bool:
+    extremes = pc.min_max(numbers)
+    low, high = extremes["min"].as_py(), extremes["max"].as_py()
+    return low is not None and (high >= limit or low <= -limit)
 
 
 def cell_text(value: Any) -> str | None:

@@ -499,6 +499,12 @@ class ColumnStats:
     needs_rescan: bool = False
     # The reader types its cells (JSON, Excel): numbers arriving as text are worth saying.
     typed_source: bool = False
+    # Every cell so far written as Excel displays a long number it rounded (4.71009E+12):
+    # None before any number; the cells counted, their distinct values and one as written.
+    excel_rounded: bool | None = None
+    rounded_cells: int = 0
+    rounded_values: np.ndarray | None = None
+    rounded_example: str | None = None
 
     def add(self, values: pa.Array, prepared: Prepared | None = None) -> None:
         """``values``: the column's cells in this batch, nulls for empty cells; ``prepared``:
@@ -529,6 +535,8 @@ class ColumnStats:
         if merged == "float" and self.kind == "integer":
             self.numeric.as_float()
         self.kind = merged
+        if merged in NUMERIC:
+            self._track_rounding(parsed, values)
         self.formats |= parsed.formats
         if self.typed_source and kind is None and merged in NUMERIC:
             self.formats.add(types.STORED_AS_TEXT)
@@ -545,6 +553,43 @@ class ColumnStats:
             self._count(parsed.values)
         else:
             self._add_dates(parsed.values, parsed.offsets)
+
+    def _track_rounding(self, parsed: types.Parsed, cells: pa.Array) -> None:
+        """Keep count of cells and distinct values while every batch is Excel-rounded."""
+        if self.excel_rounded is False:
+            return
+        if not parsed.excel_rounded:
+            self.excel_rounded, self.rounded_values = False, None
+            return
+        self.excel_rounded = True
+        numbers = pc.drop_null(parsed.values).to_numpy(zero_copy_only=False)
+        self.rounded_cells += len(numbers)
+        distinct = np.unique(numbers)
+        if self.rounded_values is not None:
+            distinct = np.union1d(self.rounded_values, distinct)
+        self.rounded_values = distinct
+        if self.rounded_example is None:
+            self.rounded_example = pc.utf8_trim_whitespace(pc.drop_null(cells))[0].as_py()
+
+    def _rounding_warning(self, table: str) -> str | None:
+        """The zh-TW sentence on codes Excel rounded, with how many may have collapsed:
+        the cells minus their distinct values (each such cell repeats a value another cell
+        has, so at least that many different codes may have become one)."""
+        if not self.excel_rounded or self.rounded_values is None:
+            return None
+        cells, distinct = self.rounded_cells, len(self.rounded_values)
+        collapsed = cells - distinct
+        counted = (
+            f"{cells:,} 格只有 {distinct:,} 個不同的值，可能有 {collapsed:,} 個不同的代碼"
+            "被併成相同的值。"
+            if collapsed
+            else f"{cells:,} 格的值各不相同，但都只剩 6 位以內的有效數字。"
+        )
+        return (
+            f"「{table}」的欄位「{self.name}」的值都以科學記號書寫（例如 {self.rounded_example}），"
+            "看起來是被 Excel 四捨五入顯示的代碼（條碼、帳號等），原本的後幾位數已遺失；"
+            f"{counted}請在 Excel 把這一欄設為「文字」格式後重新匯出。"
+        )
 
     def _same_units(self, parsed: types.Parsed) -> bool:
         percent = types.PERCENT in parsed.formats
@@ -631,6 +676,8 @@ class ColumnStats:
         self.earliest = self.latest = None
         self.offsets, self.naive_dates = set(), False
         self.counter = None
+        self.excel_rounded, self.rounded_values = None, None
+        self.rounded_cells = 0
 
     def _counter(self) -> TopCounter:
         if self.counter is None:
@@ -700,6 +747,9 @@ class ColumnStats:
                     f'「{table}」的欄位「{self.name}」的值是以文字儲存的數字（例如 "100"），'
                     "已當作數值統計；若它們是代碼（郵遞區號、編號），請把統計結果當作參考。"
                 )
+            rounded = self._rounding_warning(table)
+            if rounded:
+                sentences.append(rounded)
             if sentences:
                 return "".join(sentences)
         if self.kind == "text" and self.counter is not None:

@@ -16,8 +16,16 @@ Numbers (``parse_numbers``), after Unicode NFKC folds full-width characters (``�
 * accounting negatives: ``(1,234)`` is -1234.
 
 Identifiers stay text: a leading zero (``0912345678``, ``007``, postal codes, 統一編號) or
-more than 15 integer digits (Excel itself keeps only 15 significant digits). Cells such as
-``N/A`` or ``-`` (``NA_MARKERS``) are empty in numeric and date columns.
+more than 15 integer digits, whatever their length (Excel itself keeps only 15 significant
+digits, and a float64 holds 15-17: ``10000000000000000001`` would come out rounded), so
+they are kept exactly as written. The extra check runs only when a cast failed or the values
+are that large. Cells such as ``N/A`` or ``-`` (``NA_MARKERS``) are empty in numeric and
+date columns.
+
+A float column whose every cell is written as Excel displays a long number it rounded
+(``4.71009E+12``: one digit, a point, at most five more, an exponent of 11 or more) is
+flagged (``Parsed.excel_rounded``): such cells are usually codes (barcodes, account numbers)
+whose last digits Excel's display dropped before the file was exported.
 
 Dates (``parse_dates``): ``2024-05-01``, ``2024/5/1``, ``2024.05.01``, ``2024年5月1日``, and
 ROC (民國) dates with a two- or three-digit year: ``113/05/01``, ``113/5/2``, ``113-05-01``,
@@ -49,6 +57,11 @@ NA_MARKERS = [
 ]  # fmt: skip
 NA_SET = pa.array(NA_MARKERS, pa.string())
 MAX_INTEGER_DIGITS = 15
+# A digit string longer than MAX_INTEGER_DIGITS: an identifier, never a number.
+LONG_DIGITS = rf"^\s*[+-]?\d{{{MAX_INTEGER_DIGITS + 1},}}\s*$"
+# Excel's display of a rounded long number: 4.71009E+12 (at most 6 significant digits).
+EXCEL_ROUNDED = r"^\s*[+-]?\d\.\d{0,5}E\+\d{2,}\s*$"
+EXCEL_ROUNDED_MIN = 1e11  # Excel's General format shows 12 digits and more this way
 ROC_OFFSET = 1911  # ROC year 1 is 1912
 
 # Display formats a column's numbers or dates were written in (keys of FORMAT_LABELS in
@@ -113,6 +126,8 @@ class Parsed:
     ``symbols``: the symbols met, NTD written NT$;
     ``offsets``: the UTC offsets of date-times as "Z" or "+08:00" ("" for a cell without
     one beside them), empty when no cell had one.
+    ``symbols``: the symbols met, NTD written NT$; ``excel_rounded``: every cell looks like
+    a long number Excel displayed rounded (``4.71009E+12``, see EXCEL_ROUNDED).
     """
 
     kind: str
@@ -121,6 +136,7 @@ class Parsed:
     currency: str | None = None
     symbols: frozenset[str] = frozenset()
     offsets: frozenset[str] = frozenset()
+    excel_rounded: bool = False
 
 
 def parse(values: pa.Array, kinds: tuple[str, ...]) -> Parsed | None:
@@ -227,10 +243,24 @@ def parse_numbers(values: pa.Array, likely: str | None = None) -> Parsed | None:
     ("integer" or "float", what the column held so far) is tried first on the fast path."""
     if values.null_count == len(values):
         return None
-    plain = _plain_numbers(values, likely)
-    if plain is not None:
-        return plain
-    return _displayed_numbers(values)
+    parsed = _plain_numbers(values, likely)
+    if parsed is None:
+        parsed = _displayed_numbers(values)
+    if parsed is not None and parsed.kind == "float" and _huge(parsed.values, EXCEL_ROUNDED_MIN):
+        cells = pc.drop_null(without_na(values))
+        parsed.excel_rounded = bool(pc.all(pc.match_substring_regex(cells, EXCEL_ROUNDED)).as_py())
+    return parsed
+
+
+def _huge(numbers: pa.Array, limit: float) -> bool:
+    """Whether some finite or infinite number's magnitude reaches ``limit``."""
+    largest = pc.max(pc.abs(numbers)).as_py()
+    return largest is not None and largest >= limit
+
+
+def _long_digits(values: pa.Array) -> bool:
+    """Whether some cell is a digit string of more than MAX_INTEGER_DIGITS digits."""
+    return _any(pc.match_substring_regex(values, LONG_DIGITS))
 
 
 def _plain_numbers(values: pa.Array, likely: str | None) -> Parsed | None:
@@ -247,6 +277,9 @@ def _plain_numbers(values: pa.Array, likely: str | None) -> Parsed | None:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
         if kind == "integer" and _too_long(parsed):
+            return None
+        # Integers past int64 fail the first cast and pass this one, rounded: identifiers.
+        if kind == "float" and _huge(parsed, 10.0**MAX_INTEGER_DIGITS) and _long_digits(values):
             return None
         return Parsed(kind, parsed)
     return None
@@ -291,7 +324,7 @@ def _displayed_numbers(values: pa.Array) -> Parsed | None:
         formats.add(CURRENCY)
     if _any(opened):
         formats.add(ACCOUNTING)
-    number = pc.replace_substring(digits, ",", "")
+    number = digits_only = pc.replace_substring(digits, ",", "")
     exponent = parts("exp")
     has_exponent = _any(pc.not_equal(exponent, ""))
     if has_exponent:
@@ -313,6 +346,8 @@ def _displayed_numbers(values: pa.Array) -> Parsed | None:
         return None
     if not is_float and _too_long(magnitude):
         return None
+    if is_float and _huge(magnitude, 10.0**MAX_INTEGER_DIGITS) and _long_digits(digits_only):
+        return None  # a long identifier beside decimals: text, not a rounded float
     parsed = pc.if_else(negative, pc.negate(magnitude), magnitude)
     return Parsed("float" if is_float else "integer", parsed, formats, currency, symbols)
 
