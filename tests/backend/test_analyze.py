@@ -741,3 +741,19 @@ def test_cancellation_stops_a_one_thread_job(tmp_path: Path) -> None:
     write_big_csv(path, 20)
     with pytest.raises(JobCancelled):
         analyze_file(RecordingContext(cancel_after=3, threads=1), str(path), "big.csv")
+
+
+@pytest.mark.parametrize("late_at", [2_000, 4_500, 8_999])
+def test_json_keys_that_first_appear_late(tmp_path: Path, late_at: int) -> None:
+    """A key first met thousands of records in (after batches were read ahead) is a column
+    empty in the records before it."""
+    records = [{"a": i} for i in range(9_000)]
+    for record in records[late_at:]:
+        record["z"] = record["a"] * 2
+    path = stored(tmp_path, json.dumps(records).encode())
+    table = analyze(path, "late.json")["tables"][0]
+    z = column(table, "z")
+    values = [r["z"] for r in records if "z" in r]
+    assert table["rows"] == 9_000
+    assert z["nulls"] == late_at and z["min"] == min(values) and z["max"] == max(values)
+    assert z["mean"] == pytest.approx(sum(values) / len(values))

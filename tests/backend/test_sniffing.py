@@ -9,6 +9,7 @@ openpyxl), never taken from the analysis.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import random
@@ -356,3 +357,26 @@ def test_space_aligned_and_single_space_tables(
 def test_prose_txt_stays_prose(tmp_path: Path, text: str) -> None:
     result = analyze(tmp_path, text, "notes.txt")
     assert result["tables"] == [] and result["text"]["lines"] == len(text.splitlines())
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [["08:30", "09:45", "下午 2:15"], ["08:30:15", "09:45:00", "23:59:59"], ["7:05", "12:00"]],
+)
+def test_a_single_column_of_times_is_not_split_at_its_colons(
+    tmp_path: Path, cells: list[str]
+) -> None:
+    """A colon inside every time of day is no delimiter: one column of type time."""
+    result = analyze(tmp_path, "時刻\n" + "\n".join(cells) + "\n", "times.csv")
+    table = result["tables"][0]
+    assert [c["name"] for c in table["columns"]] == ["時刻"] and table["rows"] == len(cells)
+    assert result["delimiter"] is None
+    column = table["columns"][0]
+    assert column["type"] == "time"
+    clock = [
+        dt.datetime.strptime(c.replace("下午 ", ""), "%H:%M" if c.count(":") == 1 else "%H:%M:%S")
+        + (dt.timedelta(hours=12) if c.startswith("下午") else dt.timedelta())
+        for c in cells
+    ]
+    assert column["min"] == min(clock).time().isoformat()
+    assert column["max"] == max(clock).time().isoformat()

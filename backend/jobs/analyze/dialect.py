@@ -81,6 +81,7 @@ MIN_SPACE_CONSISTENCY = 0.9
 PREVIEW_ROWS = 20
 SEP_HINT = re.compile(r'^\ufeff?"?sep=(.)"?[ \t]*(?:\r\n|\r|\n|$)', re.IGNORECASE)
 GAP = re.compile(r" {2,}")
+CLOCK_TIME = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?")
 SINGLE_COLUMN = "\x1f"  # a delimiter no text holds: every record is one field
 DELIMITER_NAMES = DELIMITER_LABELS  # as they read in a sentence
 
@@ -366,6 +367,8 @@ def _clevercsv(sample: str) -> Dialect | None:
     found = Detector().detect(sample, delimiters=present)
     if found is None or not found.delimiter or found.delimiter not in DELIMITERS:
         return None
+    if found.delimiter == ":" and ":" not in CLOCK_TIME.sub("", sample):
+        return None  # every colon is in a time of day (08:30): a column of times
     aligned = found.delimiter == " " and "  " in sample
     return Dialect(found.delimiter, found.quotechar or '"', found.escapechar or "", aligned)
 

@@ -881,6 +881,14 @@ class TableStats:
         the source (1-based), when the reader knows it."""
         if not columns or not len(columns[0]):
             return
+        if len(columns) < len(self.columns):
+            # Columns named after this batch was read (JSON keys that appear late, known
+            # once later batches were read ahead): empty in these rows.
+            height = len(columns[0])
+            missing = len(self.columns) - len(columns)
+            columns = [*columns, *(pa.nulls(height, pa.string()) for _ in range(missing))]
+            if prepared is not None:
+                prepared = [*prepared, *([None] * missing)]
         first = self.read
         self.read += len(columns[0])
         if self._held is not None:
@@ -1160,16 +1168,40 @@ class TableStats:
             "name": self.name,
             "rows": self.rows,
             "columns": [column.result() for column in self.columns],
-            "preview": [self._preview_row(row) for row in preview],
+            "preview": self._preview_rows(preview),
             "excluded_rows": [{"line": row.line, "reason": row.reason} for row in listed],
             "warnings": self.warnings(),
         }
 
-    def _preview_row(self, row: list[object]) -> dict:
-        return {
-            column.name: typed_cell(value, column.kind)
-            for column, value in zip(self.columns, row, strict=True)
-        }
+    def _preview_rows(self, rows: list[list[object]]) -> list[dict]:
+        """The preview as JSON values of each column's final kind, column by column (one
+        parse of a column's text cells, not one per cell: wide tables have thousands)."""
+        shown = [
+            _preview_column([row[i] for row in rows], column.kind)
+            for i, column in enumerate(self.columns)
+        ]
+        names = [column.name for column in self.columns]
+        return [dict(zip(names, cells, strict=True)) for cells in zip(*shown, strict=True)]
+
+
+def _preview_column(cells: list[object], kind: str) -> list[object]:
+    """:func:`typed_cell` of each cell, the text cells of a typed column parsed at once."""
+    text = [i for i, cell in enumerate(cells) if isinstance(cell, str) and cell.strip()]
+    out = list(cells)
+    if kind in CANDIDATES and kind != "empty" and len(text) > 1:
+        parsed = types.parse(pa.array([cells[i] for i in text], pa.string()), CANDIDATES[kind])
+        if parsed is not None:
+            for i, value in zip(text, parsed.values.to_pylist(), strict=True):
+                out[i] = _json_value(value)
+            done = set(text)
+            return [out[i] if i in done else typed_cell(cell, kind) for i, cell in enumerate(cells)]
+    return [typed_cell(cell, kind) for cell in cells]
+
+
+def _json_value(cell: object) -> object:
+    if isinstance(cell, (dt.date, dt.datetime, dt.time)):
+        return cell.isoformat()
+    return finite_or_none(cell) if isinstance(cell, float) else cell
 
 
 def _part(lines: Sequence[int] | None, start: int, end: int) -> list[int] | None:
@@ -1217,10 +1249,7 @@ def typed_cell(value: object, kind: str) -> object:
     parsed = types.parse(pa.array([value], pa.string()), CANDIDATES.get(kind, ()))
     if parsed is None:
         return value
-    cell = parsed.values[0].as_py()
-    if isinstance(cell, (dt.date, dt.datetime, dt.time)):
-        return cell.isoformat()
-    return finite_or_none(cell) if isinstance(cell, float) else cell
+    return _json_value(parsed.values[0].as_py())
 
 
 def unique_names(raw: Sequence[str | None]) -> list[str]:
