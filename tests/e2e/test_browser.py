@@ -241,7 +241,8 @@ def test_bad_files_are_refused_with_chinese_errors(page: Page, stack, tmp_path: 
     # exact: the checks table also holds each message, after "無法上傳：", once it is drawn
     expect(
         main.get_by_text(
-            "「setup.exe」是 .exe 檔案，只能上傳 .csv、.tsv、.txt、.xlsx、.json。", exact=True
+            "「setup.exe」是 .exe 檔案，只能上傳 .csv、.tsv、.txt、.xlsx、.xls、.xlsb、.ods、.json。",
+            exact=True,
         )
     ).to_be_visible()
     expect(
