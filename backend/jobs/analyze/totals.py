@@ -54,14 +54,18 @@ LABEL = re.compile(
 # needs.
 _FIRST = "合總总共累小ＴｔＳｓＧｇ（【「《＊※\u3000TtSsGg[(<* \t"
 # A bit per 24-bit code (a cell's first three bytes): set for the UTF-8 of the characters
-# above, followed by any bytes when the character is shorter.
-FIRST_BITS = np.zeros(1 << 21, dtype=np.uint8)
-for _char in _FIRST:
-    _encoded = _char.encode("utf-8")
-    _width = 8 * (3 - len(_encoded))
-    for _rest in range(1 << _width):
-        _code = (int.from_bytes(_encoded, "big") << _width) | _rest
-        FIRST_BITS[_code >> 3] |= 1 << (_code & 7)
+# above, followed by any bytes when the character is shorter (a range of codes each).
+def _first_bits() -> np.ndarray:
+    codes = np.zeros(1 << 24, dtype=bool)
+    for char in _FIRST:
+        encoded = char.encode("utf-8")
+        width = 8 * (3 - len(encoded))
+        start = int.from_bytes(encoded, "big") << width
+        codes[start : start + (1 << width)] = True
+    return np.packbits(codes, bitorder="little")
+
+
+FIRST_BITS = _first_bits()
 CODE_MASKS = np.array([0, 0xFF0000, 0xFFFF00, 0xFFFFFF], dtype=np.int32)  # by cell length
 # How a note or footer under a table starts.
 NOTE_START = re.compile(r"^[\s*＊※#]*(?:備註|附註|註|注意|說明|note|remark|[*＊※])", re.IGNORECASE)
@@ -93,7 +97,7 @@ def total_label(cell: str | None) -> str | None:
 
 def label_rows(values: pa.Array) -> dict[int, str]:
     """Rows of a text column (plain or dictionary-encoded) whose cell is a total label, with
-    its reason. Costs one RE2 pass over the column, or over its distinct values."""
+    its reason. Costs a look at each cell's first bytes (or each distinct value's)."""
     if pa.types.is_dictionary(values.type):
         words = _labels_among(values.dictionary)
         if not words:
@@ -104,22 +108,19 @@ def label_rows(values: pa.Array) -> dict[int, str]:
         return {int(row): reasons[values.indices[int(row)].as_py()] for row in indices}
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         return {}
-    candidates = _maybe_labels(values)
-    if not pc.any(candidates).as_py():
-        return {}
     found = {}
-    for row in np.flatnonzero(candidates.fill_null(False).to_numpy(zero_copy_only=False)):
+    for row in np.flatnonzero(_maybe_labels(values)):
         reason = total_label(values[int(row)].as_py())
         if reason:
             found[int(row)] = reason
     return found
 
 
-def _maybe_labels(values: pa.Array) -> pa.Array:
-    """Which cells may be labels (see FIRST_BITS): a boolean array."""
+def _maybe_labels(values: pa.Array) -> np.ndarray:
+    """Which cells may be labels (see FIRST_BITS): a numpy boolean array."""
     starts, lengths, data = types._cells(values)
     if not len(data):
-        return pa.array(np.zeros(len(values), dtype=bool))
+        return np.zeros(len(values), dtype=bool)
     padded = np.concatenate([data, np.zeros(3, np.uint8)])  # cells of one or two bytes
     at = starts.astype(np.intp)
     code = np.take(padded, at).astype(np.int32) << 16
@@ -127,16 +128,15 @@ def _maybe_labels(values: pa.Array) -> pa.Array:
     code |= np.take(padded, at + 2)
     code &= np.take(CODE_MASKS, np.minimum(lengths, 3))
     maybe = (FIRST_BITS[code >> 3] >> (code & 7)) & 1
-    return pa.array((maybe == 1) & (lengths > 0))
+    return (maybe == 1) & (lengths > 0)
 
 
 def _labels_among(dictionary: pa.Array) -> dict[int, str]:
     """Indices of the distinct values that are labels, with their reasons."""
     if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
         return {}
-    candidates = _maybe_labels(dictionary)
     words = {}
-    for index in np.flatnonzero(candidates.fill_null(False).to_numpy(zero_copy_only=False)):
+    for index in np.flatnonzero(_maybe_labels(dictionary)):
         reason = total_label(dictionary[int(index)].as_py())
         if reason:
             words[int(index)] = reason

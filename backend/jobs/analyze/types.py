@@ -137,6 +137,7 @@ class Parsed:
     symbols: frozenset[str] = frozenset()
     offsets: frozenset[str] = frozenset()
     excel_rounded: bool = False
+    magnitude: float | None = None  # largest |value| of a number column, once computed
 
 
 def parse(values: pa.Array, kinds: tuple[str, ...]) -> Parsed | None:
@@ -246,16 +247,20 @@ def parse_numbers(values: pa.Array, likely: str | None = None) -> Parsed | None:
     parsed = _plain_numbers(values, likely)
     if parsed is None:
         parsed = _displayed_numbers(values)
-    if parsed is not None and parsed.kind == "float" and _huge(parsed.values, EXCEL_ROUNDED_MIN):
+    if parsed is not None and parsed.kind == "float" and _magnitude(parsed) >= EXCEL_ROUNDED_MIN:
         cells = pc.drop_null(without_na(values))
         parsed.excel_rounded = bool(pc.all(pc.match_substring_regex(cells, EXCEL_ROUNDED)).as_py())
     return parsed
 
 
-def _huge(numbers: pa.Array, limit: float) -> bool:
-    """Whether some finite or infinite number's magnitude reaches ``limit``."""
-    largest = pc.max(pc.abs(numbers)).as_py()
-    return largest is not None and largest >= limit
+def _magnitude(parsed: Parsed) -> float:
+    """The largest magnitude of the parsed numbers (0 without any), found once (one
+    min_max pass, no copy) and kept on ``parsed``."""
+    if parsed.magnitude is None:
+        extremes = pc.min_max(parsed.values)
+        low, high = extremes["min"].as_py(), extremes["max"].as_py()
+        parsed.magnitude = 0.0 if low is None else max(abs(low), abs(high))
+    return parsed.magnitude
 
 
 def _long_digits(values: pa.Array) -> bool:
@@ -278,10 +283,12 @@ def _plain_numbers(values: pa.Array, likely: str | None) -> Parsed | None:
             continue
         if kind == "integer" and _too_long(parsed):
             return None
+        found = Parsed(kind, parsed)
         # Integers past int64 fail the first cast and pass this one, rounded: identifiers.
-        if kind == "float" and _huge(parsed, 10.0**MAX_INTEGER_DIGITS) and _long_digits(values):
+        big = kind == "float" and _magnitude(found) >= 10.0**MAX_INTEGER_DIGITS
+        if big and _long_digits(values):
             return None
-        return Parsed(kind, parsed)
+        return found
     return None
 
 
@@ -346,10 +353,11 @@ def _displayed_numbers(values: pa.Array) -> Parsed | None:
         return None
     if not is_float and _too_long(magnitude):
         return None
-    if is_float and _huge(magnitude, 10.0**MAX_INTEGER_DIGITS) and _long_digits(digits_only):
-        return None  # a long identifier beside decimals: text, not a rounded float
     parsed = pc.if_else(negative, pc.negate(magnitude), magnitude)
-    return Parsed("float" if is_float else "integer", parsed, formats, currency, symbols)
+    found = Parsed("float" if is_float else "integer", parsed, formats, currency, symbols)
+    if is_float and _magnitude(found) >= 10.0**MAX_INTEGER_DIGITS and _long_digits(digits_only):
+        return None  # a long identifier beside decimals: text, not a rounded float
+    return found
 
 
 def one_currency(symbols: frozenset[str]) -> str | None | bool:
