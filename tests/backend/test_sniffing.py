@@ -380,3 +380,35 @@ def test_a_single_column_of_times_is_not_split_at_its_colons(
     ]
     assert column["min"] == min(clock).time().isoformat()
     assert column["max"] == max(clock).time().isoformat()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "部門,1,2,3,4,5,6\n業務,5,5,5,5,6,6\n行政,3,3,3,3,3,3\n",
+        "課程,1,2,3\n國文,80,81,82\n英文,70,71,72\n",
+        "部門,"
+        + ",".join(map(str, range(1, 13)))
+        + "\n業務,"
+        + ",".join(map(str, range(100, 112)))
+        + "\n行政,"
+        + ",".join(["3"] * 12)
+        + "\n",
+        "項目,2022,2023,2024\n人數,2021,2022,2023\n年度,2020,2021,2022\n",
+    ],
+)
+def test_months_or_years_beside_a_label_column_are_names(tmp_path: Path, text: str) -> None:
+    """A text cell above a text column beside month numbers or years: a header, even when
+    the figures below share the names' range (the note says the evidence is split)."""
+    lines = text.strip().split("\n")
+    table = analyze(tmp_path, text, "monthly.csv")["tables"][0]
+    assert [c["name"] for c in table["columns"]] == lines[0].split(",")
+    assert table["rows"] == len(lines) - 1
+    first = [int(line.split(",")[1]) for line in lines[1:]]
+    assert table["columns"][1]["mean"] == pytest.approx(statistics.mean(first))
+
+
+def test_a_headerless_table_with_a_text_column_and_runs_stays_headerless(tmp_path: Path) -> None:
+    text = "國文,80,81,82\n英文,70,71,72\n數學,60,61,62\n"
+    table = analyze(tmp_path, text, "scores.csv")["tables"][0]
+    assert table["rows"] == 3 and table["columns"][0]["name"] == "欄位 1"

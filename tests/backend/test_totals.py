@@ -215,3 +215,76 @@ def test_total_record_in_json(tmp_path: Path, layout: str) -> None:
     table = result["tables"][0]
     assert table["rows"] == 4 and columns(result)["金額"]["mean"] == 250
     assert table["excluded_rows"] == [{"line": line, "reason": "total"}]
+
+
+@pytest.mark.parametrize(
+    ("label", "reason"),
+    [
+        ("合計(含稅)", "total"), ("合計（含稅）", "total"), ("小計（北區）", "subtotal"),
+        ("總計(元)", "total"), ("合計 (A+B)", "total"), ("台北小計", "subtotal"),
+        ("北區 小計", "subtotal"), ("5月份合計", "total"), ("本月合計", "total"),
+        ("合計 NT$", "total"), ("合計：4筆", "total"), ("【合計】", "total"),
+    ],
+)  # fmt: skip
+def test_labels_with_words_around_them(tmp_path: Path, label: str, reason: str) -> None:
+    """A remark after the word (含稅 makes the figures differ from the sum) or a name
+    before it (台北小計) is still a label; a tax-inclusive total cannot be found by sums."""
+    amounts = [45000, 5000, 12000, 4500]
+    rows = [f"113/01/0{i + 1},北,品{i},{a}" for i, a in enumerate(amounts)]
+    text = "\n".join(["日期,地區,品項,金額", *rows, f"{label},,,{round(sum(amounts) * 1.05)}"])
+    table = analyze(tmp_path, text + "\n", "tax.csv")["tables"][0]
+    cols = columns({"tables": [table]})
+    assert table["rows"] == 4 and table["excluded_rows"] == [{"line": 6, "reason": reason}]
+    assert cols["金額"]["max"] == 45000 and cols["金額"]["mean"] == statistics.mean(amounts)
+
+
+def test_subtotals_named_by_their_section_and_month_totals(tmp_path: Path) -> None:
+    text = (
+        "日期,地區,品項,金額\n113/01/01,台北,a,45000\n113/01/02,台北,b,5000\n,台北小計,,50000\n"
+        "113/01/03,高雄,c,12000\n113/01/04,高雄,d,4500\n,高雄小計,,16500\n,總計,,66500\n"
+    )
+    table = analyze(tmp_path, text, "areas.csv")["tables"][0]
+    assert table["rows"] == 4 and columns({"tables": [table]})["金額"]["mean"] == 16625
+    assert table["excluded_rows"] == [
+        {"line": 4, "reason": "subtotal"},
+        {"line": 7, "reason": "subtotal"},
+        {"line": 8, "reason": "total"},
+    ]
+    assert sum("相符" in w for w in table["warnings"]) == 3
+    months = (
+        "月份,品項,金額\n1月,a,10\n1月,b,20\n1月合計,,30\n2月,a,5\n2月,b,5\n2月合計,,10\n總計,,40\n"
+    )
+    table = analyze(tmp_path, months, "months.csv")["tables"][0]
+    assert table["rows"] == 4 and columns({"tables": [table]})["金額"]["mean"] == 10
+    reasons = [row["reason"] for row in table["excluded_rows"]]
+    assert reasons == ["subtotal", "subtotal", "total"]
+    assert not any("不符" in w for w in table["warnings"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the same unit price: 陳美玲's 2, 160 is the sum of the two rows above, yet data
+        "姓名,數量,金額,備註\n王小明,1,80,不要辣\n李大華,1,80,加飯\n陳美玲,2,160,\n林志強,1,80,少飯\n",
+        # the last employee with two cells filled, one of them text in a date column
+        "姓名,到職日,分機,薪資,部門,職稱\n王,113/01/01,12,50000,業務,專員\n"
+        "李,113/02/01,13,52000,行政,專員\n陳美玲,待確認,,,,\n",
+    ],
+)
+def test_data_rows_that_look_like_totals_or_footers(tmp_path: Path, text: str) -> None:
+    table = analyze(tmp_path, text, "data.csv")["tables"][0]
+    assert table["excluded_rows"] == [] and table["rows"] == text.count("\n") - 1
+
+
+@pytest.mark.parametrize("label", ["累計", "合計", "小計"])
+def test_a_label_used_as_a_category_is_data(tmp_path: Path, label: str) -> None:
+    """Long format (當月 and 累計 rows by month): the label is a category value."""
+    amounts = [(100, 100), (150, 250), (120, 370), (90, 460)]
+    rows = [f"{m + 1},{kind},{value}" for m, pair in enumerate(amounts)
+            for kind, value in zip(("當月", label), pair, strict=True)]  # fmt: skip
+    result = analyze(tmp_path, "月份,類型,金額\n" + "\n".join(rows) + "\n", "long.csv")
+    table = result["tables"][0]
+    values = [value for pair in amounts for value in pair]
+    assert table["rows"] == 8 and table["excluded_rows"] == []
+    assert columns(result)["金額"]["mean"] == pytest.approx(statistics.mean(values))
+    assert any(f"「{label}」出現 4 次" in w for w in table["warnings"])

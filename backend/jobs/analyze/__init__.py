@@ -127,8 +127,8 @@ def analyze_table(source: Source, feed: TableFeed) -> dict:
             for column, values in zip(columns, values_of, strict=True):
                 column.add_text_only(values)
             second_pass.at(batch.fraction, "部分欄位後段出現文字，正在重新統計文字值")
-    stats.notes = feed.notes
-    _locate_excluded(stats, feed)
+    _locate_excluded(stats, feed)  # may reword the reader's notes on ragged rows
+    stats.notes = [*feed.notes, *stats.notes]  # the reader's, then the statistics' own
     return stats.result()
 
 

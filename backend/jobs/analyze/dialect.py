@@ -638,10 +638,12 @@ def _header_decision(head: list[str], data: list[list[str]]) -> tuple[bool, str 
     (``_numbers_as_names``)."""
     sample = data[:200]
     typed: list[int] = []  # columns with a typed cell above typed cells
+    labelled = False  # a text cell above a text column (部門 above 業務, 行政)
     for i, cell in enumerate(head):
         below = [row[i] for row in sample if i < len(row)]
         column = _kind(below)
         if column in ("empty", "text"):
+            labelled = labelled or (column == "text" and _kind([cell]) == "text")
             continue
         first = _kind([cell])
         if first == "empty":
@@ -651,11 +653,11 @@ def _header_decision(head: list[str], data: list[list[str]]) -> tuple[bool, str 
         typed.append(i)
     if not typed:
         return True, None
-    return _numbers_as_names(head, sample, typed)
+    return _numbers_as_names(head, sample, typed, labelled)
 
 
 def _numbers_as_names(
-    head: list[str], data: list[list[str]], columns: list[int]
+    head: list[str], data: list[list[str]], columns: list[int], labelled: bool = False
 ) -> tuple[bool, str | None]:
     """Whether the first record's numbers in ``columns`` (typed cells above typed cells)
     are column names, and the note that says so.
@@ -665,7 +667,10 @@ def _numbers_as_names(
     descending: months 1..12, codes), when fewer than half of the records below are such years or runs
     themselves (``1,2,3`` above ``4,5,6`` is data), and when no more than NAME_OVERLAP of
     the numbers below lie within the names' span. None inside: a header; a few: a header
-    too, with a note that the evidence is split."""
+    too, with a note that the evidence is split. ``labelled``: the first record also has a
+    text cell above a text column (部門 above 業務, 行政), which a table without a header
+    row never has there: then the names stand however many numbers below share their span,
+    with that note (a wrongly dropped header corrupts every figure)."""
     cells = [head[i].strip() for i in columns]
     if not all(PLAIN_INTEGER.match(cell) for cell in cells):
         return False, None
@@ -682,7 +687,10 @@ def _numbers_as_names(
         alike = sum(1 for row in below if any(row) and all(YEAR.match(c) for c in row if c))
     else:
         alike = sum(1 for row in below if _plain_run(row))
-    if alike * 2 >= len(below):
+    # Months (1..12) or years beside a text cell above text are names even above rows of
+    # runs of their own (國文 80, 81, 82 under 課程 1, 2, 3).
+    named = labelled and (years or all(1 <= value <= 12 for value in values))
+    if alike * 2 >= len(below) and not named:
         return False, None  # the first record looks like the rest
     numbers = []
     for k in range(len(columns)):
@@ -696,7 +704,7 @@ def _numbers_as_names(
     kind = "年份" if years or roc_years else "月份、期別或代碼"
     if not inside:
         return True, f"{{where}}的 {shown} 是數字，但看起來是欄名（{kind}），已作為標題列。"
-    if inside <= NAME_OVERLAP * len(numbers):
+    if labelled or inside <= NAME_OVERLAP * len(numbers):
         return True, (
             f"{{where}}的 {shown} 可能是欄名（{kind}），也可能是資料（下方有些數值落在同一範圍）；"
             "已作為標題列。若它其實是資料，請在檔案最上方加一行欄名後重新上傳。"

@@ -27,6 +27,7 @@ from backend.jobs.analyze import totals, types
 from backend.jobs.context import JobContext
 
 PREVIEW_ROWS = 20
+MAX_KEPT_ROWS = 10_000  # excluded label rows whose cells are kept until the table's end
 TOP_VALUES = 5
 HISTOGRAM_BINS = 20  # at most; fewer when an integer column holds fewer values
 FINE_BINS = 2048  # resolution kept while streaming, merged into HISTOGRAM_BINS at the end
@@ -902,6 +903,7 @@ class TableStats:
         if self._held is not None:
             held, self._held = self._held, None
             self._resolve_held(*held, final=True)
+        self._settle_labels()
 
     # --- rows that are not data --------------------------------------------------------
 
@@ -910,10 +912,10 @@ class TableStats:
         lines: Sequence[int] | None, first: int, hold: bool,
     ) -> None:  # fmt: skip
         height = len(columns[0])
-        labelled: dict[int, tuple[str, str]] = {}
-        for values, prepared in zip(columns, work):
+        labelled: dict[int, tuple[str, str, int]] = {}  # row: reason, label, its column
+        for index, (values, prepared) in enumerate(zip(columns, work)):
             for row, reason in (prepared.labels if prepared else {}).items():
-                labelled.setdefault(row, (reason, _cell_text(values, row)))
+                labelled.setdefault(row, (reason, _cell_text(values, row), index))
         end = height
         if hold:
             end = self._sparse_tail(columns, labelled)
@@ -939,8 +941,8 @@ class TableStats:
                 segment = [values.slice(start, row - start) for values in body]
                 segment_lines = _part(lines, start, row)
                 self._add_data(segment, self.prepare(segment), first + start, segment_lines)
-            reason, label = labelled[row]
-            self._exclude_labelled(body, row, first, reason, label, lines)
+            reason, label, column = labelled[row]
+            self._exclude_labelled(body, row, first, reason, label, column, lines)
             start = row + 1
         if start < end:
             segment = [values.slice(start, end - start) for values in body]
@@ -982,15 +984,16 @@ class TableStats:
             )  # fmt: skip
 
     def _is_note_row(self, columns: list[pa.Array], row: int) -> bool:
-        """A row under the table that starts like a note or has a cell its column's kind
-        rejects (text in a date or number column)."""
+        """A row under the table that starts like a note, or whose only cell is one its
+        column's kind rejects (text in a date or number column)."""
+        filled = sum(1 for values in columns if _cell_text(values, row).strip())
         for values, column in zip(columns, self.columns):
             cell = _cell_text(values, row)
             if not cell.strip():
                 continue
             if totals.looks_like_note(cell):
                 return True
-            if column.kind in CANDIDATES and column.kind != "empty":
+            if filled == 1 and column.kind in CANDIDATES and column.kind != "empty":
                 one = values.slice(row, 1)
                 text = pa.array([cell], pa.string())
                 if (
@@ -1003,23 +1006,61 @@ class TableStats:
 
     def _exclude_labelled(
         self, body: list[pa.Array], row: int, first: int, reason: str, label: str,
-        lines: Sequence[int] | None,
+        column: int, lines: Sequence[int] | None,
     ) -> None:  # fmt: skip
-        """A labelled total row: excluded, its figures compared with the rows it covers."""
+        """A labelled total row: excluded, its figures compared with the rows it covers
+        (a subtotal: those since the previous total row; a total: all of them, or those
+        since the previous total row when it adds up to them, as 1月合計 does)."""
         cells = self._numbers_of_row(body, row)
         sums, covered = self.sums.covered(reason)
+        later = reason == totals.TOTAL and self.sums.subtotals > 0  # a total after others
+        if later and not totals.matches(cells, sums) and totals.matches(cells, self.sums.section):
+            sums, covered = self.sums.section, self.sums.section_rows
         names = [column.name for column in self.columns]
         check = totals.figures_check(cells, sums, covered, names)
+        keep = len(self.excluded) < MAX_KEPT_ROWS
         self.excluded.append(
             totals.Excluded(
                 first + row, reason, totals.quote(label), check,
                 [_cell_text(values, row) for values in body],
                 lines[row] if lines is not None else None,
+                data_before=self.rows, covered=self.sums.section_rows, column=column,
+                slices=[values.slice(row, 1) for values in body] if keep else None,
             )
         )  # fmt: skip
-        if reason == totals.SUBTOTAL:
-            self.sums.close_section()
-            self._section_nulls = set()
+        self.sums.close_section()
+        self._section_nulls = set()
+
+    def _settle_labels(self) -> None:
+        """At the table's end: a total row with data rows or another total after it is a
+        subtotal (5月份合計);
+        a label met three times or more in one column, each time after at most one data
+        row (月份, 類型: 當月, 累計 in long format), is a category, and its rows are data."""
+        labelled = [row for row in self.excluded if row.slices is not None]
+        groups: dict[tuple[int, str], list[totals.Excluded]] = {}
+        for row in labelled:
+            groups.setdefault((row.column, (row.label or "").strip()), []).append(row)
+        for (column, label), rows in groups.items():
+            if len(rows) < 3 or any(row.covered > 1 for row in rows):
+                continue
+            gone = {id(row) for row in rows}
+            self.excluded = [row for row in self.excluded if id(row) not in gone]
+            width = len(rows[0].slices or [])
+            arrays = [
+                pa.concat_arrays([(row.slices or [])[i] for row in rows]) for i in range(width)
+            ]
+            self._add_counted(arrays, self.prepare(arrays))
+            name = self.columns[column].name if column < len(self.columns) else ""
+            self.notes.append(
+                f"「{self.name}」的欄位「{name}」中「{label}」出現 {len(rows):,} 次，"
+                "每次只跟在一列資料之後，看起來是分類的值而不是合計列，已當作資料列入統計。"
+            )
+        ends = [row for row in self.excluded if row.reason == totals.TOTAL and row.data_before]
+        for row in ends:  # data after it, or a total after it: it closed a section only
+            if row.data_before < self.rows or row is not ends[-1]:
+                row.reason = totals.SUBTOTAL
+        for row in self.excluded:
+            row.slices = None
 
     def _numbers_of_row(self, columns: list[pa.Array], row: int) -> dict[int, float]:
         """The row's cells in the table's number columns, as numbers (when they are)."""
@@ -1074,6 +1115,7 @@ class TableStats:
                         f"其數值等於上方 {covered:,} 列的加總（沒有合計字樣，依數值判斷）",
                         [_cell_text(values, row) for values in columns],
                         lines[row] if lines is not None else None,
+                        data_before=self.rows, covered=covered,
                     )
                 )  # fmt: skip
                 self.sums.close_section()
@@ -1102,6 +1144,11 @@ class TableStats:
             position = pc.index(values.is_null(), True).as_py()
             if position is not None and position >= 0:
                 candidates.add(position)
+        if not candidates:
+            return None
+        # A total row has figures only: the cells of the other columns are all empty.
+        others = [values for i, values in enumerate(columns) if i not in numbers]
+        candidates = {row for row in candidates if all(not v[row].is_valid for v in others)}
         if not candidates:
             return None
         arrays = {i: _float_numpy(values) for i, values in numbers.items()}

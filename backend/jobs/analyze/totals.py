@@ -44,10 +44,18 @@ LABELS = {
     "total": TOTAL, "grandtotal": TOTAL, "totals": TOTAL, "sum": TOTAL,
     "subtotal": SUBTOTAL, "sub-total": SUBTOTAL,
 }  # fmt: skip
-LABEL = re.compile(
-    r"^(?P<label>" + "|".join(sorted((re.escape(k) for k in LABELS), key=len, reverse=True)) + ")"
-    r"(?:[:：]?(?:金額|數量|筆數|件數|amount|qty|quantity)?[:：]?|[(（].{0,20}[)）])$"
+_WORDS = "|".join(sorted((re.escape(k) for k in LABELS), key=len, reverse=True))
+_CJK_WORDS = "|".join(
+    sorted((re.escape(k) for k in LABELS if not k.isascii()), key=len, reverse=True)
 )
+# What may follow the word: a colon, what is summed or counted, a bracketed remark.
+_AFTER = (
+    r"[:]?(?:金額|數量|筆數|件數|人數|amount|qty|quantity|元|nt\$|ntd|\$|\d+(?:筆|件|項|人))?"
+    r"[:]?(?:\(.{0,20}\)|【.{0,20}】|\[.{0,20}\])?[:]?"
+)
+LABEL = re.compile(
+    rf"^(?:(?P<label>{_WORDS})|.{{1,12}}?(?P<named>{_CJK_WORDS})){_AFTER}$"
+)  # words before the label (台北小計, 5月份合計) only for the Chinese ones
 # A cheap first test, on whole arrays, that a cell may hold a label: it starts (in UTF-8)
 # with a character a label can start with, or a space. Read off the cells' first bytes with
 # numpy: a regex, or Arrow's string kernels, cost more than everything else a text batch
@@ -66,6 +74,7 @@ def _first_bits() -> np.ndarray:
 
 
 FIRST_BITS = _first_bits()
+INNER_WORDS = [tuple(char.encode("utf-8")) for char in "計和共"]
 CODE_MASKS = np.array([0, 0xFF0000, 0xFFFF00, 0xFFFFFF], dtype=np.int32)  # by cell length
 # How a note or footer under a table starts.
 NOTE_START = re.compile(r"^[\s*＊※#]*(?:備註|附註|註|注意|說明|note|remark|[*＊※])", re.IGNORECASE)
@@ -78,9 +87,15 @@ MAX_LISTED = 1_000  # excluded rows listed in the result (all are counted)
 MAX_ONE_BY_ONE = 8  # excluded rows said one sentence each; more are said by reason
 
 
+BRACKETS = {"[": "]", "【": "】", "(": ")", "「": "」", "<": ">", "《": "》"}
+
+
 def _fold(text: str) -> str:
-    folded = "".join(unicodedata.normalize("NFKC", text).casefold().split())
-    return folded.strip("[]【】()「」<>《》*※")
+    """NFKC, case folded, without spaces, and out of a bracket pair around the whole."""
+    folded = "".join(unicodedata.normalize("NFKC", text).casefold().split()).strip("*※")
+    if len(folded) > 2 and BRACKETS.get(folded[0]) == folded[-1]:
+        folded = folded[1:-1]
+    return folded
 
 
 def total_label(cell: str | None) -> str | None:
@@ -92,7 +107,7 @@ def total_label(cell: str | None) -> str | None:
     if not cell or len(cell) > 40:
         return None
     match = LABEL.match(_fold(cell))
-    return LABELS[match.group("label")] if match else None
+    return LABELS[match.group("label") or match.group("named")] if match else None
 
 
 def label_rows(values: pa.Array) -> dict[int, str]:
@@ -117,7 +132,9 @@ def label_rows(values: pa.Array) -> dict[int, str]:
 
 
 def _maybe_labels(values: pa.Array) -> np.ndarray:
-    """Which cells may be labels (see FIRST_BITS): a numpy boolean array."""
+    """Which cells may be labels: a numpy boolean array. A cell may when it starts with a
+    character a label starts with (FIRST_BITS), or holds 計, 和 or 共 (合計, 總和, 總共 after
+    other words), or the letters "tal" or "sum" in any case."""
     starts, lengths, data = types._cells(values)
     if not len(data):
         return np.zeros(len(values), dtype=bool)
@@ -127,8 +144,21 @@ def _maybe_labels(values: pa.Array) -> np.ndarray:
     code |= np.take(padded, at + 1).astype(np.int32) << 8
     code |= np.take(padded, at + 2)
     code &= np.take(CODE_MASKS, np.minimum(lengths, 3))
-    maybe = (FIRST_BITS[code >> 3] >> (code & 7)) & 1
-    return (maybe == 1) & (lengths > 0)
+    maybe = ((FIRST_BITS[code >> 3] >> (code & 7)) & 1) == 1
+    # Three-byte sequences anywhere in the data, mapped back to the cells holding them.
+    b0, b1, b2 = padded[:-2], padded[1:-1], padded[2:]
+    hit = np.zeros(len(b0), dtype=bool)
+    for word in INNER_WORDS:
+        hit |= (b0 == word[0]) & (b1 == word[1]) & (b2 == word[2])
+    low0, low1, low2 = b0 | 0x20, b1 | 0x20, b2 | 0x20
+    hit |= (low0 == ord("t")) & (low1 == ord("a")) & (low2 == ord("l"))
+    hit |= (low0 == ord("s")) & (low1 == ord("u")) & (low2 == ord("m"))
+    positions = np.flatnonzero(hit)
+    if len(positions):
+        cell = np.searchsorted(at, positions, side="right") - 1
+        inside = (cell >= 0) & (positions + 3 <= at[cell] + lengths[cell])
+        maybe[cell[inside]] = True
+    return maybe & (lengths > 0)
 
 
 def _labels_among(dictionary: pa.Array) -> dict[int, str]:
@@ -173,6 +203,10 @@ class Excluded:
     check: str | None = None
     cells: list[str | None] = field(default_factory=list)
     line: int | None = None
+    data_before: int = 0  # data rows of the table before it
+    covered: int = 0  # data rows since the previous excluded total (its section)
+    column: int = 0  # where its label is
+    slices: list[pa.Array] | None = None  # its cells, one-row arrays, while it may be data
 
 
 @dataclass
@@ -235,6 +269,11 @@ def sum_match(numbers: dict[int, np.ndarray], sums: Sums, row: int) -> tuple[str
     if section_hits >= 2 and sums.section_rows + row >= 2:
         return (SUBTOTAL if sums.subtotals else TOTAL), sums.section_rows + row
     return None
+
+
+def matches(cells: dict[int, float], sums: dict[int, float]) -> bool:
+    """Whether every number of a row equals the sum of its column."""
+    return bool(cells) and all(close(value, sums.get(c, 0)) for c, value in cells.items())
 
 
 def figures_check(
