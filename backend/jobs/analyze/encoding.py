@@ -325,15 +325,15 @@ def _legacy_encoding(data: bytes) -> Encoding:
         # charset-normalizer chooses between those and Big5, which loses a tie.
         rivals = EUC_RIVALS if reading.euc_like else LATIN_RIVALS if reading.latin_like else []
         if not rivals:
-            return _big5(data)
+            return _big5(data, errors)
         codec = _guess_codec(sample, ["cp950", "big5hkscs", *rivals], [*rivals, "cp950"])
         if codec in (None, "cp950"):
-            return _big5(data)
+            return _big5(data, errors)
         return Encoding(codec, codec, 0, guessed=True)
     codec = _guess_codec(sample)
     tolerated = errors <= max(MAX_CP950_ERROR_SHARE * wide, MIN_CP950_ERRORS)
     if tolerated and (codec == "cp950" or (codec is None and errors == 0)):
-        return _big5(data)
+        return _big5(data, errors)
     if codec is None:
         raise JobError(
             "invalid_file_format",
@@ -343,10 +343,13 @@ def _legacy_encoding(data: bytes) -> Encoding:
     return Encoding(codec, codec, 0, guessed=True)
 
 
-def _big5(data: bytes) -> Encoding:
+def _big5(data: bytes, errors: int) -> Encoding:
     """Big5 ``data``: CP950, or Big5-HKSCS when the pairs CP950 cannot decode are at least
     HKSCS_MIN_DISTINCT distinct ones, all HKSCS characters, not all where Taiwan's 造字 go
-    first (TAIWAN_EUDC_FIRST). Either way the other reading is kept for the user's note."""
+    first (TAIWAN_EUDC_FIRST). Either way the other reading is kept for the user's note.
+    ``errors``: what the CP950 decoder replaced in ``data`` (none: plain CP950 at once)."""
+    if not errors:
+        return Encoding("cp950", "cp950", 0)
     pairs = undecodable_pairs(data)
     if not len(pairs):
         return Encoding("cp950", "cp950", 0)
