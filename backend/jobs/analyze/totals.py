@@ -9,17 +9,22 @@ into text. Such rows are left out of every statistic and listed in the table's
 ``note``), each said in a zh-TW warning.
 
 * A *labelled* total row has a cell that reads 合計, 小計, 總計, 總和, 共計, 累計, Total,
-  Subtotal or Grand total (full- or half-width, any case, with or without spaces, a colon or
-  the words 金額/數量 after it): :func:`total_label`.
+  Subtotal or Grand total (full- or half-width, any case, with or without spaces or a
+  colon), with at most a few words before a Chinese label (台北小計, 5月份合計) and after it
+  what is summed or a bracketed remark (合計金額, 合計(含稅), 合計：4筆): :func:`total_label`.
+  A total row followed by data or by another total closed a section: it is a subtotal. A
+  label met three times or more in one column, each time after at most one data row (當月,
+  累計 by month in long format), is a category value, and its rows are data.
 * An *unlabelled* total row has, in at least two numeric columns, the sum of the data rows
-  above it (or of those since the previous subtotal), covering at least two rows, and has
-  an empty cell where every row it covers has a value (the label cell left blank). The
-  second condition keeps rows of sequences (月 1, 2, 3: 1 + 2 = 3) and of running totals
-  from being taken for totals.
+  above it (or of those since the previous subtotal), covering at least two rows; it has
+  figures only (every other cell empty), and an empty cell where every row it covers has a
+  value (the label cell left blank). The last two conditions keep rows of sequences
+  (月 1, 2, 3: 1 + 2 = 3), running totals and orders at one unit price (1, 80; 1, 80; 2,
+  160) from being taken for totals.
 * A *footer* or *note* is a row under the last data row with few cells filled (at most
-  one, or fewer than half the columns), one of which starts like a note (備註, 註, 說明,
-  資料來源, 製表, ※, Note, Source, …) or does not fit its column's kind (text in a date or
-  number column).
+  one, or fewer than half the columns) that starts like a note (備註, 註, 說明, 資料來源,
+  製表, ※, Note, Source, …), or whose only cell does not fit its column's kind (text in a
+  date or number column).
 """
 
 from __future__ import annotations
