@@ -18,7 +18,7 @@ import pytest
 from backend.jobs.analyze import analyze_file
 from backend.jobs.context import RecordingContext
 
-CASES = Path("/work/shared/cases/round3")
+CASES = Path(__file__).parent / "fixtures" / "round3"  # copies of shared/cases/round3
 
 
 def analyze(tmp_path: Path, data: bytes | str, filename: str) -> dict:
