@@ -1,9 +1,11 @@
 """OpenDocument (.ods), legacy Excel (.xls) and binary Excel (.xlsb) workbooks, and workbooks
 whose content is not what their extension says.
 
-.ods files are written here by hand (an OpenDocument package is a zip of XML); .xls and
-.xlsb files come from tests/backend/fixtures (see its README). Expected values are the
-ones written into the files, never what the reader under test returns.
+.ods files are written here by hand (an OpenDocument package is a zip of XML), .xlsb files
+by tests/backend/xlsb_writer.py, password-protected workbooks by
+tests/backend/encrypted_workbooks.py, all at test time; .xls files come from
+tests/backend/fixtures (see its README). Expected values are the ones written into the
+files, never what the reader under test returns.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from backend.errors import AppError
 from backend.jobs.analyze import analyze_file, extent
 from backend.jobs.analyze.xlsx import MAX_CELLS
 from backend.jobs.context import JobError, RecordingContext
+from tests.backend import encrypted_workbooks
 from tests.backend.conftest import wait_for
+from tests.backend.xlsb_writer import write_xlsb
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -144,6 +148,12 @@ def report_ods(path: Path) -> Path:
     )
 
 
+def report_xlsb(path: Path) -> Path:
+    report = [[REPORT_TITLE], [], REPORT_HEADER, *[list(row) for row in REPORT_ROWS]]
+    staff = [["姓名", "年資"], *[list(row) for row in STAFF]]
+    return write_xlsb(path, {"月報": report, "員工": staff, "空白": []})
+
+
 def report_xlsx(path: Path) -> Path:
     book = openpyxl.Workbook()
     sheet = book.active
@@ -213,18 +223,15 @@ def test_xls_report_with_title_rows_dates_and_several_sheets(
     assert_report(result)
 
 
-def test_xlsb_workbook(tmp_path: Path) -> None:
-    path = tmp_path / "upload.xlsb"
-    shutil.copy(FIXTURES / "calamine-base.xlsb", path)
-    result = analyze(path, "base.xlsb")
-    assert result["format"] == "xlsb"
-    sheet1 = result["tables"][0]
-    # Sheet1's one row of cells (python-calamine's tests/test_base.py): the header row.
-    names = [c["name"] for c in sheet1["columns"]]
-    assert sheet1["name"] == "Sheet1" and names[:6] == [
-        "String", "1", "1.1", "TRUE", "FALSE", "2010-10-10"
-    ]  # fmt: skip
-    assert any("Sheet2" in w and "沒有資料" in w for w in result["warnings"])
+@pytest.mark.parametrize("stored_as", ["upload.bin", "upload.xlsb"])
+def test_xlsb_report_with_title_rows_dates_and_several_sheets(
+    tmp_path: Path, stored_as: str
+) -> None:
+    path = report_xlsb(tmp_path / stored_as)
+    result = analyze(path, "月報.xlsb")
+    assert result["format"] == "xlsb" and result["encoding"] is None
+    assert_report(result)
+    assert not any("副檔名" in w for w in result["warnings"])
 
 
 def test_ods_hidden_text_numbers_and_booleans(tmp_path: Path) -> None:
@@ -265,6 +272,8 @@ def xlsx_with_far_cell(path: Path) -> Path:
         (lambda p: shutil.copy(FIXTURES / "report.xls", p), "月報.ods", "xls", "舊版 Excel"),
         (report_xlsx, "月報.xls", "xlsx", "Excel 活頁簿（.xlsx）"),
         (report_xlsx, "月報.ods", "xlsx", "Excel 活頁簿（.xlsx）"),
+        (report_xlsb, "月報.xlsx", "xlsb", "Excel 二進位活頁簿（.xlsb）"),
+        (report_xlsb, "月報.xls", "xlsb", "Excel 二進位活頁簿（.xlsb）"),
     ],
 )
 def test_a_renamed_workbook_is_read_by_its_content_and_said(
@@ -333,23 +342,67 @@ def test_a_word_document_renamed_xlsx_is_named(tmp_path: Path) -> None:
     assert "Word 文件" in error.message
 
 
+def encrypted_xlsx(path: Path) -> None:
+    encrypted_workbooks.encrypt_ooxml(report_xlsx(path.with_name("plain.xlsx")), path)
+
+
+def encrypted_xlsb(path: Path) -> None:
+    encrypted_workbooks.encrypt_ooxml(report_xlsb(path.with_name("plain.xlsb")), path)
+
+
+def encrypted_ods(path: Path) -> None:
+    report_ods(path.with_name("plain.ods"))
+    with zipfile.ZipFile(path.with_name("plain.ods")) as plain:
+        content = plain.read("content.xml").decode()
+    encrypted_workbooks.encrypted_ods(path, content)
+
+
+def encrypted_xls(path: Path) -> None:
+    stream, *_ = encrypted_workbooks.encrypted_xls_stream()
+    encrypted_workbooks.write_cfb(path, "Workbook", stream)
+
+
 @pytest.mark.parametrize(
-    ("fixture", "filename"),
+    ("make", "filename"),
     [
-        ("calamine-password.xls", "p.xls"),
-        ("calamine-password.xlsx", "p.xlsx"),
-        ("calamine-password.xlsb", "p.xlsb"),
-        ("calamine-password.ods", "p.ods"),
-        ("calamine-password.xlsx", "p.xls"),  # renamed as well
+        (encrypted_xls, "p.xls"),
+        (encrypted_xlsx, "p.xlsx"),
+        (encrypted_xlsb, "p.xlsb"),
+        (encrypted_ods, "p.ods"),
+        (encrypted_xlsx, "p.xls"),  # renamed as well
+        (encrypted_xlsb, "p.xlsx"),
     ],
 )
 def test_password_protected_workbooks_are_refused_clearly(
-    tmp_path: Path, fixture: str, filename: str
+    tmp_path: Path, make, filename: str
 ) -> None:
     path = tmp_path / "upload.bin"
-    shutil.copy(FIXTURES / fixture, path)
+    make(path)
     error = refused(path, filename)
-    assert error.code == "invalid_file_format" and "密碼" in error.message
+    assert error.code == "invalid_file_format" and "受密碼保護" in error.message
+
+
+def test_the_encrypted_fixtures_are_what_msoffcrypto_calls_encrypted(tmp_path: Path) -> None:
+    # An independent reader: msoffcrypto-tool opens each as encrypted, accepts the password
+    # (the .xls's RC4 verifier, the .xlsx's Agile one) and refuses another one.
+    import msoffcrypto
+
+    for make, name in [(encrypted_xls, "p.xls"), (encrypted_xlsx, "p.xlsx")]:
+        path = tmp_path / name
+        make(path)
+        verify = {"verify_password": True} if name.endswith(".xlsx") else {}  # .xls: always
+        with open(path, "rb") as f:
+            office = msoffcrypto.OfficeFile(f)
+            assert office.is_encrypted()
+            office.load_key(password=encrypted_workbooks.PASSWORD, **verify)
+            with pytest.raises(msoffcrypto.exceptions.InvalidKeyError):
+                office.load_key(password="wrong", **verify)
+    plain, decrypted = tmp_path / "plain.xlsx", tmp_path / "decrypted.xlsx"
+    with open(tmp_path / "p.xlsx", "rb") as f, open(decrypted, "wb") as out:
+        office = msoffcrypto.OfficeFile(f)
+        office.load_key(password=encrypted_workbooks.PASSWORD)
+        office.decrypt(out)
+    assert decrypted.read_bytes() == plain.read_bytes()
 
 
 # --- corrupt files and bombs ------------------------------------------------------------
@@ -451,7 +504,7 @@ def test_xlsb_far_cell_is_refused_before_loading(tmp_path: Path) -> None:
     sheet = row(0) + number(0) + row(1_048_575) + number(16_383)
     path = tmp_path / "upload.bin"
     with (
-        zipfile.ZipFile(FIXTURES / "calamine-base.xlsb") as old,
+        zipfile.ZipFile(report_xlsb(tmp_path / "report.xlsb")) as old,
         zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new,
     ):
         for info in old.infolist():

@@ -28,7 +28,7 @@ from frontend.utils.vocabulary import (
     missing_labels,
     term,
 )
-from tests.backend.test_spreadsheet_formats import FIXTURES, report_ods
+from tests.backend.test_spreadsheet_formats import FIXTURES, report_ods, report_xlsb
 from tests.frontend.conftest import button, page_text, wait_task
 from tests.servers import Server, start_backend
 
@@ -131,9 +131,9 @@ def analyses(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, An
     for name, (text, encoding) in TEXT.items():
         (folder / name).write_bytes(text.encode(encoding))
     _workbook(folder / "報表.xlsx")
-    # The other workbook formats, from the backend tests' fixtures and builder.
+    # The other workbook formats, from the backend tests' fixture and builders.
     shutil.copy(FIXTURES / "report.xls", folder / "舊版.xls")
-    shutil.copy(FIXTURES / "calamine-base.xlsb", folder / "二進位.xlsb")
+    report_xlsb(folder / "二進位.xlsb")
     report_ods(folder / "開放文件.ods")
     return {
         path.name: json.loads(json.dumps(analyze_file(RecordingContext(), str(path), path.name)))
