@@ -234,6 +234,22 @@ def test_xlsb_report_with_title_rows_dates_and_several_sheets(
     assert not any("副檔名" in w for w in result["warnings"])
 
 
+def test_xlsb_shared_strings_booleans_and_large_integers(tmp_path: Path) -> None:
+    # Repeated text is written as shared strings (BrtCellIsst), 2**40 as a BrtCellReal.
+    rows = [
+        ["代號", "合格", "件數"],
+        ["甲", True, 2**40],
+        ["乙", False, 3],
+        ["甲", True, -7],
+    ]
+    path = write_xlsb(tmp_path / "upload.xlsb", {"檢驗": rows})
+    table = analyze(path, "檢驗.xlsb")["tables"][0]
+    cols = columns(table)
+    assert table["rows"] == 3 and cols["合格"]["type"] == "boolean"
+    assert dict(cols["代號"]["top"]) == {"甲": 2, "乙": 1}
+    assert (cols["件數"]["min"], cols["件數"]["max"]) == (-7, 2**40)
+
+
 def test_ods_hidden_text_numbers_and_booleans(tmp_path: Path) -> None:
     rows = [
         ["代號", "合格", "備註"],
