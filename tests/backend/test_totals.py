@@ -267,8 +267,10 @@ def test_subtotals_named_by_their_section_and_month_totals(tmp_path: Path) -> No
         # the same unit price: 陳美玲's 2, 160 is the sum of the two rows above, yet data
         "姓名,數量,金額,備註\n王小明,1,80,不要辣\n李大華,1,80,加飯\n陳美玲,2,160,\n林志強,1,80,少飯\n",
         # the last employee with two cells filled, one of them text in a date column
-        "姓名,到職日,分機,薪資,部門,職稱\n王,113/01/01,12,50000,業務,專員\n"
-        "李,113/02/01,13,52000,行政,專員\n陳美玲,待確認,,,,\n",
+        (
+            "姓名,到職日,分機,薪資,部門,職稱\n王,113/01/01,12,50000,業務,專員\n"
+            "李,113/02/01,13,52000,行政,專員\n陳美玲,待確認,,,,\n"
+        ),
     ],
 )
 def test_data_rows_that_look_like_totals_or_footers(tmp_path: Path, text: str) -> None:
