@@ -560,14 +560,14 @@ def excluded_caption(table: dict[str, Any], unit: str = "行") -> str | None:
     if not excluded:
         return None
     parts = []
-    for reason, label in EXCLUDED_REASONS.items():
+    for reason, kind in EXCLUDED_REASONS.items():
         lines = [row.get("line") for row in excluded if row.get("reason") == reason]
         if not lines:
             continue
         shown = "、".join(format_number(line) for line in lines[:5] if line is not None)
         more = "…" if len(lines) > 5 else ""
         where = f"（第 {shown}{more} {unit}）" if shown else ""
-        parts.append(f"{label} {format_number(len(lines))} 列{where}")
+        parts.append(f"{kind} {format_number(len(lines))} 列{where}")
     return f"另有 {format_number(len(excluded))} 列未列入統計：{'、'.join(parts)}。"
 
 
