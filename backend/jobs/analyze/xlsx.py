@@ -163,16 +163,24 @@ def read_xlsx(source: Source) -> Iterator[TableFeed]:
             source.progress.at(span[0], f"正在載入工作表「{meta.name}」", force=True)
             sheet = _in_thread(source.ctx, lambda name=meta.name: workbook.get_sheet_by_name(name))
             rows = sheet.iter_rows
-        feed = _sheet_feed(rows, meta.name, span, scan)
+        feed = _noted(source, meta, _sheet_feed(rows, meta.name, span, scan))
         if feed is None:
-            source.notes.append(f"工作表「{meta.name}」沒有資料，已略過。")
             continue
-        if meta.visible != python_calamine.SheetVisibleEnum.Visible:
-            feed.notes.insert(0, f"工作表「{meta.name}」是隱藏的工作表，仍一併分析。")
         found += 1
         yield feed
     if not found:
         raise JobError("empty_file", "Excel 檔中的工作表都沒有資料。")
+
+
+def _noted(source: Source, meta: Any, feed: TableFeed | None) -> TableFeed | None:
+    """A sheet's feed with what the user is told about it: an empty sheet is skipped (None),
+    a hidden one analysed all the same."""
+    if feed is None:
+        source.notes.append(f"工作表「{meta.name}」沒有資料，已略過。")
+        return None
+    if meta.visible != python_calamine.SheetVisibleEnum.Visible:
+        feed.notes.insert(0, f"工作表「{meta.name}」是隱藏的工作表，仍一併分析。")
+    return feed
 
 
 def _bounded_rows(
@@ -261,12 +269,9 @@ def read_other_workbook(source: Source) -> Iterator[TableFeed]:
         )
         _check_cells(sheet.height * sheet.width, f"工作表「{meta.name}」")
         scan = SheetScan(rows=sheet.height, columns=sheet.width)
-        feed = _sheet_feed(sheet.iter_rows, meta.name, span, scan)
+        feed = _noted(source, meta, _sheet_feed(sheet.iter_rows, meta.name, span, scan))
         if feed is None:
-            source.notes.append(f"工作表「{meta.name}」沒有資料，已略過。")
             continue
-        if meta.visible != python_calamine.SheetVisibleEnum.Visible:
-            feed.notes.insert(0, f"工作表「{meta.name}」是隱藏的工作表，仍一併分析。")
         found += 1
         yield feed
     if not found:
