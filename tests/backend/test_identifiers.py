@@ -15,23 +15,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from backend.jobs.analyze import analyze_file
-from backend.jobs.context import RecordingContext
+from tests.backend.test_real_world_files import analyze, columns
 
 CASES = Path(__file__).parent / "fixtures" / "round3"  # copies of shared/cases/round3
-
-
-def analyze(tmp_path: Path, data: bytes | str, filename: str) -> dict:
-    path = tmp_path / "upload.bin"
-    path.write_bytes(data.encode() if isinstance(data, str) else data)
-    result = analyze_file(RecordingContext(threads=2), str(path), filename)
-    assert analyze_file(RecordingContext(threads=1), str(path), filename) == result
-    json.dumps(result, allow_nan=False)
-    return result
-
-
-def columns(result: dict) -> dict[str, dict]:
-    return {c["name"]: c for c in result["tables"][0]["columns"]}
 
 
 def top_values(column: dict) -> set[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import random
 import statistics
 from pathlib import Path
@@ -20,25 +19,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from backend.jobs.analyze import analyze_file
-from backend.jobs.context import RecordingContext
+from tests.backend.test_real_world_files import analyze, columns
 
 CASES = Path(__file__).parent / "fixtures" / "round3"  # copies of shared/cases/round3
 csv.field_size_limit(1 << 30)  # the expected values are read with no field limit
-
-
-def analyze(tmp_path: Path, data: bytes | str, filename: str, encoding: str = "utf-8") -> dict:
-    """The analysis of ``data``, the same with one thread and with two."""
-    path = tmp_path / "upload.bin"
-    path.write_bytes(data.encode(encoding) if isinstance(data, str) else data)
-    result = analyze_file(RecordingContext(threads=2), str(path), filename)
-    assert analyze_file(RecordingContext(threads=1), str(path), filename) == result
-    json.dumps(result, allow_nan=False)
-    return result
-
-
-def columns(result: dict) -> dict[str, dict]:
-    return {c["name"]: c for c in result["tables"][0]["columns"]}
 
 
 def names(result: dict) -> list[str]:

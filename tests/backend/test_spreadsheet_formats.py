@@ -31,7 +31,7 @@ from backend.jobs.analyze.xlsx import MAX_CELLS
 from backend.jobs.context import JobError, RecordingContext
 from tests.backend import encrypted_workbooks
 from tests.backend.conftest import wait_for
-from tests.backend.xlsb_writer import write_xlsb
+from tests.backend.xlsb_writer import record, write_xlsb
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -496,26 +496,12 @@ def test_xls_whose_ranges_exceed_the_limit_is_refused_before_loading() -> None:
     assert "範圍過大" in error.message and f"{2 * 65536 * 256:,}" in error.message
 
 
-def biff12(kind: int, body: bytes) -> bytes:
-    """A BIFF12 record ([MS-XLSB] 2.1.4): type and size as 7-bit varints."""
-
-    def varint(value: int) -> bytes:
-        out = bytearray()
-        while True:
-            byte, value = value & 0x7F, value >> 7
-            out.append(byte | (0x80 if value else 0))
-            if not value:
-                return bytes(out)
-
-    return varint(kind) + varint(len(body)) + body
-
-
 def test_xlsb_far_cell_is_refused_before_loading(tmp_path: Path) -> None:
     def row(index: int) -> bytes:
-        return biff12(0x0000, struct.pack("<I", index) + b"\x00" * 13)
+        return record(0x0000, struct.pack("<I", index) + b"\x00" * 13)
 
     def number(column: int) -> bytes:  # BrtCellReal: column, style, value
-        return biff12(0x0005, struct.pack("<IId", column, 0, 1.0))
+        return record(0x0005, struct.pack("<IId", column, 0, 1.0))
 
     sheet = row(0) + number(0) + row(1_048_575) + number(16_383)
     path = tmp_path / "upload.bin"

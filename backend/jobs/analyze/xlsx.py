@@ -144,12 +144,7 @@ def read_xlsx(source: Source) -> Iterator[TableFeed]:
     check_zip(source.path)
     source.progress.at(0.02, "已檢查 Excel 檔案結構", force=True)
     workbook = _open_workbook(source.path, "xlsx")
-    sheets = []
-    for meta in workbook.sheets_metadata:
-        if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
-            source.notes.append(f"「{meta.name}」不是一般工作表（例如圖表工作表），已略過。")
-            continue
-        sheets.append(meta)
+    sheets = _worksheets(source, workbook)
     members = sheet_members(source.path, [meta.name for meta in sheets])
     bounds = _progress_bounds(sheet_sizes(source.path, members))
     found = 0
@@ -170,6 +165,17 @@ def read_xlsx(source: Source) -> Iterator[TableFeed]:
         yield feed
     if not found:
         raise JobError("empty_file", "Excel 檔中的工作表都沒有資料。")
+
+
+def _worksheets(source: Source, workbook: python_calamine.CalamineWorkbook) -> list[Any]:
+    """The workbook's worksheets' metadata; chart sheets and the like are skipped, noted."""
+    sheets = []
+    for meta in workbook.sheets_metadata:
+        if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
+            source.notes.append(f"「{meta.name}」不是一般工作表（例如圖表工作表），已略過。")
+            continue
+        sheets.append(meta)
+    return sheets
 
 
 def _noted(source: Source, meta: Any, feed: TableFeed | None) -> TableFeed | None:
@@ -254,12 +260,7 @@ def read_other_workbook(source: Source) -> Iterator[TableFeed]:
             raise JobError("invalid_file_format", not_valid(kind)) from None
     source.progress.at(0.02, f"已檢查{WORKBOOK_LABELS[kind]}的檔案結構", force=True)
     workbook = _open_workbook(path, kind)
-    sheets = []
-    for meta in workbook.sheets_metadata:
-        if meta.typ != python_calamine.SheetTypeEnum.WorkSheet:
-            source.notes.append(f"「{meta.name}」不是一般工作表（例如圖表工作表），已略過。")
-            continue
-        sheets.append(meta)
+    sheets = _worksheets(source, workbook)
     found = 0
     for index, meta in enumerate(sheets):
         span = (0.02 + 0.98 * index / len(sheets), 0.02 + 0.98 * (index + 1) / len(sheets))
