@@ -19,9 +19,9 @@ from backend.api.errors import install_error_handlers
 from backend.api.openapi import install_openapi
 from backend.api.ws import ChangeHub
 from backend.config import Settings, get_settings
-from backend.maintenance import Housekeeper
-from backend.runner import ProcessRunner, Runner
-from backend.store import TaskStore, make_store
+from backend.execution.housekeeping import Housekeeper
+from backend.execution.runner import make_runner
+from backend.store import make_store
 
 logger = logging.getLogger("backend")
 
@@ -57,21 +57,6 @@ def _configure_logging(level: str) -> None:
         target = logging.getLogger(name)
         if not any(isinstance(f, RedactApiKey) for f in target.filters):
             target.addFilter(RedactApiKey())
-
-
-def make_runner(settings: Settings, store: TaskStore, owner: str) -> Runner:
-    """The runner TASK_RUNNER names: local worker processes, or Celery workers."""
-    if settings.task_runner == "celery":
-        from backend.celery_runner import CeleryRunner  # Celery only when it is used
-
-        return CeleryRunner(settings, store)
-    return ProcessRunner(
-        store,
-        owner=owner,
-        max_concurrent=settings.max_concurrent_tasks,
-        timeout_s=settings.task_timeout_s,
-        job_threads=settings.job_threads,
-    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

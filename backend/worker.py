@@ -8,7 +8,7 @@ heartbeat, so a worker that dies has its tasks `interrupted` within three heartb
 beats and the task times are stamped by Redis's clock, not this machine's, so the worker's
 clock may be minutes off (see `backend.store.redis`).
 
-The pool is `threads` (set in `backend.celery_runner`): Celery's default prefork pool runs tasks
+The pool is `threads` (set in `backend.execution.celery_queue`): Celery's default prefork pool runs tasks
 in daemon processes, which may not start the job's child process. It works on Windows too.
 """
 
@@ -23,16 +23,16 @@ from typing import Any
 from celery.exceptions import Reject
 from celery.signals import worker_init, worker_shutdown, worker_shutting_down
 
-from backend.celery_runner import (
+from backend.config import get_settings
+from backend.execution.celery_queue import (
     TASK_NAME,
     WORKER_PREFIX,
     lost_message_age_s,
     make_celery_app,
     resend_lost,
 )
-from backend.config import get_settings
-from backend.maintenance import Housekeeper
-from backend.runner import Supervisor
+from backend.execution.housekeeping import Housekeeper
+from backend.execution.supervisor import Supervisor
 from backend.store import make_store
 
 logger = logging.getLogger("backend.worker")

@@ -10,7 +10,7 @@ Throughput: one API process (TASK_STORE=redis, TASK_RUNNER=celery) and a fresh s
 ``celery -A backend.worker worker`` processes per phase, each with MAX_CONCURRENT_TASKS=1,
 so two workers are two cores' worth; ``--job-threads`` sets their JOB_THREADS (a job alone
 on the machine works on up to that many threads, jobs running side by side on one each,
-see backend/jobs/cores.py). ``--files`` copies of the same CSV are uploaded back to
+see backend/execution/job_share.py). ``--files`` copies of the same CSV are uploaded back to
 back (streaming route) while the workers, already started and idle, consume a queue nobody
 sends to; then Celery's remote control (``add_consumer``) opens the real queue to all of
 them at once, and the time runs from the first analysis' ``started_at`` to the last
@@ -62,8 +62,8 @@ from bench_latency import percentile
 from celery import Celery
 from common import DATA, ROOT, Server, start_backend
 
-from backend.celery_runner import QUEUE, make_celery_app
 from backend.config import Settings
+from backend.execution.celery_queue import QUEUE, make_celery_app
 from backend.store.redis import connect
 from tests.celery_worker import Worker, start_worker
 from tests.redis_server import redis_server_path, start_redis

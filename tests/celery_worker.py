@@ -175,8 +175,8 @@ def enqueue(
     `queue` sends the message to that queue instead of the default one, so that only the
     worker consuming it (`start_worker(queues=...)`) takes the task.
     """
-    from backend.celery_runner import TASK_NAME, make_celery_app
     from backend.config import Settings
+    from backend.execution.celery_queue import TASK_NAME, make_celery_app
     from backend.service import create_task
     from backend.store.redis import RedisStore
 

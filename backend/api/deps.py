@@ -10,7 +10,7 @@ from fastapi.security import APIKeyHeader
 
 from backend.config import Settings
 from backend.errors import AppError
-from backend.runner import Runner
+from backend.execution.runner import Runner
 from backend.store.base import Task, TaskStore
 
 # Dependencies that only read app state are `async def` so FastAPI does not hop to a

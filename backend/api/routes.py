@@ -20,7 +20,7 @@ from backend.api.deps import (
     StoreDep,
     require_api_key,
 )
-from backend.api.uploads import (
+from backend.api.receiving import (
     MULTIPART_OVERHEAD,
     CheckedName,
     UploadSink,
@@ -31,9 +31,9 @@ from backend.api.uploads import (
     receive_stream,
     too_large,
 )
-from backend.errors import AppError
-from backend.files import clean_filename
-from backend.schemas import (
+from backend.api.report_xlsx import MEDIA_TYPE as XLSX_MEDIA_TYPE
+from backend.api.report_xlsx import analysis_workbook
+from backend.api.schemas import (
     MAX_PROCESS_DELAY_S,
     Health,
     Problem,
@@ -43,11 +43,11 @@ from backend.schemas import (
     TaskPublic,
     Vocabulary,
 )
+from backend.errors import AppError
+from backend.files import clean_filename
 from backend.service import cancel_task, create_task, delete_task, request_digest
 from backend.store.base import COMPLETED, Task, new_task_id
 from backend.vocabulary import KIND_LABELS, TaskStatus, vocabulary
-from backend.xlsx_report import MEDIA_TYPE as XLSX_MEDIA_TYPE
-from backend.xlsx_report import analysis_workbook
 
 
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -19,7 +19,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.deps import key_matches
-from backend.schemas import task_public
+from backend.api.schemas import task_public
 from backend.store.base import TaskStore
 
 logger = logging.getLogger(__name__)

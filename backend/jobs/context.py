@@ -6,9 +6,8 @@ of the store or of processes; the runner hands them a context.
 
 from __future__ import annotations
 
+import os
 from typing import Protocol
-
-from backend.jobs.cores import usable_cores
 
 DEFAULT_THREADS = 2  # JOB_THREADS' default: most threads one job works on
 
@@ -28,7 +27,7 @@ class JobError(Exception):
 
 class JobContext(Protocol):
     # Threads the job may keep busy (>= 1): its share of the machine's cores, decided when
-    # it starts (backend.jobs.cores). 1 means: do everything on the calling thread.
+    # it starts (backend.execution.job_share). 1 means: do everything on the calling thread.
     threads: int
 
     def report(self, progress: float, message: str | None = None) -> None:
@@ -42,6 +41,14 @@ class JobContext(Protocol):
         """Raise JobCancelled if the task was cancelled."""
 
     def is_cancelled(self) -> bool: ...
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells it), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 class RecordingContext:

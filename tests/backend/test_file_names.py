@@ -12,13 +12,13 @@ import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.api.uploads import check_filename
+from backend.api.receiving import check_filename
+from backend.api.report_xlsx import analysis_workbook
 from backend.errors import AppError
 from backend.files import clean_filename
 from backend.service import create_task
-from backend.xlsx_report import analysis_workbook
 from tests.backend.conftest import assert_problem, wait_for
-from tests.backend.test_uploads import CSV, assert_nothing_left, multipart, multipart_with, stream
+from tests.backend.api.test_uploads import CSV, assert_nothing_left, multipart, multipart_with, stream
 
 ALLOWED = [".csv", ".xlsx", ".txt", ".json"]
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from backend.celery_runner import WORKER_PREFIX
+from backend.execution.celery_queue import WORKER_PREFIX
 from backend.store import make_store
 from frontend.utils.api_client import APIClient, RunnerStatus
 from tests.frontend.conftest import page_text

@@ -28,7 +28,7 @@ from frontend.utils.vocabulary import (
     missing_labels,
     term,
 )
-from tests.backend.test_spreadsheet_formats import FIXTURES, report_ods, report_xlsb
+from tests.backend.analyze.test_spreadsheet_formats import FIXTURES, report_ods, report_xlsb
 from tests.frontend.conftest import button, page_text, wait_task
 from tests.servers import Server, start_backend
 

@@ -4,7 +4,7 @@ Detection (``detect_encoding``), in order:
 
 1. a BOM: UTF-8, UTF-16, UTF-32; BOM-less UTF-16 by its NUL-byte pattern;
 2. binary content refused by magic number or by the share of control bytes
-   (``backend.content.binary_label``); a few stray NUL bytes are text, removed later;
+   (``backend.sniff.binary_label``); a few stray NUL bytes are text, removed later;
 3. UTF-8, checked strictly chunk by chunk (pure-ASCII chunks are cheap, so Chinese that
    only appears after the first megabytes still decides);
 4. CP950 (Big5 with Microsoft's extensions such as 裏), the encoding of our users' Excel,
@@ -39,9 +39,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from backend.content import binary_label, utf16_without_bom
 from backend.jobs.analyze.big5 import read_big5, undecodable_pairs
 from backend.jobs.context import JobError
+from backend.sniff import binary_label, utf16_without_bom
 from backend.vocabulary import ENCODING_LABELS
 
 SCAN_CHUNK = 1 << 20

@@ -20,7 +20,7 @@ import struct
 import zipfile
 from collections.abc import Callable, Iterator
 
-from backend.content import Ole2File
+from backend.sniff import Ole2File
 
 CHUNK = 1 << 20
 

@@ -1,7 +1,7 @@
 """Workbooks (.xlsx, .xlsb, .ods, .xls): safety checks, then one table per sheet.
 
 The format is decided by the file's content (zip members, OLE2 streams:
-``backend.content.sniff_container``), not by its extension: an .ods or .xls renamed .xlsx is
+``backend.sniff.sniff_container``), not by its extension: an .ods or .xls renamed .xlsx is
 read as what it is, and the user is told so; text, a PDF or a Word file under a workbook's
 extension is refused with a message that names what it is.
 
@@ -33,12 +33,12 @@ import python_calamine
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, XMLParser, fromstring
 
-from backend.content import WORKBOOK_LABELS, Container, binary_label, sniff_container, text_label
 from backend.jobs.analyze import extent
 from backend.jobs.analyze.dialect import Record, find_table
 from backend.jobs.analyze.source import Batch, Prepare, Source, TableFeed
 from backend.jobs.analyze.stats import PREVIEW_ROWS
 from backend.jobs.context import JobContext, JobError
+from backend.sniff import WORKBOOK_LABELS, Container, binary_label, sniff_container, text_label
 
 MAX_MEMBERS = 10_000
 MAX_TOTAL_UNCOMPRESSED = 512 << 20  # calamine holds a whole sheet in memory

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from backend.errors import AppError
-from backend.maintenance import Housekeeper
-from backend.runner import ProcessRunner
+from backend.execution.housekeeping import Housekeeper
+from backend.execution.local import ProcessRunner
 from backend.service import cancel_task, create_task
 from backend.store import MemoryStore, SqliteStore
 from backend.store.base import FINAL, PROCESSING, Task, TaskStore

@@ -17,11 +17,11 @@ import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.schemas import AnalysisResult
+from backend.api.report_xlsx import STATS_HEADERS, STATS_SHEET, SUMMARY_SHEET, analysis_workbook
+from backend.api.schemas import AnalysisResult
 from backend.vocabulary import COLUMN_TYPE_LABELS
-from backend.xlsx_report import STATS_HEADERS, STATS_SHEET, SUMMARY_SHEET, analysis_workbook
 from tests.backend.conftest import wait_for
-from tests.backend.test_real_world_files import analyze, columns
+from tests.backend.analyze.test_real_world_files import analyze, columns
 
 UTC = dt.UTC
 

@@ -19,7 +19,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from tests.backend.test_real_world_files import analyze, columns
+from tests.backend.analyze.test_real_world_files import analyze, columns
 
 CASES = Path(__file__).parent / "fixtures" / "round3"  # copies of shared/cases/round3
 csv.field_size_limit(1 << 30)  # the expected values are read with no field limit

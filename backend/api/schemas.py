@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.eta import remaining_at
+from backend.execution.eta import remaining_at
 from backend.store.base import PROCESSING, Task
 from backend.vocabulary import TaskStatus
 

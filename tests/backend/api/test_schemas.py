@@ -9,10 +9,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from backend.api.schemas import AnalysisResult, ProcessResult, TaskPublic
 from backend.jobs.analyze import analyze_file
 from backend.jobs.context import RecordingContext
 from backend.jobs.staged_demo import process_data
-from backend.schemas import AnalysisResult, ProcessResult, TaskPublic
 from backend.store.base import Task
 
 CSV = '名稱,金額,日期,比率,備註\n甲,"NT$1,200",113/05/01,12.5%,\n乙,300,113/05/02,7%,急件\n'

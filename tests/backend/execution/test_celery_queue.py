@@ -13,8 +13,8 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from backend.celery_runner import QUEUE, lost_message_age_s
 from backend.config import Settings
+from backend.execution.celery_queue import QUEUE, lost_message_age_s
 from backend.main import create_app
 from tests.celery_worker import start_worker
 from tests.redis_server import start_redis

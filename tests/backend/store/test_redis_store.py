@@ -11,8 +11,8 @@ import redis
 from fastapi.testclient import TestClient
 
 from backend.config import Settings
+from backend.execution.housekeeping import Housekeeper
 from backend.main import create_app
-from backend.maintenance import Housekeeper
 from backend.store.base import COMPLETED, Task
 from backend.store.redis import RedisStore
 from tests.redis_server import RedisServer, start_redis

@@ -21,9 +21,9 @@ from urllib.parse import unquote
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from backend.content import OLE2_MAGIC, ZIP_MAGIC, binary_label, text_label
 from backend.errors import AppError
 from backend.files import clean_filename, format_character_names, partial_name
+from backend.sniff import OLE2_MAGIC, ZIP_MAGIC, binary_label, text_label
 
 MAX_FILENAME_CHARS = 255
 WORKBOOK_EXTENSIONS = {

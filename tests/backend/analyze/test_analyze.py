@@ -716,7 +716,7 @@ def _variant_file(tmp_path: Path, variant: str) -> Path:
 
 @pytest.mark.parametrize("variant", ["plain", "quoted_tail", "ragged", "big5"])
 def test_one_thread_gives_the_result_of_two(tmp_path: Path, variant: str) -> None:
-    """A job that shares the machine works on one thread (backend.jobs.cores): no pool, no
+    """A job that shares the machine works on one thread (backend.execution.job_share): no pool, no
     producer thread. Its figures, warnings and progress must be those of a job alone."""
     path = _variant_file(tmp_path, variant)
     results, reports = [], []

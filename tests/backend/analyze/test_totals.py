@@ -16,7 +16,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.backend.test_real_world_files import analyze, columns
+from tests.backend.analyze.test_real_world_files import analyze, columns
 
 LABELS = [
     ("合計", "total"), ("小計", "subtotal"), ("總計", "total"), ("總和", "total"),

@@ -28,15 +28,9 @@ try:
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
+from backend.jobs.context import usable_cores
+
 LOCK_SUFFIX = ".job"
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (its CPU affinity where the OS tells it), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 def default_directory() -> Path:

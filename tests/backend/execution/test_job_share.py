@@ -1,4 +1,4 @@
-"""A job's share of the machine's cores (backend.jobs.cores), counted across real processes."""
+"""A job's share of the machine's cores (backend.execution.job_share), counted across real processes."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from backend.jobs.cores import LOCK_SUFFIX, JobShare
+from backend.execution.job_share import LOCK_SUFFIX, JobShare
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="flock(2) is POSIX")
 
 HOLDER = """
 import sys, time
 from pathlib import Path
-from backend.jobs.cores import JobShare
+from backend.execution.job_share import JobShare
 share = JobShare(Path(sys.argv[1]), cores=int(sys.argv[2]))
 print(share.claim(int(sys.argv[3])), flush=True)
 time.sleep(60)

@@ -15,19 +15,19 @@ import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 
+from backend.api.report_xlsx import (
+    MEDIA_TYPE,
+    STATS_HEADERS,
+    analysis_workbook,
+    display_width,
+    sheet_name,
+)
 from backend.vocabulary import (
     COLUMN_TYPE_LABELS,
     DELIMITER_LABELS,
     ENCODING_LABELS,
     FILE_FORMAT_LABELS,
     VALUE_FORMAT_LABELS,
-)
-from backend.xlsx_report import (
-    MEDIA_TYPE,
-    STATS_HEADERS,
-    analysis_workbook,
-    display_width,
-    sheet_name,
 )
 from tests.backend.conftest import assert_problem, wait_for
 

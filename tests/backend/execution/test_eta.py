@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from backend.eta import MIN_SPAN_S, EtaEstimator, remaining_at
+from backend.execution.eta import MIN_SPAN_S, EtaEstimator, remaining_at
 
 
 def feed(estimator: EtaEstimator, reports: list[tuple[float, float]]) -> list[float | None]:

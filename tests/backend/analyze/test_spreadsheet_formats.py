@@ -4,7 +4,7 @@ whose content is not what their extension says.
 .ods files are written here by hand (an OpenDocument package is a zip of XML), .xlsb files
 by tests/backend/xlsb_writer.py, password-protected workbooks by
 tests/backend/encrypted_workbooks.py, all at test time; .xls files come from
-tests/backend/fixtures (see its README). Expected values are the ones written into the
+tests/backend/analyze/fixtures (see its README). Expected values are the ones written into the
 files, never what the reader under test returns.
 """
 
@@ -24,7 +24,7 @@ import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 
-from backend.api.uploads import sniff
+from backend.api.receiving import sniff
 from backend.errors import AppError
 from backend.jobs.analyze import analyze_file, extent
 from backend.jobs.analyze.xlsx import MAX_CELLS

@@ -2,13 +2,13 @@
 
 `Supervisor.run(task_id)` is the whole life of one job: the conditional `pending ->
 processing` transition, a child process for the job, its progress relayed to the store
-with an estimate of the time left (`backend.eta`), cancellation (decided in the store,
+with an estimate of the time left (`backend.execution.eta`), cancellation (decided in the store,
 noticed within POLL_S) and the timeout enforced, and the outcome recorded under the
 clean-up rule of `backend.service`. Two runners hand tasks to it:
 
-- `ProcessRunner` (TASK_RUNNER=local): a queue and `max_concurrent_tasks` supervisor
+- `backend.execution.local.ProcessRunner` (TASK_RUNNER=local): a queue and `max_concurrent_tasks` supervisor
   threads inside the API process;
-- `backend.celery_runner.CeleryRunner` (TASK_RUNNER=celery): a Celery message carrying the task id,
+- `backend.execution.celery_queue.CeleryRunner` (TASK_RUNNER=celery): a Celery message carrying the task id,
   taken by a worker (`celery -A backend.worker worker`) that calls the same `Supervisor`.
 
 Job work never runs in the API process: pure-Python parsing there would hold the GIL and
@@ -22,7 +22,6 @@ import logging
 import multiprocessing
 import multiprocessing.forkserver
 import os
-import queue
 import signal
 import sys
 import threading
@@ -30,14 +29,14 @@ import time
 import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from typing import Any
 
 from backend.errors import ERRORS
-from backend.eta import EtaEstimator
+from backend.execution.eta import EtaEstimator
+from backend.execution.job_share import JobShare
 from backend.files import remove_file, remove_task_file
 from backend.jobs import JOBS, load_job
 from backend.jobs.context import DEFAULT_THREADS, JobCancelled, JobError
-from backend.jobs.cores import JobShare
 from backend.service import finish_task
 from backend.store.base import CANCELLED, COMPLETED, FAILED, PROCESSING, TaskStore
 
@@ -46,26 +45,6 @@ logger = logging.getLogger(__name__)
 POLL_S = 0.2
 # Progress messages are throttled in the worker: enough for a smooth bar, not a flood.
 MIN_REPORT_INTERVAL_S = 0.1
-
-
-class Runner(Protocol):
-    """Hands tasks to supervision. `pending_owner` is the owner a new task gets: the process
-    whose death interrupts it while it waits (empty for a shared queue, see TaskStore)."""
-
-    name: str
-    pending_owner: str
-
-    def start(self) -> None: ...
-
-    def submit(self, task_id: str) -> None: ...
-
-    def upkeep(self) -> None:
-        """Periodic work, called by the housekeeper on every heartbeat."""
-
-    def describe(self) -> dict[str, Any]:
-        """What the home page shows: {"runner": name, "workers_online": int | None, ...}."""
-
-    def stop(self) -> None: ...
 
 
 class _WorkerContext:
@@ -156,7 +135,7 @@ def _mp_context() -> multiprocessing.context.BaseContext:
         # libraries (no web framework: backend.errors is FastAPI-free), so a job starts in
         # ~20 ms; under spawn (Windows) a job process imports in ~0.1 s.
         ctx.set_forkserver_preload(
-            ["backend.runner", *{spec.partition(":")[0] for spec in JOBS.values()}]
+            ["backend.execution.supervisor", *{spec.partition(":")[0] for spec in JOBS.values()}]
         )
         return ctx
     return multiprocessing.get_context("spawn")
@@ -174,7 +153,7 @@ class Outcome:
     result: dict[str, Any] | None = None
 
 
-def _interrupted() -> Outcome:
+def interrupted() -> Outcome:
     return Outcome(FAILED, "伺服器關閉，任務已中斷", _error("interrupted"))
 
 
@@ -303,7 +282,7 @@ class Supervisor:
         eta = EtaEstimator()
         while True:
             if self.stopping.is_set():
-                return _interrupted()
+                return interrupted()
             if time.monotonic() > deadline:
                 logger.warning("Task %s exceeded the %.0f s timeout", task_id, self.timeout_s)
                 message = f"任務執行超過 {self.timeout_s:g} 秒上限，已被停止。"
@@ -360,72 +339,3 @@ class Supervisor:
         if process.is_alive():
             process.kill()
             process.join()
-
-
-class ProcessRunner:
-    """TASK_RUNNER=local: `max_concurrent` supervisor threads in this process take task ids
-    from an in-memory queue; tasks accepted but unfinished at `stop()` end `interrupted`."""
-
-    name = "local"
-
-    def __init__(
-        self,
-        store: TaskStore,
-        *,
-        owner: str,
-        max_concurrent: int,
-        timeout_s: float,
-        job_threads: int = DEFAULT_THREADS,
-    ) -> None:
-        self.store = store
-        self.owner = self.pending_owner = owner
-        self.max_concurrent = max_concurrent
-        self.supervisor = Supervisor(
-            store, owner=owner, timeout_s=timeout_s, job_threads=job_threads
-        )
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._threads: list[threading.Thread] = []
-        self._accepted: set[str] = set()
-        self._accepted_lock = threading.Lock()
-
-    def start(self) -> None:
-        self.supervisor.warm_up()
-        for slot in range(self.max_concurrent):
-            thread = threading.Thread(target=self._take, name=f"runner-{slot}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
-
-    def submit(self, task_id: str) -> None:
-        with self._accepted_lock:
-            self._accepted.add(task_id)
-        self._queue.put(task_id)
-
-    def upkeep(self) -> None:
-        pass
-
-    def describe(self) -> dict[str, Any]:
-        return {"runner": self.name, "workers_online": None, "queue_length": None}
-
-    def stop(self) -> None:
-        """Stop running jobs; tasks this process accepted but did not finish become interrupted."""
-        self.supervisor.stop()
-        for _ in self._threads:
-            self._queue.put(None)
-        for thread in self._threads:
-            thread.join(timeout=10)
-        self._threads.clear()
-        with self._accepted_lock:
-            unfinished, self._accepted = self._accepted, set()
-        for task_id in unfinished:
-            self.supervisor.conclude(task_id, _interrupted())
-
-    def _take(self) -> None:
-        while True:
-            task_id = self._queue.get()
-            if task_id is None:
-                return
-            if self.supervisor.stopping.is_set():
-                continue  # left in `_accepted`: stop() interrupts it
-            self.supervisor.run(task_id)
-            with self._accepted_lock:
-                self._accepted.discard(task_id)

@@ -15,7 +15,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.backend.test_real_world_files import analyze, columns
+from tests.backend.analyze.test_real_world_files import analyze, columns
 
 CASES = Path(__file__).parent / "fixtures" / "round3"  # copies of shared/cases/round3
 

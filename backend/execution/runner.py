@@ -1,0 +1,47 @@
+"""What the API needs of a runner, whichever hands tasks to supervision, and the one that
+TASK_RUNNER names: `backend.execution.local.ProcessRunner` or
+`backend.execution.celery_queue.CeleryRunner`."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from backend.config import Settings
+from backend.store.base import TaskStore
+
+
+class Runner(Protocol):
+    """Hands tasks to supervision. `pending_owner` is the owner a new task gets: the process
+    whose death interrupts it while it waits (empty for a shared queue, see TaskStore)."""
+
+    name: str
+    pending_owner: str
+
+    def start(self) -> None: ...
+
+    def submit(self, task_id: str) -> None: ...
+
+    def upkeep(self) -> None:
+        """Periodic work, called by the housekeeper on every heartbeat."""
+
+    def describe(self) -> dict[str, Any]:
+        """What the home page shows: {"runner": name, "workers_online": int | None, ...}."""
+
+    def stop(self) -> None: ...
+
+
+def make_runner(settings: Settings, store: TaskStore, owner: str) -> Runner:
+    """The runner TASK_RUNNER names: local job processes, or Celery workers."""
+    if settings.task_runner == "celery":
+        from backend.execution.celery_queue import CeleryRunner  # Celery only when it is used
+
+        return CeleryRunner(settings, store)
+    from backend.execution.local import ProcessRunner
+
+    return ProcessRunner(
+        store,
+        owner=owner,
+        max_concurrent=settings.max_concurrent_tasks,
+        timeout_s=settings.task_timeout_s,
+        job_threads=settings.job_threads,
+    )
