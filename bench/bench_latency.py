@@ -106,7 +106,7 @@ def main() -> None:
                     await asyncio.sleep(0.1)
 
             for holder in holders:  # release the slots: the queued analyses start now
-                requests.delete(f"{api}/api/task/{holder}/cancel", timeout=10)  # noqa: ASYNC210 - before timing
+                requests.delete(f"{api}/api/task/{holder}/cancel", timeout=10)
             watcher = asyncio.create_task(watch())
             stop_at = time.perf_counter() + 600
             pollers = [asyncio.create_task(poller(backend.port, target, stop_at, args.rate, samples))

@@ -55,7 +55,7 @@ def main() -> None:
                                     {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}, prefix, suffix),
     }  # fmt: skip
     speeds: dict[str, list[float]] = {name: [] for name in cases}
-    rss_growth: dict[str, int] = {name: 0 for name in cases}
+    rss_growth: dict[str, int] = dict.fromkeys(cases, 0)
     try:
         for _ in range(args.rounds):
             for name, (server, path, headers, pre, post) in cases.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -13,9 +14,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # run as a script: `python bench/bench_x.py`
 
-from tests.servers import Server, free_port, start_backend
+from tests.servers import Server, free_port, start_backend  # noqa: E402 (needs ROOT on sys.path)
 
 __all__ = ["DATA", "ROOT", "Server", "free_port", "start_backend", "start_reference", "vm_kib"]
 
@@ -52,10 +53,8 @@ def vm_kib(pid: int, field: str) -> int:
 
 def reset_peak(pid: int) -> None:
     """Linux >= 4.0: writing 5 to clear_refs resets VmHWM to the current RSS."""
-    try:
+    with contextlib.suppress(OSError):
         Path(f"/proc/{pid}/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 def post_file(port: int, path: str, file_path: Path, headers: dict[str, str],

@@ -13,6 +13,7 @@ Celery message, as the API does for the kinds it can create over HTTP.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -104,10 +105,8 @@ class Worker:
         """SIGKILL every process of this worker still alive; returns those it found."""
         leftovers = self.processes()
         for proc in leftovers:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         return leftovers
 
 

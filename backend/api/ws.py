@@ -11,6 +11,7 @@ sockets re-read the store every POLL_S.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections import defaultdict
@@ -76,10 +77,8 @@ class ChangeHub:
 
     def _call(self, callback, *args) -> None:  # type: ignore[no-untyped-def]
         if self._loop is not None and not self._loop.is_closed():
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile (shutdown)
                 self._loop.call_soon_threadsafe(callback, *args)
-            except RuntimeError:
-                pass  # the loop closed meanwhile (shutdown)
 
     def _wake(self, task_id: str) -> None:
         for event in self._watchers.get(task_id, ()):

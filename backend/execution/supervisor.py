@@ -17,6 +17,7 @@ stall every request.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import multiprocessing
@@ -101,10 +102,8 @@ def _worker_main(
     job_spec: str, params: dict[str, Any], conn: Connection, cancel_event: Any, max_threads: int
 ) -> None:
     _die_with_parent()
-    try:
+    with contextlib.suppress(AttributeError, OSError):
         os.nice(5)  # keep the API process responsive on a busy machine
-    except (AttributeError, OSError):
-        pass
     # Counted among this machine's running jobs until the job ends (or this process dies:
     # then the next job to count removes the entry).
     share = JobShare()

@@ -57,7 +57,9 @@ class Task:
     params: dict[str, Any] = field(default_factory=dict)
     status: str = PENDING
     progress: float = 0.0
-    eta_s: float | None = None  # seconds left as of `updated_at` (backend.execution.eta); None if unknown
+    eta_s: float | None = (
+        None  # seconds left as of `updated_at` (backend.execution.eta); None if unknown
+    )
     # The client's Idempotency-Key and a digest of the request that created the task: a
     # repeat with the same key gets this task back instead of a new one.
     idempotency_key: str | None = None

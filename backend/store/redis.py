@@ -36,6 +36,7 @@ and the only mode since 7; on 3.2 and 4 the scripts ask for it (`redis.replicate
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -519,10 +520,8 @@ class RedisStore:
                 on_status(False)
                 stop.wait(0.5)
             finally:
-                try:
+                with contextlib.suppress(redis.RedisError, OSError):
                     pubsub.close()
-                except (redis.RedisError, OSError):
-                    pass
 
     def close(self) -> None:
         self.client.close()

@@ -230,7 +230,7 @@ if files:
         width="stretch",
     )
     valid = [file for file, error in checks if error is None]
-    for file, error in checks:
+    for _file, error in checks:
         if error is not None:
             st.error(error.message, icon=":material/error:")
     if len(valid) < len(checks):

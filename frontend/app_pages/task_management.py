@@ -11,6 +11,7 @@ state, because Streamlit drops a widget's value when its page is left, and in th
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -276,10 +277,9 @@ if items:
     def selected_progress() -> None:
         task = selected
         if selected_running:
-            try:
+            # On an error the table above already shows the connection problem.
+            with contextlib.suppress(AppError):
                 task = current_client().get_task(selected_id)
-            except AppError:
-                pass  # the table above already shows the connection problem
         render_progress(vocabulary, task)
 
     selected_progress()

@@ -8,6 +8,7 @@ columns the range they span. The preview is only the first rows, so nothing is e
 from __future__ import annotations
 
 import codecs
+import contextlib
 import datetime as dt
 import math
 import re
@@ -73,10 +74,8 @@ def format_label(vocabulary: Vocabulary, value: str | None) -> str:
 
 def _codec_name(name: str) -> str:
     """One spelling per codec: "UTF8", "utf_8" and "utf-8" are all "utf-8"."""
-    try:
+    with contextlib.suppress(LookupError):
         name = codecs.lookup(name).name
-    except LookupError:
-        pass
     return name.replace("_", "-")
 
 

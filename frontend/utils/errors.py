@@ -181,7 +181,7 @@ _CLASS_BY_CODE: dict[str, type[AppError]] = {
     "connection_lost": BackendUnavailableError,
     "service_unavailable": BackendUnavailableError,
     "timeout_error": BackendTimeoutError,
-    **{code: FileError for code in FILE_ERROR_CODES},
+    **dict.fromkeys(FILE_ERROR_CODES, FileError),
 }
 
 

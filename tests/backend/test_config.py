@@ -8,8 +8,6 @@ import pytest
 from pydantic import ValidationError
 
 from backend.config import Settings
-from backend.execution.housekeeping import Housekeeper
-from backend.store import MemoryStore
 
 
 def test_defaults_match_the_documentation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -67,9 +65,3 @@ def test_dot_env_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
 def test_bad_settings_are_refused_at_start(overrides: dict) -> None:
     with pytest.raises(ValidationError):
         Settings(_env_file=None, **overrides)
-
-
-def _housekeeper(store: MemoryStore, upload_dir: Path, ttl_s: float) -> Housekeeper:
-    return Housekeeper(
-        store, owner="me", upload_dir=upload_dir, heartbeat_s=1, stale_after_s=3, ttl_s=ttl_s
-    )

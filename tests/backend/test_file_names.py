@@ -17,8 +17,14 @@ from backend.api.report_xlsx import analysis_workbook
 from backend.errors import AppError
 from backend.files import clean_filename
 from backend.service import create_task
+from tests.backend.api.test_uploads import (
+    CSV,
+    assert_nothing_left,
+    multipart,
+    multipart_with,
+    stream,
+)
 from tests.backend.conftest import assert_problem, wait_for
-from tests.backend.api.test_uploads import CSV, assert_nothing_left, multipart, multipart_with, stream
 
 ALLOWED = [".csv", ".xlsx", ".txt", ".json"]
 

@@ -52,9 +52,7 @@ def start_skewed(cluster: Cluster, offsets: dict[str, float]) -> dict[str, Worke
     line against this process's clock when the line was seen."""
 
     def start(name: str) -> tuple[Worker, float]:
-        worker = cluster.start_worker(
-            name, queues=f"clock-{name}", clock_offset_s=offsets[name]
-        )
+        worker = cluster.start_worker(name, queues=f"clock-{name}", clock_offset_s=offsets[name])
         return worker, time.time()
 
     with ThreadPoolExecutor(len(offsets)) as pool:

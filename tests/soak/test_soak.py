@@ -10,6 +10,7 @@ Run it alone with `pytest -m soak -s` (-s shows the figures).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -163,10 +164,8 @@ class Cluster:
 
     def kill_leftovers(self) -> None:
         for proc in processes.marked(self.run_id):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def all_tasks(client: Client) -> list[dict[str, Any]] | None:

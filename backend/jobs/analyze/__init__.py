@@ -50,7 +50,7 @@ READERS: dict[str, Reader] = {
     "txt": read_delimited,
     "json": read_json,
     # Workbooks: the content decides which of the four it is (the result's ``format``).
-    **{workbook: read_workbook for workbook in WORKBOOK_FORMATS},
+    **dict.fromkeys(WORKBOOK_FORMATS, read_workbook),
 }
 FIRST_PASS = 0.99  # share of the progress for reading; the rest for a second pass, if any
 

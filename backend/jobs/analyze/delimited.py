@@ -347,7 +347,7 @@ class DelimitedTable:
             invalid_row_handler=None if self.legacy_raw else ragged.handle,
         )
         convert = pacsv.ConvertOptions(
-            column_types={name: text_type for name in names},
+            column_types=dict.fromkeys(names, text_type),
             null_values=[""],
             strings_can_be_null=True,
             quoted_strings_can_be_null=True,
@@ -612,9 +612,7 @@ class DelimitedTable:
             parts.append(f"{short:,} 列欄位較少，缺少的欄位視為空白")
         if ragged.long:
             extras = "、".join(f"「{e[:30]}」" for e in ragged.extras[:3])
-            parts.append(
-                f"{ragged.long:,} 列欄位較多，多出的欄位未列入統計（內容例如 {extras}）"
-            )
+            parts.append(f"{ragged.long:,} 列欄位較多，多出的欄位未列入統計（內容例如 {extras}）")
         return (
             f"有 {count:,} 列的欄位數與表格的 {self.layout.width} 欄不符{where}，"
             f"這些列仍計入資料：{'；'.join(parts)}。"
@@ -654,7 +652,9 @@ class DelimitedTable:
         retry = [i for i, line in enumerate(found) if line is None]
         if retry:
             trimmed = [texts[i].rstrip(delimiter) if delimiter else texts[i] for i in retry]
-            for i, line in zip(retry, locate_lines(self.source.path, self.encoding, trimmed)):
+            for i, line in zip(
+                retry, locate_lines(self.source.path, self.encoding, trimmed), strict=False
+            ):
                 found[i] = line
         if self._ragged is not None:  # rows left out are no longer "counted as data"
             ragged, at = self._ragged
@@ -668,7 +668,7 @@ class DelimitedTable:
                 self.notes[at] = note
         return [
             line if line is not None else self.layout.skip_lines + index + 1
-            for (index, _), line in zip(rows, found)
+            for (index, _), line in zip(rows, found, strict=False)
         ]
 
     def _where(self, examples: list[str]) -> str:

@@ -26,7 +26,7 @@ from backend.jobs.context import JobContext
 
 FIRST_PIECE = 256 * 1024  # bytes
 
-I = TypeVar("I")
+Item = TypeVar("Item")
 T = TypeVar("T")
 
 
@@ -100,10 +100,10 @@ class QuoteFreeSplitter:
 
 def map_in_order(
     ctx: JobContext,
-    items: Iterator[I],
-    work: Callable[[I], T],
+    items: Iterator[Item],
+    work: Callable[[Item], T],
     in_flight: int | None = None,
-) -> Iterator[tuple[I, T]]:
+) -> Iterator[tuple[Item, T]]:
     """``work`` on each item on a pool of ``ctx.threads`` threads, results in order, at
     most ``in_flight`` items (default: one more than the threads) ahead of the one being
     consumed. The first item is worked on and handed over alone, on the calling thread, so
@@ -122,7 +122,7 @@ def map_in_order(
     if ctx.threads <= 1:
         return
     in_flight = in_flight or ctx.threads + 1
-    pending: deque[tuple[I, Future[T]]] = deque()
+    pending: deque[tuple[Item, Future[T]]] = deque()
     executor = ThreadPoolExecutor(ctx.threads, thread_name_prefix="analyze")
     try:
         for item in source:

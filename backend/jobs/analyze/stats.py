@@ -869,7 +869,7 @@ class TableStats:
         while earlier batches are being added (columns not added yet count as empty)."""
         kinds = [column.kind for column in self.columns]
         kinds += ["empty"] * (len(columns) - len(kinds))
-        return [prepare_column(values, kind) for values, kind in zip(columns, kinds)]
+        return [prepare_column(values, kind) for values, kind in zip(columns, kinds, strict=False)]
 
     def add_batch(
         self,
@@ -913,7 +913,7 @@ class TableStats:
     ) -> None:  # fmt: skip
         height = len(columns[0])
         labelled: dict[int, tuple[str, str, int]] = {}  # row: reason, label, its column
-        for index, (values, prepared) in enumerate(zip(columns, work)):
+        for index, (values, prepared) in enumerate(zip(columns, work, strict=False)):
             for row, reason in (prepared.labels if prepared else {}).items():
                 labelled.setdefault(row, (reason, _cell_text(values, row), index))
         end = height
@@ -987,7 +987,7 @@ class TableStats:
         """A row under the table that starts like a note, or whose only cell is one its
         column's kind rejects (text in a date or number column)."""
         filled = sum(1 for values in columns if _cell_text(values, row).strip())
-        for values, column in zip(columns, self.columns):
+        for values, column in zip(columns, self.columns, strict=False):
             cell = _cell_text(values, row)
             if not cell.strip():
                 continue
@@ -1065,7 +1065,7 @@ class TableStats:
     def _numbers_of_row(self, columns: list[pa.Array], row: int) -> dict[int, float]:
         """The row's cells in the table's number columns, as numbers (when they are)."""
         found = {}
-        for index, (values, column) in enumerate(zip(columns, self.columns)):
+        for index, (values, column) in enumerate(zip(columns, self.columns, strict=False)):
             if column.kind not in NUMERIC and column.kind != "empty":
                 continue
             one = _plain(values.slice(row, 1))
@@ -1082,7 +1082,7 @@ class TableStats:
     def _numbers(self, columns: list[pa.Array], work: list[Prepared | None]) -> dict[int, pa.Array]:
         """The batch's numeric columns as float arrays (nulls for empty cells)."""
         found = {}
-        for index, (values, prepared) in enumerate(zip(columns, work)):
+        for index, (values, prepared) in enumerate(zip(columns, work, strict=False)):
             column = self.columns[index] if index < len(self.columns) else None
             if column is None or column.kind not in ("empty", *NUMERIC):
                 continue

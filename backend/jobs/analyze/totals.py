@@ -66,6 +66,8 @@ LABEL = re.compile(
 # numpy: a regex, or Arrow's string kernels, cost more than everything else a text batch
 # needs.
 _FIRST = "合總总共累小ＴｔＳｓＧｇ（【「《＊※\u3000TtSsGg[(<* \t"
+
+
 # A bit per 24-bit code (a cell's first three bytes): set for the UTF-8 of the characters
 # above, followed by any bytes when the character is shorter (a range of codes each).
 def _first_bits() -> np.ndarray:

@@ -225,7 +225,11 @@ class _Groups:
 
     def __init__(self, parts: pa.StructArray) -> None:
         self._fields = dict(
-            zip([parts.type.field(i).name for i in range(parts.type.num_fields)], parts.flatten())
+            zip(
+                [parts.type.field(i).name for i in range(parts.type.num_fields)],
+                parts.flatten(),
+                strict=False,
+            )
         )
 
     def __call__(self, name: str) -> pa.Array:
@@ -360,7 +364,7 @@ def _displayed_numbers(values: pa.Array) -> Parsed | None:
     return found
 
 
-def one_currency(symbols: frozenset[str]) -> str | None | bool:
+def one_currency(symbols: frozenset[str]) -> str | bool | None:
     """The currency of a column whose cells carry ``symbols``: None without any, False
     when two differ. A bare "$" goes with one other dollar (NT$ in Taiwan, US$), since
     Excel shows NT$ amounts as "$"; beside "¥", "€" or "£" it is a second currency."""

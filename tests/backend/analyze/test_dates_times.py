@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from backend.api.report_xlsx import STATS_HEADERS, STATS_SHEET, SUMMARY_SHEET, analysis_workbook
 from backend.api.schemas import AnalysisResult
 from backend.vocabulary import COLUMN_TYPE_LABELS
-from tests.backend.conftest import wait_for
 from tests.backend.analyze.test_real_world_files import analyze, columns
+from tests.backend.conftest import wait_for
 
 UTC = dt.UTC
 

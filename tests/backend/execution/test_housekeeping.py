@@ -13,6 +13,12 @@ from backend.store import MemoryStore, Task
 from backend.store.base import COMPLETED
 
 
+def _housekeeper(store: MemoryStore, upload_dir: Path, ttl_s: float) -> Housekeeper:
+    return Housekeeper(
+        store, owner="me", upload_dir=upload_dir, heartbeat_s=1, stale_after_s=3, ttl_s=ttl_s
+    )
+
+
 def test_expired_tasks_and_their_files_are_removed(tmp_path: Path) -> None:
     store = MemoryStore()
     files = {}
