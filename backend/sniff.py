@@ -284,7 +284,8 @@ class Ole2File:
         stream = self.streams[name]
         if stream.size >= self._mini_cutoff:
             return self._chain_bytes(stream.start)[: stream.size]
-        parts, sector, seen = [], stream.start, 0
+        parts: list[bytes] = []
+        sector, seen = stream.start, 0
         while sector < 0xFFFFFFFA and len(parts) * 64 < stream.size:
             seen += 1
             if seen > len(self._minifat) or sector >= len(self._minifat):

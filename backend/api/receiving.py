@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import decode_rfc2231
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -23,6 +24,10 @@ from starlette.requests import ClientDisconnect, Request
 
 from backend.errors import AppError
 from backend.files import clean_filename, format_character_names, partial_name
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
+
 from backend.sniff import OLE2_MAGIC, ZIP_MAGIC, binary_label, text_label
 
 MAX_FILENAME_CHARS = 255
@@ -318,7 +323,7 @@ class _MultipartFile:
         self.checked: CheckedName | None = None
         self.finished = False
 
-    def callbacks(self) -> dict:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self._part_begin,
             "on_header_field": lambda data, start, end: self._add("_header_field", data[start:end]),

@@ -154,9 +154,9 @@ class TaskPublic(BaseModel):
             progress=task.progress,
             message=task.message,
             eta_s=eta_s,
-            created_at=_iso(task.created_at),  # type: ignore[arg-type]
+            created_at=_iso(task.created_at),
             started_at=_iso(task.started_at),
-            updated_at=_iso(task.updated_at),  # type: ignore[arg-type]
+            updated_at=_iso(task.updated_at),
             finished_at=_iso(task.finished_at),
             filename=task.filename,
             size_bytes=task.size_bytes,

@@ -31,9 +31,10 @@ import pyarrow as pa
 from backend.jobs.analyze.delimited import NeedsTranscoding, read_delimited
 from backend.jobs.analyze.encoding import detect_encoding, encoding_warnings
 from backend.jobs.analyze.json_file import read_json
+from backend.jobs.analyze.progress import Progress
 from backend.jobs.analyze.source import Reader, Source, TableFeed
 from backend.jobs.analyze.split import map_in_order
-from backend.jobs.analyze.stats import Progress, TableStats
+from backend.jobs.analyze.stats import TableStats
 from backend.jobs.analyze.xlsx import WORKBOOK_FORMATS, read_workbook
 from backend.jobs.context import JobContext, JobError
 from backend.vocabulary import ENCODING_LABELS

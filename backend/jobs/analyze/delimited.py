@@ -41,7 +41,7 @@ import io
 import mmap
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -547,7 +547,7 @@ class DelimitedTable:
         raw = CountingReader(
             self.source.path, self.encoding.bom_length, drop_nul=self.encoding.ascii_compatible
         )
-        text = io.TextIOWrapper(raw, encoding=self.encoding.codec, errors=ERRORS, newline="")  # type: ignore[arg-type]
+        text = io.TextIOWrapper(raw, encoding=self.encoding.codec, errors=ERRORS, newline="")  # type: ignore[type-var]  # CountingReader is a raw binary stream; the stub asks for a BufferedIOBase
         width = self.layout.width
         try:
             lines = iter(text)
@@ -641,7 +641,7 @@ class DelimitedTable:
             line = first_undecodable_line(self.source.path, self.encoding)
             self.source.notes += encoding_warnings(self.encoding, replaced, line)
 
-    def locate(self, rows: list[tuple[int, list[str | None]]]) -> list[int | None]:
+    def locate(self, rows: list[tuple[int, Sequence[str | None]]]) -> list[int | None]:
         """1-based lines of rows given by (index among the data rows, cells): found by their
         text in the file (as written, or without the trailing delimiters of a short row),
         else counted from the header (exact unless blank lines or quoted line breaks come
@@ -695,7 +695,9 @@ _DONE = object()
 
 
 def _threaded(
-    ctx: JobContext, stream: pacsv.CSVStreamingReader, error_of
+    ctx: JobContext,
+    stream: pacsv.CSVStreamingReader,
+    error_of: Callable[[BaseException], BaseException],
 ) -> Iterator[pa.RecordBatch]:
     """Parse in a producer thread (pyarrow releases the GIL) while the caller computes;
     a one-thread job parses on the calling thread, batch by batch."""
@@ -741,7 +743,7 @@ def _threaded(
                 return
             if isinstance(item, BaseException):
                 raise error_of(item) from None
-            yield item  # type: ignore[misc]
+            yield item
     finally:
         stop.set()
         producer.join(timeout=10)

@@ -533,7 +533,7 @@ def _layout(found: list[Record], dialect: Dialect, hint: bool) -> Layout | None:
     names = list(table.names)
     notes += table.notes
     drop_note = TRAILING_NOTE if TRAILING_NOTE in notes else None
-    unnamed = _unnamed_empty_tail(table, found[table.header] if header_line else None)
+    unnamed = _unnamed_empty_tail(table, found[table.header] if table.header is not None else None)
     if unnamed:
         drop_note = (
             f"每一行結尾都多了分隔符號：最後 {unnamed} 欄沒有欄名，前 {len(table.data):,} 列"
@@ -613,10 +613,10 @@ def _names(header: list[str], data: list[Record], data_width: int) -> tuple[list
                 "應是多打的分隔符號，已略過，讓欄名與資料對齊。"
             )
         elif excess:
-            extra = "、".join(f"「{name}」" for name in raw[data_width:][:3])
+            shown = "、".join(f"「{name}」" for name in raw[data_width:][:3])
             notes.append(
                 f"標題列有 {len(raw)} 個欄名，但資料列只有 {data_width} 欄；"
-                f"{extra}沒有對應的資料，列為空白欄位。請確認欄名是否與資料對齊。"
+                f"{shown}沒有對應的資料，列為空白欄位。請確認欄名是否與資料對齊。"
             )
     return unique_names(raw), notes
 

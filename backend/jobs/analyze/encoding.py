@@ -200,7 +200,7 @@ def _hkscs_decode(data: bytes, errors: str = "strict") -> tuple[str, int]:
 _CP950 = codecs.lookup("cp950")
 _HKSCS_INFO = codecs.CodecInfo(
     _CP950.encode,
-    _hkscs_decode,
+    _hkscs_decode,  # type: ignore[arg-type]  # the stub wants a Buffer parameter; we get bytes
     incrementalencoder=_CP950.incrementalencoder,
     incrementaldecoder=_HkscsDecoder,
     name=HKSCS_CODEC,

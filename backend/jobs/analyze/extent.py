@@ -19,6 +19,7 @@ import re
 import struct
 import zipfile
 from collections.abc import Callable, Iterator
+from typing import IO
 
 from backend.sniff import Ole2File
 
@@ -100,7 +101,9 @@ def xlsb_extents(path: str, check_cancelled: Callable[[], None] = lambda: None) 
     return extents
 
 
-def _xlsb_records(stream, check_cancelled: Callable[[], None]) -> Iterator[tuple[int, bytes]]:
+def _xlsb_records(
+    stream: IO[bytes], check_cancelled: Callable[[], None]
+) -> Iterator[tuple[int, bytes]]:
     data = b""
     position = 0
     while True:
@@ -139,7 +142,7 @@ def _varint(data: bytes, position: int, width: int) -> tuple[int, int]:
     return value, position
 
 
-def _xlsb_sheet_extent(stream, check_cancelled: Callable[[], None]) -> int:
+def _xlsb_sheet_extent(stream: IO[bytes], check_cancelled: Callable[[], None]) -> int:
     row = 0
     bounds: list[int] | None = None
     for kind, head in _xlsb_records(stream, check_cancelled):

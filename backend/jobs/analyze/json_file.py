@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -155,7 +155,15 @@ def read_json(source: Source) -> Iterator[TableFeed]:
         )
 
 
-def _batches_of(source, table_name, index, rows, names, walk, notes):
+def _batches_of(
+    source: Source,
+    table_name: str,
+    index: int,
+    rows: Iterator[Any],
+    names: list[str],
+    walk: _Walk,
+    notes: list[str],
+) -> Callable[[list[int] | None, Prepare | None], Iterator[Batch]]:
     first = [rows]
 
     def batches(columns: list[int] | None, prepare: Prepare | None = None) -> Iterator[Batch]:

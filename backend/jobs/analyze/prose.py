@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from backend.jobs.analyze.encoding import DecodedText
-from backend.jobs.analyze.stats import Progress
+from backend.jobs.analyze.progress import Progress
 
 # Words: Chinese and Japanese have no spaces between words and no cheap, dependable way to
 # segment them, so each CJK character (Han, kana, Hangul syllable) counts as one word, like

@@ -8,14 +8,14 @@ that turns out to be text after thousands of numbers is counted in a second pass
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import pyarrow as pa
 
 from backend.jobs.analyze.encoding import Encoding
-from backend.jobs.analyze.stats import Progress
+from backend.jobs.analyze.progress import Progress
 from backend.jobs.context import JobContext
 
 
@@ -46,7 +46,9 @@ class Batch:
 
     columns: list[pa.Array]
     fraction: float
-    prepared: object = None  # the ``prepare`` hook's result, when the reader ran it
+    prepared: Any = (
+        None  # the ``prepare`` hook's result (opaque to readers), when the reader ran it
+    )
     lines: list[int] | None = None  # each row's 1-based line or sheet row, when known
 
 
@@ -69,10 +71,10 @@ class TableFeed:
     name: str
     names: list[str]
     batches: Callable[[list[int] | None, Prepare | None], Iterator[Batch]]
-    preview: list[list[object]] | None = None
+    preview: Sequence[Sequence[object]] | None = None
     notes: list[str] = field(default_factory=list)
     # Lines of rows the batches gave no ``lines`` for: (row index, cells) -> 1-based lines.
-    locate: Callable[[list[tuple[int, list[str | None]]]], list[int | None]] | None = None
+    locate: Callable[[list[tuple[int, Sequence[str | None]]]], list[int | None]] | None = None
     unit: str = "行"  # what a line is called in warnings (行, or 列 for sheet rows)
 
 

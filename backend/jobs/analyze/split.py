@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
@@ -103,7 +103,7 @@ def map_in_order(
     items: Iterator[Item],
     work: Callable[[Item], T],
     in_flight: int | None = None,
-) -> Iterator[tuple[Item, T]]:
+) -> Generator[tuple[Item, T], None, None]:
     """``work`` on each item on a pool of ``ctx.threads`` threads, results in order, at
     most ``in_flight`` items (default: one more than the threads) ahead of the one being
     consumed. The first item is worked on and handed over alone, on the calling thread, so

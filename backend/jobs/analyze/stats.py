@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -24,7 +23,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from backend.jobs.analyze import totals, types
-from backend.jobs.context import JobContext
 
 PREVIEW_ROWS = 20
 MAX_KEPT_ROWS = 10_000  # excluded label rows whose cells are kept until the table's end
@@ -57,67 +55,6 @@ FORMAT_LABELS = {
     types.ACCOUNTING: "會計負數（例如 (1,234) 代表 -1234）",
     types.FULLWIDTH: "全形數字（例如 １２３）",
 }
-
-
-class _Reporter:
-    """The one place that talks to the context: keeps progress monotonic and throttled."""
-
-    def __init__(self, ctx: JobContext, step: float, interval: float) -> None:
-        self.ctx = ctx
-        self.step = step
-        self.interval = interval
-        self.value = 0.0
-        self._reported = -1.0
-        self._reported_at = 0.0
-
-    def report(self, value: float, message: str, force: bool) -> None:
-        self.value = max(self.value, value)
-        now = time.monotonic()
-        due = self.value - self._reported >= self.step or now - self._reported_at >= self.interval
-        if force or due:
-            self._reported = self.value
-            self._reported_at = now
-            self.ctx.report(self.value, message)
-        else:
-            self.ctx.check_cancelled()
-
-
-class Progress:
-    """Maps work done (a fraction) to a slice of 0..100 and reports it.
-
-    Reports when progress moved by ``step`` percent or ``interval`` seconds went by, so a
-    cancel is noticed quickly without flooding the context. Never goes backwards, also
-    across the sub-progresses made with :meth:`sub`.
-    """
-
-    def __init__(
-        self,
-        ctx: JobContext,
-        start: float = 0.0,
-        end: float = 100.0,
-        step: float = 0.5,
-        interval: float = 0.25,
-        reporter: _Reporter | None = None,
-    ) -> None:
-        self.ctx = ctx
-        self.start = start
-        self.end = end
-        self._reporter = reporter or _Reporter(ctx, step, interval)
-
-    def sub(self, start_fraction: float, end_fraction: float) -> Progress:
-        """A progress over a part of this one's slice."""
-        span = self.end - self.start
-        return Progress(
-            self.ctx,
-            self.start + span * start_fraction,
-            self.start + span * end_fraction,
-            reporter=self._reporter,
-        )
-
-    def at(self, fraction: float, message: str, force: bool = False) -> None:
-        fraction = min(max(fraction, 0.0), 1.0)
-        value = round(self.start + (self.end - self.start) * fraction, 2)
-        self._reporter.report(value, message, force)
 
 
 def finite_or_none(value: float | None) -> float | int | None:
@@ -859,7 +796,7 @@ class TableStats:
             row.append(None)
         return column
 
-    def set_preview(self, rows: list[list[object]]) -> None:
+    def set_preview(self, rows: Sequence[Sequence[object]]) -> None:
         """The first rows in file order, when batches do not come in that order."""
         self.preview = [list(row) for row in rows[:PREVIEW_ROWS]]
         self.preview_given = True

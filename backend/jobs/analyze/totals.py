@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -208,7 +209,7 @@ class Excluded:
     reason: str
     label: str | None = None
     check: str | None = None
-    cells: list[str | None] = field(default_factory=list)
+    cells: Sequence[str | None] = field(default_factory=list)
     line: int | None = None
     data_before: int = 0  # data rows of the table before it
     covered: int = 0  # data rows since the previous excluded total (its section)

@@ -46,6 +46,7 @@ Times of day (``parse_times``): ``08:30``, ``8:30:15``, ``08:30:15.5``, ``下午
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -194,7 +195,7 @@ def _cells(values: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         values = values.cast(pa.large_string())
     width = np.int64 if pa.types.is_large_string(values.type) else np.int32
     _, offset_buffer, data_buffer = values.buffers()
-    offsets = np.frombuffer(offset_buffer, dtype=width)[
+    offsets: np.ndarray[Any, Any] = np.frombuffer(offset_buffer, dtype=width)[
         values.offset : values.offset + len(values) + 1
     ]
     starts = offsets[:-1]
@@ -364,7 +365,7 @@ def _displayed_numbers(values: pa.Array) -> Parsed | None:
     return found
 
 
-def one_currency(symbols: frozenset[str]) -> str | bool | None:
+def one_currency(symbols: frozenset[str]) -> str | Literal[False] | None:
     """The currency of a column whose cells carry ``symbols``: None without any, False
     when two differ. A bare "$" goes with one other dollar (NT$ in Taiwan, US$), since
     Excel shows NT$ amounts as "$"; beside "¥", "€" or "£" it is a second currency."""

@@ -26,6 +26,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -156,7 +157,7 @@ def read_xlsx(source: Source) -> Iterator[TableFeed]:
             rows = _bounded_rows(source, member, meta.name, scan)
         else:
             source.progress.at(span[0], f"正在載入工作表「{meta.name}」", force=True)
-            sheet = _in_thread(source.ctx, lambda name=meta.name: workbook.get_sheet_by_name(name))
+            sheet = _in_thread(source.ctx, partial(workbook.get_sheet_by_name, meta.name))
             rows = sheet.iter_rows
         feed = _noted(source, meta, _sheet_feed(rows, meta.name, span, scan))
         if feed is None:
@@ -265,9 +266,7 @@ def read_other_workbook(source: Source) -> Iterator[TableFeed]:
     for index, meta in enumerate(sheets):
         span = (0.02 + 0.98 * index / len(sheets), 0.02 + 0.98 * (index + 1) / len(sheets))
         source.progress.at(span[0], f"正在載入工作表「{meta.name}」", force=True)
-        sheet = _in_thread(
-            source.ctx, lambda name=meta.name: workbook.get_sheet_by_name(name), kind
-        )
+        sheet = _in_thread(source.ctx, partial(workbook.get_sheet_by_name, meta.name), kind)
         _check_cells(sheet.height * sheet.width, f"工作表「{meta.name}」")
         scan = SheetScan(rows=sheet.height, columns=sheet.width)
         feed = _noted(source, meta, _sheet_feed(sheet.iter_rows, meta.name, span, scan))
