@@ -1,7 +1,7 @@
 """Every error the service reports: one table of stable codes with their HTTP statuses and
 zh-TW texts, and the exception that carries a code.
 
-`ERRORS` is the single source for codes, statuses and texts; the README table is generated
+`ERRORS` is the single source for codes, statuses and texts; the table in docs/api.md is generated
 from the same list (`python -m backend.errors`). No web framework here: job processes import
 this module. The problem+json handlers (RFC 9457) are in `backend.api.errors`.
 """
