@@ -8,10 +8,13 @@ from typing import Any
 
 import streamlit as st
 
+from frontend.components.errors import display_error
 from frontend.components.task_watch import render_task_error
-from frontend.utils.api_client import XLSX_MIME, DownloadedFile, current_client
-from frontend.utils.errors import AppError, display_error
+from frontend.utils.api_client import XLSX_MIME
+from frontend.utils.backend import current_client
+from frontend.utils.errors import AppError
 from frontend.utils.formatting import display_timezone
+from frontend.utils.models import DownloadedFile
 from frontend.utils.tasks import CANCELLED, COMPLETED, FAILED
 from frontend.utils.vocabulary import Vocabulary
 
