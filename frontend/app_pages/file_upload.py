@@ -20,7 +20,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from frontend.components.analysis import markdown_text, render_analysis
+from frontend.components.analysis.view import render_analysis
 from frontend.components.errors import display_error
 from frontend.components.results import render_download_button, render_unsuccessful
 from frontend.components.task_watch import render_progress, watch_tasks
@@ -34,7 +34,7 @@ from frontend.components.uploads import (
 )
 from frontend.utils.backend import backend_config, backend_vocabulary, current_client
 from frontend.utils.errors import AppError
-from frontend.utils.formatting import format_size, format_time
+from frontend.utils.formatting import format_size, format_time, markdown_text
 from frontend.utils.session_state import AppSessionState
 from frontend.utils.tasks import status_icon, status_label, task_title
 from frontend.utils.uploads import FAILED, UNSENT, UploadItem, current_batches

@@ -18,14 +18,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from frontend.components.analysis import markdown_text, render_analysis
+from frontend.components.analysis.view import render_analysis
 from frontend.components.errors import display_error
 from frontend.components.results import render_download_button, render_unsuccessful
 from frontend.components.task_table import render_task_table
 from frontend.components.task_watch import cancel_task, render_progress
 from frontend.utils.backend import backend_vocabulary, current_client
 from frontend.utils.errors import AppError
-from frontend.utils.formatting import format_size, format_time
+from frontend.utils.formatting import format_size, format_time, markdown_text
 from frontend.utils.session_state import AppSessionState, rerun
 from frontend.utils.tasks import (
     ACTIVE_STATUSES,
