@@ -255,9 +255,10 @@ if queue.items():
     follow_queue(queue, _render_queue)
 
 st.subheader("分析結果")
-failures = [item for item in queue.items() if item.state == FAILED and item.error is not None]
-for item in failures:
-    error = item.error
+failures = [
+    (item, item.error) for item in queue.items() if item.state == FAILED and item.error is not None
+]
+for item, error in failures:
     st.error(
         f"**「{markdown_text(item.name)}」上傳失敗：{error.title}**  \n"
         f"{error.message}  \n{error.action}",

@@ -272,7 +272,8 @@ if pending is not None:
     st.query_params[ACTION_KEY] = pending["key"]
 
 st.subheader("任務進度")
-current = (state.watched_tasks(SCOPE) or [None])[-1]
+watched = state.watched_tasks(SCOPE)
+current = watched[-1] if watched else None
 if current:
     watch_tasks(
         vocabulary,

@@ -107,10 +107,11 @@ def _from_url() -> dict[str, Any]:
         if key == PAGE:
             if not value.isdigit() or int(value) < 1:
                 continue
-            value = int(value)
-        if key == AUTO:
-            value = value != "0"
-        kept[key] = value
+            kept[key] = int(value)
+        elif key == AUTO:
+            kept[key] = value != "0"
+        else:
+            kept[key] = value
     return kept
 
 

@@ -68,8 +68,8 @@ def render_download_button(task: dict[str, Any], key: str) -> None:
                 icon=report.icon,
                 on_click="ignore",  # a download changes nothing on the page
             )
-    for report, exc in failed:
-        display_error(exc, context=f"無法準備{report.name}")
+    for report, error in failed:
+        display_error(error, context=f"無法準備{report.name}")
 
 
 def render_unsuccessful(vocabulary: Vocabulary, task: dict[str, Any]) -> bool:
