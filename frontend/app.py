@@ -16,7 +16,7 @@ from frontend.components.connection import (
 )
 from frontend.components.notices import follow_started_tasks
 from frontend.components.uploads import follow_uploads
-from frontend.utils.api_client import backend_vocabulary
+from frontend.utils.backend import backend_vocabulary
 from frontend.utils.session_state import AppSessionState
 
 st.set_page_config(page_title="資料處理工作台", page_icon=":material/analytics:", layout="wide")

@@ -20,7 +20,8 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from frontend.components.analysis import markdown_text, render_analysis
+from frontend.components.analysis.view import render_analysis
+from frontend.components.errors import display_error
 from frontend.components.results import render_download_button, render_unsuccessful
 from frontend.components.task_watch import render_progress, watch_tasks
 from frontend.components.uploads import (
@@ -31,9 +32,9 @@ from frontend.components.uploads import (
     upload_bar,
     upload_queue,
 )
-from frontend.utils.api_client import backend_config, backend_vocabulary, current_client
-from frontend.utils.errors import AppError, display_error
-from frontend.utils.formatting import format_size, format_time
+from frontend.utils.backend import backend_config, backend_vocabulary, current_client
+from frontend.utils.errors import AppError
+from frontend.utils.formatting import format_size, format_time, markdown_text
 from frontend.utils.session_state import AppSessionState
 from frontend.utils.tasks import status_icon, status_label, task_title
 from frontend.utils.uploads import FAILED, UNSENT, UploadItem, current_batches
@@ -254,9 +255,10 @@ if queue.items():
     follow_queue(queue, _render_queue)
 
 st.subheader("分析結果")
-failures = [item for item in queue.items() if item.state == FAILED and item.error is not None]
-for item in failures:
-    error = item.error
+failures = [
+    (item, item.error) for item in queue.items() if item.state == FAILED and item.error is not None
+]
+for item, error in failures:
     st.error(
         f"**「{markdown_text(item.name)}」上傳失敗：{error.title}**  \n"
         f"{error.message}  \n{error.action}",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from frontend.components.errors import display_error
 from frontend.components.task_table import BRIEF_COLUMNS, render_task_table
-from frontend.utils.api_client import RunnerStatus, backend_vocabulary, current_client
-from frontend.utils.errors import AppError, display_error
+from frontend.utils.backend import backend_vocabulary, current_client
+from frontend.utils.errors import AppError
+from frontend.utils.models import RunnerStatus
 from frontend.utils.tasks import status_label, statuses
 from frontend.utils.vocabulary import label
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import streamlit as st
 
+from frontend.components.errors import display_error
 from frontend.components.notices import track_finish
 from frontend.components.results import render_download_button, render_unsuccessful
 from frontend.components.task_watch import (
@@ -25,13 +26,9 @@ from frontend.components.task_watch import (
     restart_watch_clock,
     watch_tasks,
 )
-from frontend.utils.api_client import (
-    backend_config,
-    backend_vocabulary,
-    current_client,
-    new_idempotency_key,
-)
-from frontend.utils.errors import AppError, UnconfirmedError, ValidationError, display_error
+from frontend.utils.api_client import new_idempotency_key
+from frontend.utils.backend import backend_config, backend_vocabulary, current_client
+from frontend.utils.errors import AppError, UnconfirmedError, ValidationError
 from frontend.utils.formatting import format_duration, format_time
 from frontend.utils.session_state import AppSessionState, rerun
 from frontend.utils.tasks import task_duration_s
@@ -275,7 +272,8 @@ if pending is not None:
     st.query_params[ACTION_KEY] = pending["key"]
 
 st.subheader("任務進度")
-current = (state.watched_tasks(SCOPE) or [None])[-1]
+watched = state.watched_tasks(SCOPE)
+current = watched[-1] if watched else None
 if current:
     watch_tasks(
         vocabulary,

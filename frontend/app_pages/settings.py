@@ -6,9 +6,10 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from frontend.utils.api_client import clear_connection_caches, get_api_client
+from frontend.components.errors import display_error, display_success
+from frontend.utils.backend import clear_connection_caches, get_api_client
 from frontend.utils.config import get_settings
-from frontend.utils.errors import AppError, ValidationError, display_error, display_success
+from frontend.utils.errors import AppError, ValidationError
 from frontend.utils.session_state import (
     API_BASE_URL,
     API_KEY,

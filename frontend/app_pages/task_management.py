@@ -18,13 +18,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from frontend.components.analysis import markdown_text, render_analysis
+from frontend.components.analysis.view import render_analysis
+from frontend.components.errors import display_error
 from frontend.components.results import render_download_button, render_unsuccessful
 from frontend.components.task_table import render_task_table
 from frontend.components.task_watch import cancel_task, render_progress
-from frontend.utils.api_client import backend_vocabulary, current_client
-from frontend.utils.errors import AppError, display_error
-from frontend.utils.formatting import format_size, format_time
+from frontend.utils.backend import backend_vocabulary, current_client
+from frontend.utils.errors import AppError
+from frontend.utils.formatting import format_size, format_time, markdown_text
 from frontend.utils.session_state import AppSessionState, rerun
 from frontend.utils.tasks import (
     ACTIVE_STATUSES,
@@ -106,10 +107,11 @@ def _from_url() -> dict[str, Any]:
         if key == PAGE:
             if not value.isdigit() or int(value) < 1:
                 continue
-            value = int(value)
-        if key == AUTO:
-            value = value != "0"
-        kept[key] = value
+            kept[key] = int(value)
+        elif key == AUTO:
+            kept[key] = value != "0"
+        else:
+            kept[key] = value
     return kept
 
 

@@ -8,13 +8,14 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from frontend.utils.api_client import (
+from frontend.components.errors import display_error
+from frontend.utils.backend import (
     backend_config,
     backend_vocabulary,
     clear_connection_caches,
     current_client,
 )
-from frontend.utils.errors import BACKEND_START_COMMAND, AppError, AuthError, display_error
+from frontend.utils.errors import BACKEND_START_COMMAND, AppError, AuthError
 from frontend.utils.session_state import AppSessionState
 
 SETTINGS_PAGE = "app_pages/settings.py"

@@ -16,9 +16,9 @@ from typing import Any
 
 import streamlit as st
 
-from frontend.components.analysis import markdown_text
-from frontend.utils.api_client import current_client
+from frontend.utils.backend import current_client
 from frontend.utils.errors import AppError, NotFoundError
+from frontend.utils.formatting import markdown_text
 from frontend.utils.session_state import AppSessionState, rerun
 from frontend.utils.tasks import (
     CANCELLED,

@@ -8,10 +8,13 @@ from typing import Any
 
 import streamlit as st
 
+from frontend.components.errors import display_error
 from frontend.components.task_watch import render_task_error
-from frontend.utils.api_client import XLSX_MIME, DownloadedFile, current_client
-from frontend.utils.errors import AppError, display_error
+from frontend.utils.api_client import XLSX_MIME
+from frontend.utils.backend import current_client
+from frontend.utils.errors import AppError
 from frontend.utils.formatting import display_timezone
+from frontend.utils.models import DownloadedFile
 from frontend.utils.tasks import CANCELLED, COMPLETED, FAILED
 from frontend.utils.vocabulary import Vocabulary
 
@@ -65,8 +68,8 @@ def render_download_button(task: dict[str, Any], key: str) -> None:
                 icon=report.icon,
                 on_click="ignore",  # a download changes nothing on the page
             )
-    for report, exc in failed:
-        display_error(exc, context=f"無法準備{report.name}")
+    for report, error in failed:
+        display_error(error, context=f"無法準備{report.name}")
 
 
 def render_unsuccessful(vocabulary: Vocabulary, task: dict[str, Any]) -> bool:

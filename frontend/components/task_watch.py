@@ -14,8 +14,9 @@ from typing import Any
 
 import streamlit as st
 
-from frontend.utils.api_client import current_client
-from frontend.utils.errors import AppError, NotFoundError, backend_error, display_error
+from frontend.components.errors import display_error
+from frontend.utils.backend import current_client
+from frontend.utils.errors import AppError, NotFoundError, backend_error
 from frontend.utils.formatting import format_duration
 from frontend.utils.session_state import AppSessionState, rerun
 from frontend.utils.tasks import eta_text, is_final, poll_interval, status_label

@@ -15,12 +15,11 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from frontend.components.analysis import markdown_text
 from frontend.components.notices import RESULT_PAGES, track_finish
 from frontend.components.task_watch import restart_watch_clock
-from frontend.utils.api_client import current_client
+from frontend.utils.backend import current_client
 from frontend.utils.errors import AppError
-from frontend.utils.formatting import format_size
+from frontend.utils.formatting import format_size, markdown_text
 from frontend.utils.session_state import AppSessionState, rerun
 from frontend.utils.uploads import (
     FAILED,

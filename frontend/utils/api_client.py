@@ -1,5 +1,6 @@
-"""The only way the frontend talks to the backend: one method per endpoint, and the
-session's client (`current_client()`) with the backend facts pages share.
+"""The only way the frontend talks to the backend: one method per endpoint. A plain
+`requests` client with no Streamlit in it; `frontend.utils.backend` keeps the session's
+shared client (`current_client()`) and the backend facts pages share.
 
 Every failure leaves this module as an `AppError` subclass with zh-TW text; pages never
 see a `requests` exception. Reads (GET) are retried by urllib3 on 500/502/503/504 and on
@@ -33,12 +34,10 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
-import streamlit as st
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from frontend.utils.config import get_settings
 from frontend.utils.errors import (
     AppError,
     NotFoundError,
@@ -47,7 +46,7 @@ from frontend.utils.errors import (
     make_error,
 )
 from frontend.utils.formatting import format_size
-from frontend.utils.session_state import AppSessionState
+from frontend.utils.models import BackendStatus, DownloadedFile
 from frontend.utils.vocabulary import Vocabulary
 
 logger = logging.getLogger(__name__)
@@ -64,48 +63,6 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RESULT_FORMATS = {"json": ("application/json", "result.json"), "xlsx": (XLSX_MIME, "result.xlsx")}
 
 ProgressCallback = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class DownloadedFile:
-    filename: str
-    content: bytes
-
-
-@dataclass(frozen=True)
-class RunnerStatus:
-    """Where the backend runs tasks, as `GET /` says: "local" (in the API's own processes)
-    or "celery" (Celery workers), and with Celery the workers online and the tasks waiting
-    for one. A backend that predates the field runs tasks locally."""
-
-    runner: str = "local"
-    workers_online: int | None = None
-    queue_length: int | None = None
-
-    @classmethod
-    def from_health(cls, health: dict[str, Any]) -> RunnerStatus:
-        def count(key: str) -> int | None:
-            value = health.get(key)
-            return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-        runner = health.get("runner")
-        return cls(
-            runner=runner if isinstance(runner, str) and runner else "local",
-            workers_online=count("workers_online"),
-            queue_length=count("queue_length"),
-        )
-
-    @property
-    def waiting_for_workers(self) -> bool:
-        """Tasks are queued and no worker is online to take them."""
-        return self.workers_online == 0 and bool(self.queue_length)
-
-
-@dataclass(frozen=True)
-class BackendStatus:
-    ok: bool
-    health: dict[str, Any] | None = None
-    error: AppError | None = None
 
 
 class _ProgressBody:
@@ -610,43 +567,3 @@ class APIClient:
             raise make_error("invalid_response", status=response.status_code)
         name = _content_disposition_name(response.headers.get("content-disposition"), fallback)
         return DownloadedFile(name, response.content)
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def get_api_client(base_url: str, api_key: str) -> APIClient:
-    """One client per (base URL, API key), shared by every session that uses them."""
-    settings = get_settings()
-    return APIClient(
-        base_url, api_key, timeout=(settings.connect_timeout_s, settings.read_timeout_s)
-    )
-
-
-def current_client() -> APIClient:
-    """The shared client for this session's URL and key; raises AppError(invalid_url)."""
-    state = AppSessionState()
-    return get_api_client(state.api_base_url, state.api_key)
-
-
-@st.cache_data(ttl=30, show_spinner=False, max_entries=16)
-def _cached_config(base_url: str, api_key: str) -> dict[str, Any]:
-    return get_api_client(base_url, api_key).get_config()
-
-
-def backend_config() -> dict[str, Any]:
-    """GET /api/config (upload limits, ...), shared for 30 s by sessions with the same key."""
-    state = AppSessionState()
-    return _cached_config(state.api_base_url, state.api_key)
-
-
-def clear_connection_caches() -> None:
-    _cached_config.clear()
-
-
-def backend_vocabulary() -> Vocabulary:
-    """The backend's labels for this session's backend; ``{}`` (every value shown as it is)
-    when they cannot be had."""
-    try:
-        return current_client().vocabulary()
-    except AppError as exc:
-        logger.info("No vocabulary from the backend: %s", exc.code)
-        return {}

@@ -23,11 +23,11 @@ class FrontendSettings(BaseSettings):
     api_base_url: str = "http://localhost:8000"
     api_key: str = ""
     # Slowest interval between two progress checks; the first seconds are polled faster.
-    poll_interval_s: float = Field(1.5, ge=0.5, le=30)
+    poll_interval_s: float = Field(default=1.5, ge=0.5, le=30)
     # After this long the user is asked whether to keep waiting or cancel.
-    max_wait_s: int = Field(600, ge=10, le=24 * 3600)
-    connect_timeout_s: float = Field(3.05, gt=0)
-    read_timeout_s: float = Field(10, gt=0)
+    max_wait_s: int = Field(default=600, ge=10, le=24 * 3600)
+    connect_timeout_s: float = Field(default=3.05, gt=0)
+    read_timeout_s: float = Field(default=10, gt=0)
 
 
 @lru_cache

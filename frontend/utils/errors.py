@@ -6,14 +6,12 @@ and `detail`, and `GET /api/vocabulary` lists every code with both (for a task's
 which has only a code and a message). This module words only what the frontend meets on
 its own (the backend is unreachable, a URL is malformed, ...) and adds, for each code, what
 the user can do about it in this app. Pages catch `AppError` around the one risky call and
-show it with `display_error`.
+show it with `frontend.components.errors.display_error`; this module needs no Streamlit.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-import streamlit as st
 
 from frontend.utils.vocabulary import Vocabulary, term
 
@@ -201,37 +199,3 @@ def backend_error(
     if entry is None:
         return make_error("unknown_error" if vocabulary else code, message, **kwargs)
     return make_error(code, message or entry["detail"], title=entry["title"], **kwargs)
-
-
-# --- Display -------------------------------------------------------------------------
-
-
-_DETAIL_LABELS = {
-    "filename": "檔名",
-    "size_bytes": "檔案大小（位元組）",
-    "max_bytes": "大小上限（位元組）",
-    "task_id": "任務 ID",
-    "url": "網址",
-}
-
-
-def display_error(error: AppError, *, context: str | None = None) -> None:
-    """st.error with what happened and what to do; codes and field errors in an expander."""
-    heading = f"{context}：{error.title}" if context else error.title
-    st.error(f"**{heading}**  \n{error.message}  \n{error.action}", icon=":material/error:")
-    field_errors = error.details.get("errors") or []
-    extra = {k: v for k, v in error.details.items() if k != "errors"}
-    if field_errors or extra or error.status:
-        with st.expander("錯誤詳細資訊"):
-            st.markdown(f"錯誤代碼：`{error.code}`")
-            if error.status:
-                st.markdown(f"HTTP 狀態：`{error.status}`")
-            for item in field_errors:
-                field = item.get("field") or "請求內容"
-                st.markdown(f"- 欄位 `{field}`：{item.get('message', '')}")
-            for key, value in extra.items():
-                st.markdown(f"- {_DETAIL_LABELS.get(key, key)}：{value}")
-
-
-def display_success(message: str) -> None:
-    st.success(message, icon=":material/check_circle:")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TIMEZONE = "Asia/Taipei"
@@ -97,3 +99,16 @@ def format_eta(seconds: float | None) -> str:
     units = ((hours, "小時"), (minutes, "分"), (secs, "秒"))
     parts = [f"{value} {unit}" for value, unit in units if value]
     return "約剩 " + " ".join(parts)
+
+
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]$~<>|:])")
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+_MARKDOWN_LINE_START = re.compile(r"^([#>+-]|\d+[.)](?=\s|$))")
+
+
+def markdown_text(value: Any) -> str:
+    """Text from the file (names, warnings) made literal in Markdown: "NT$" must not start
+    a formula, "_" or "*" must not turn into emphasis, a leading "-" or "1." must not make
+    a list, a line break must not end a list item."""
+    text = _MARKDOWN_INLINE.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(value)))
+    return _MARKDOWN_LINE_START.sub(lambda match: f"{match[1][:-1]}\\{match[1][-1]}", text)

@@ -16,19 +16,13 @@ from streamlit.testing.v1 import AppTest
 
 from backend.jobs.analyze import analyze_file
 from backend.jobs.context import RecordingContext
-from frontend.components.analysis import (
-    column_table,
-    delimiter_label,
-    encoding_label,
-    file_warnings,
-    format_label,
-    format_number,
-    format_statistic,
-    histogram_chart,
-    histogram_frame,
-    markdown_text,
-    preview_frame,
-)
+from frontend.components.analysis.charts import histogram_chart
+from frontend.components.analysis.labels import delimiter_label, encoding_label, format_label
+from frontend.components.analysis.tables import column_table, histogram_frame
+from frontend.components.analysis.values import format_number, format_statistic
+from frontend.components.analysis.view import preview_frame
+from frontend.components.analysis.warnings import file_warnings
+from frontend.utils.formatting import markdown_text
 from frontend.utils.vocabulary import Vocabulary, clear_missing_labels, missing_labels
 
 CUSTOMERS = ["許功蓋", "陳志明", "林淑芬", "黃家豪"]
@@ -99,7 +93,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
 
 def _render(vocabulary: Vocabulary, result: dict[str, Any]) -> AppTest:
     def script(vocabulary, result):
-        from frontend.components.analysis import render_analysis
+        from frontend.components.analysis.view import render_analysis
 
         render_analysis(vocabulary, result)
 

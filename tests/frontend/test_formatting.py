@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from frontend.components.analysis import date_range_frame, date_span
+from frontend.components.analysis.tables import date_range_frame
+from frontend.components.analysis.values import date_span
 from frontend.components.notices import RESULT_PAGES, notice_text
 from frontend.components.task_table import BRIEF_COLUMNS, FULL_COLUMNS, task_frame
 from frontend.utils.formatting import format_eta

@@ -104,7 +104,8 @@ def test_format_size() -> None:
 
 def test_display_error_never_shows_a_traceback() -> None:
     def script() -> None:
-        from frontend.utils.errors import display_error, make_error
+        from frontend.components.errors import display_error
+        from frontend.utils.errors import make_error
 
         display_error(
             make_error(

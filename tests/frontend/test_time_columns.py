@@ -13,7 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from backend.jobs.analyze import analyze_file
 from backend.jobs.context import RecordingContext
-from frontend.components.analysis import column_table, date_range_frame, date_span, format_date
+from frontend.components.analysis.tables import column_table, date_range_frame
+from frontend.components.analysis.values import date_span, format_date
 from frontend.utils.vocabulary import Vocabulary, clear_missing_labels, missing_labels
 
 CLOCKS = ["08:30", "下午 5:45", "23:15:30", "上午 7:05"]
@@ -38,7 +39,7 @@ def test_time_and_utc_columns_rendered(result: dict[str, Any], vocabulary: Vocab
     clear_missing_labels()
 
     def script(vocabulary, result):
-        from frontend.components.analysis import render_analysis
+        from frontend.components.analysis.view import render_analysis
 
         render_analysis(vocabulary, result)
 

@@ -198,7 +198,7 @@ def test_every_analysis_result_meets_only_labelled_values(
     analyses: dict[str, dict[str, Any]], vocabulary: Vocabulary, no_misses_yet: None
 ) -> None:
     def script(vocabulary, result):
-        from frontend.components.analysis import render_analysis
+        from frontend.components.analysis.view import render_analysis
 
         render_analysis(vocabulary, result)
 
@@ -299,7 +299,7 @@ def test_pages_render_without_the_vocabulary(
 
 def test_an_analysis_renders_without_the_vocabulary(analyses: dict[str, dict[str, Any]]) -> None:
     def script(result):
-        from frontend.components.analysis import render_analysis
+        from frontend.components.analysis.view import render_analysis
 
         render_analysis({}, result)
 

@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from backend.execution.celery_queue import WORKER_PREFIX
 from backend.store import make_store
-from frontend.utils.api_client import APIClient, RunnerStatus
+from frontend.utils.api_client import APIClient
+from frontend.utils.models import RunnerStatus
 from tests.frontend.conftest import page_text
 from tests.servers import Server, start_backend
 
