@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import decode_rfc2231
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -24,6 +25,9 @@ from starlette.requests import ClientDisconnect, Request
 from backend.errors import AppError
 from backend.files import clean_filename, format_character_names, partial_name
 from backend.sniff import OLE2_MAGIC, ZIP_MAGIC, binary_label, text_label
+
+if TYPE_CHECKING:  # python-multipart defines its callback table for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
 
 MAX_FILENAME_CHARS = 255
 WORKBOOK_EXTENSIONS = {
@@ -318,7 +322,7 @@ class _MultipartFile:
         self.checked: CheckedName | None = None
         self.finished = False
 
-    def callbacks(self) -> dict:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self._part_begin,
             "on_header_field": lambda data, start, end: self._add("_header_field", data[start:end]),

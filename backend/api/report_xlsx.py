@@ -22,7 +22,7 @@ import io
 import math
 import re
 import unicodedata
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -209,7 +209,7 @@ def _iso_to_time(text: str) -> time | None:
     return parsed if parsed.tzinfo is None else None
 
 
-def _zone_name(timezone: ZoneInfo | None) -> str:
+def _zone_name(timezone: tzinfo | None) -> str:
     return "UTC" if timezone is None or timezone is UTC else str(timezone)
 
 
@@ -388,7 +388,10 @@ class _ReportWriter:
         if size_bytes is not None:
             line("檔案大小", size_bytes, '#,##0" 位元組"')
         file_format = result.get("format")
-        line("檔案格式", FILE_FORMAT_LABELS.get(file_format, file_format or "（不明）"))
+        line(
+            "檔案格式",
+            FILE_FORMAT_LABELS.get(file_format, file_format) if file_format else "（不明）",
+        )
         encoding = result.get("encoding")
         line("文字編碼", ENCODING_LABELS.get(encoding, encoding) if encoding else "（不適用）")
         delimiter = result.get("delimiter")
