@@ -160,8 +160,9 @@ ALIASES: dict[tuple[str, str], tuple[str, str]] = {
 
 
 def _add_alias(method: str, path: str, target_method: str, target_path: str) -> None:
-    """Register ``method path`` as a deprecated alias of the route at ``target``: the same
-    endpoint, so the same answers, with the same documented responses."""
+    """Register ``method path`` as a deprecated alias of the route at ``target_method
+    target_path``: the same endpoint, so the same answers, with the same documented
+    responses and parameters."""
     route = next(
         r for r in router.routes
         if isinstance(r, APIRoute) and r.path == target_path and target_method in (r.methods or ())
@@ -174,6 +175,8 @@ def _add_alias(method: str, path: str, target_method: str, target_path: str) -> 
         response_model=route.response_model,
         status_code=route.status_code,
         responses=route.responses,
+        response_description=route.response_description,
+        openapi_extra=route.openapi_extra,
         summary=f"{route.summary}（舊路徑）",
         description=f"{note}\n\n{route.description}" if route.description else note,
         deprecated=True,
