@@ -14,9 +14,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from backend import __version__
-from backend.api import routers
 from backend.api.errors import install_error_handlers
-from backend.api.openapi import install_openapi
+from backend.api.openapi import TAGS, install_openapi
+from backend.api.routes import api_router
 from backend.api.ws import ChangeHub
 from backend.config import Settings, get_settings
 from backend.execution.housekeeping import Housekeeper
@@ -30,7 +30,8 @@ DESCRIPTION = """
 
 * 所有 `/api` 路徑在設定 `API_KEY` 時需要 `X-API-Key` 標頭。
 * 錯誤一律以 RFC 9457 `application/problem+json` 回傳，`code` 為穩定的錯誤代碼，`detail` 為繁體中文說明。
-* 進度可輪詢 `GET /api/task/{task_id}`，或連線 `WS /ws/task/{task_id}` 即時接收。
+* 進度可輪詢 `GET /api/tasks/{task_id}`，或連線 `WS /ws/tasks/{task_id}` 即時接收；取消為 `POST /api/tasks/{task_id}/cancel`。
+* 舊的單數路徑（`/api/task/{task_id}`、`DELETE /api/task/{task_id}/cancel`、`/api/task/{task_id}/result`、`/ws/task/{task_id}`）仍可使用，回應相同，但已淘汰。
 """
 
 _SECRET_QUERY = re.compile(r"(api_key=)[^&\s\"']*", re.IGNORECASE)
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         version=__version__,
         lifespan=lifespan,
+        openapi_tags=TAGS,
     )
     app.state.settings = settings
     app.add_middleware(
@@ -110,8 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["Location", "Idempotent-Replayed"],
     )
     install_error_handlers(app)
-    for router in routers:
-        app.include_router(router)
+    app.include_router(api_router)
     install_openapi(app, settings)
     return app
 

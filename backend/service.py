@@ -118,3 +118,29 @@ def delete_task(store: TaskStore, task_id: str) -> None:
             raise AppError("task_not_found")
         raise AppError("task_not_finished", "任務仍在執行中，請先取消再刪除。")
     remove_task_file(task)
+
+
+def list_tasks(
+    store: TaskStore,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    idempotency_key: str | None = None,
+) -> tuple[list[Task], int]:
+    """A page of tasks, newest first, and how many match in all. ``q`` searches file names
+    (blank or only spaces: no search). With ``idempotency_key``, only the task created
+    with that key (0 or 1), still filtered by ``status`` and ``kind``: how a client whose
+    response was lost learns whether its request created a task."""
+    if idempotency_key is not None:
+        found = store.get_by_key(idempotency_key)
+        matches = [
+            task
+            for task in ([found] if found is not None else [])
+            if (status is None or task.status == status) and (kind is None or task.kind == kind)
+        ]
+        return matches[offset : offset + limit], len(matches)
+    q = q.strip() if q else None
+    return store.list(status=status, kind=kind, limit=limit, offset=offset, q=q or None)

@@ -1,11 +1,12 @@
-"""Dependencies shared by the routes: settings, store, runner, API key, task lookup."""
+"""Dependencies shared by the routes: settings, store, runner, API key, task lookup,
+Idempotency-Key."""
 
 from __future__ import annotations
 
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.security import APIKeyHeader
 
 from backend.config import Settings
@@ -58,3 +59,17 @@ def get_task(store: StoreDep, task_id: Annotated[str, Path(description="任務 I
 
 
 CurrentTask = Annotated[Task, Depends(get_task)]
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="同一個動作的重試帶同一個金鑰（例如 UUID）：只會建立一個任務，重送時回 200 "
+        "與該任務目前的狀態；同一個金鑰用於內容不同的請求則回 422 idempotency_key_reused。"
+        "金鑰隨任務刪除或過期而失效。",
+    ),
+]

@@ -6,6 +6,9 @@ FastAPI derives it from the routes once; this adds what only the settings know:
   that nobody checks;
 - which file names the upload routes take (the allowed extensions), as a pattern on the
   `X-Filename` header and in the operations' descriptions.
+
+It also holds what the routers share about the document: the tags (one per router, with
+their descriptions) and how a route lists its problem+json answers.
 """
 
 from __future__ import annotations
@@ -14,9 +17,43 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from backend.api.schemas import Problem
 from backend.config import Settings
 
 UPLOAD_PATHS = ("/api/upload", "/api/upload/stream")
+
+# One tag per router (backend/api/routes/), in the order /docs shows them.
+TAG_META = "服務資訊"
+TAG_TASKS = "任務"
+TAG_UPLOADS = "上傳與分析"
+TAG_DEMO = "示範"
+TAGS: list[dict[str, Any]] = [
+    {
+        "name": TAG_META,
+        "description": "健康檢查、公開設定（上傳限制等）與所有固定詞彙的中文名稱。",
+    },
+    {
+        "name": TAG_TASKS,
+        "description": "查詢、列出、取消與刪除任務，下載結果（JSON 或 Excel 報告）。"
+        "舊的單數路徑（`/api/task/…`）仍可使用，與對應的 `/api/tasks/…` 相同，但已標為淘汰。",
+    },
+    {
+        "name": TAG_UPLOADS,
+        "description": "上傳資料檔（multipart 或串流），建立檔案分析任務。",
+    },
+    {
+        "name": TAG_DEMO,
+        "description": "指南的分階段示範：一個會回報進度的長時間任務。",
+    },
+]
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error answers: each status is an RFC 9457 problem."""
+    return {
+        status: {"model": Problem, "content": {"application/problem+json": {}}}
+        for status in statuses
+    }
 
 
 def install_openapi(app: FastAPI, settings: Settings) -> None:

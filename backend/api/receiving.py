@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 from backend.sniff import OLE2_MAGIC, ZIP_MAGIC, binary_label, text_label
 
+if TYPE_CHECKING:  # python-multipart defines its callback table for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
+
 MAX_FILENAME_CHARS = 255
 WORKBOOK_EXTENSIONS = {
     ".xlsx": "Excel（.xlsx）活頁簿",

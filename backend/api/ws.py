@@ -90,6 +90,8 @@ class ChangeHub:
                 event.set()
 
 
+# /ws/task/{task_id} is the guide's path, kept beside the plural one.
+@router.websocket("/ws/tasks/{task_id}")
 @router.websocket("/ws/task/{task_id}")
 async def task_updates(websocket: WebSocket, task_id: str) -> None:
     settings = websocket.app.state.settings

@@ -59,7 +59,7 @@ def test_process_runs_through_the_stages(client: TestClient) -> None:
     response = client.post("/api/process", json={"data": "報價單", "delay": 1})
     assert response.status_code == 202
     task = response.json()
-    assert response.headers["location"] == f"/api/task/{task['task_id']}"
+    assert response.headers["location"] == f"/api/tasks/{task['task_id']}"
     assert task["kind"] == "process" and task["status"] == "pending" and task["progress"] == 0
     seen_progress, seen_messages = [], []
     while task["status"] not in {"completed", "failed", "cancelled"}:
