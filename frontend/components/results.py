@@ -36,7 +36,7 @@ ANALYZE = "analyze"
 
 
 def _report_file(task_id: str, report: Report) -> DownloadedFile:
-    """GET /api/task/{id}/result once per task, format and session (a result never changes):
+    """GET /api/tasks/{id}/result once per task, format and session (a result never changes):
     a rerun, a page switch or a poll does not download the report again."""
     files: dict[str, DownloadedFile] = st.session_state.setdefault(report.cache_key, {})
     if task_id not in files:

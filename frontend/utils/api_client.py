@@ -245,7 +245,7 @@ class APIClient:
         again after a connection error or a 5xx, at most `_max_attempts` times. Not again
         after a read timeout: the backend may still be at it, and another wait would cost a
         whole read timeout more; the caller asks the backend what became of it instead.
-        Every attempt must be harmless to repeat (an idempotency key, a DELETE)."""
+        Every attempt must be harmless to repeat (an idempotency key, a cancel or a DELETE)."""
         url = f"{self.base_url}{path}"
         kwargs.setdefault("timeout", self.timeout)
         reached, error, busy = False, None, None
@@ -321,7 +321,7 @@ class APIClient:
 
     @staticmethod
     def _task_path(task_id: str) -> str:
-        return f"/api/task/{quote(task_id, safe='')}"
+        return f"/api/tasks/{quote(task_id, safe='')}"
 
     # --- endpoints -------------------------------------------------------------------
 
@@ -497,10 +497,10 @@ class APIClient:
         )
 
     def cancel_task(self, task_id: str) -> dict[str, Any]:
-        """DELETE /api/task/{id}/cancel: the cancelled task. When an attempt's answer was
+        """POST /api/tasks/{id}/cancel: the cancelled task. When an attempt's answer was
         lost, that attempt may have cancelled it: the retry's 409 with the task now
         cancelled is success."""
-        attempts = self._attempts("DELETE", f"{self._task_path(task_id)}/cancel")
+        attempts = self._attempts("POST", f"{self._task_path(task_id)}/cancel")
         response = attempts.response
         if response is not None:
             if attempts.reached and _problem_code(response) == "task_not_cancellable":
@@ -525,7 +525,7 @@ class APIClient:
         raise failure
 
     def delete_task(self, task_id: str) -> None:
-        """DELETE /api/task/{id}. When an attempt's answer was lost, that attempt may have
+        """DELETE /api/tasks/{id}. When an attempt's answer was lost, that attempt may have
         deleted it: the retry's 404 is success."""
         attempts = self._attempts("DELETE", self._task_path(task_id))
         response = attempts.response
@@ -547,7 +547,7 @@ class APIClient:
     def download_result(
         self, task_id: str, file_format: str = "json", timezone: str | None = None
     ) -> DownloadedFile:
-        """GET /api/task/{id}/result: the JSON report, or with `file_format="xlsx"` the
+        """GET /api/tasks/{id}/result: the JSON report, or with `file_format="xlsx"` the
         Excel workbook of a completed analysis, its times in the IANA zone `timezone`
         (UTC when None)."""
         mime, fallback = RESULT_FORMATS[file_format]

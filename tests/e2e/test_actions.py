@@ -26,7 +26,7 @@ from tests.lossy_proxy import LossyProxy
 from tests.servers import Server, start_backend, start_frontend
 
 HUMAN_DOUBLE_CLICK_MS = 150  # a zero-gap double click is merged by the browser
-TASK = r"/api/task/[^/]+"
+TASK = r"/api/tasks/[^/]+"
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +73,8 @@ def _tasks(backend: Server) -> list[dict]:
 def _delete_all(backend: Server) -> None:
     for task in _tasks(backend):
         if task["status"] in ("pending", "processing"):
-            requests.delete(f"{backend.url}/api/task/{task['task_id']}/cancel", timeout=5)
-        requests.delete(f"{backend.url}/api/task/{task['task_id']}", timeout=5)
+            requests.post(f"{backend.url}/api/tasks/{task['task_id']}/cancel", timeout=5)
+        requests.delete(f"{backend.url}/api/tasks/{task['task_id']}", timeout=5)
 
 
 def _url_ids(page: Page, name: str) -> set[str]:
@@ -185,14 +185,14 @@ def test_lost_answers_show_the_real_outcome(page: Page, proxied, tmp_path: Path)
     screenshot(page, "23-建立任務的回應遺失")
 
     # A cancel whose answer is lost: the retry hears "already cancelled", which is success.
-    proxy.drop_answer("DELETE", f"{TASK}/cancel")
+    proxy.drop_answer("POST", f"{TASK}/cancel")
     page.get_by_role("button", name="取消任務").click()
     expect(page.get_by_text("已取消任務。")).to_be_visible()
     expect(main.locator('[data-testid="stProgress"]')).to_contain_text("已取消")
     wait_idle(page)
     _no_error_on_page(page)
     assert (
-        requests.get(f"{backend.url}/api/task/{job['task_id']}", timeout=5).json()["status"]
+        requests.get(f"{backend.url}/api/tasks/{job['task_id']}", timeout=5).json()["status"]
         == "cancelled"
     )
     screenshot(page, "24-取消的回應遺失")

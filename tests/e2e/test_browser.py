@@ -309,12 +309,12 @@ def test_poll_interval_setting_is_used(page: Page, stack) -> None:
     task_id = requests.get(
         f"{backend.url}/api/tasks", params={"status": "processing"}, timeout=5
     ).json()["items"][0]["task_id"]
-    before = backend.log().count(f"GET /api/task/{task_id} ")
+    before = backend.log().count(f"GET /api/tasks/{task_id} ")
     page.wait_for_timeout(12_000)
-    polls = backend.log().count(f"GET /api/task/{task_id} ") - before
+    polls = backend.log().count(f"GET /api/tasks/{task_id} ") - before
     assert 2 <= polls <= 5, f"{polls} polls in 12 s with a 4 s interval"
     screenshot(page, "12-更新間隔")
-    requests.delete(f"{backend.url}/api/task/{task_id}/cancel", timeout=5)
+    requests.post(f"{backend.url}/api/tasks/{task_id}/cancel", timeout=5)
 
 
 def test_frontend_config_next_to_the_entry_script_is_read(page: Page, stack) -> None:
@@ -390,9 +390,9 @@ def test_finish_on_another_page_is_announced_and_opened(
     task_id = requests.get(
         f"{backend.url}/api/tasks", params={"kind": "analyze"}, timeout=5
     ).json()["items"][0]["task_id"]
-    polls = backend.log().count(f"GET /api/task/{task_id} ")
+    polls = backend.log().count(f"GET /api/tasks/{task_id} ")
     page.wait_for_timeout(5_000)
-    assert backend.log().count(f"GET /api/task/{task_id} ") == polls
+    assert backend.log().count(f"GET /api/tasks/{task_id} ") == polls
     page.reload()  # and a reload does not announce it again
     expect(page.locator(MAIN).get_by_role("heading", name="任務管理")).to_be_visible()
     wait_idle(page)
@@ -473,7 +473,7 @@ def test_remaining_time_on_a_long_task(page: Page, stack) -> None:
     task_id = requests.get(
         f"{backend.url}/api/tasks", params={"status": "processing"}, timeout=5
     ).json()["items"][0]["task_id"]
-    requests.delete(f"{backend.url}/api/task/{task_id}/cancel", timeout=5)
+    requests.post(f"{backend.url}/api/tasks/{task_id}/cancel", timeout=5)
 
 
 def test_search_tasks_by_file_name(page: Page, stack) -> None:

@@ -162,7 +162,7 @@ def test_a_report_in_another_format_than_asked_is_refused() -> None:
     with stub_server(respond) as url, pytest.raises(AppError) as caught:
         APIClient(url).download_result("t1", "xlsx")
     assert caught.value.code == "invalid_response"
-    assert paths == ["/api/task/t1/result?format=xlsx"]
+    assert paths == ["/api/tasks/t1/result?format=xlsx"]
 
 
 def test_upload_multipart(client: APIClient) -> None:

@@ -23,7 +23,7 @@ from tests.lossy_proxy import LossyProxy
 from tests.servers import Server, free_port
 
 CSV = "編號,城市\n1,臺北市\n2,高雄市\n".encode()
-TASK = r"/api/task/[^/]+"
+TASK = r"/api/tasks/[^/]+"
 
 
 @pytest.fixture
@@ -130,10 +130,10 @@ def test_lost_answer_to_cancel_and_delete_is_success(
     client: APIClient, proxy: LossyProxy, direct: APIClient
 ) -> None:
     task = direct.create_process_task("取消", 60)
-    proxy.drop_answer("DELETE", f"{TASK}/cancel")
+    proxy.drop_answer("POST", f"{TASK}/cancel")
     cancelled = client.cancel_task(task["task_id"])
     assert cancelled["status"] == "cancelled"
-    assert _statuses(proxy, "DELETE", f"{TASK}/cancel") == [(200, True), (409, False)]
+    assert _statuses(proxy, "POST", f"{TASK}/cancel") == [(200, True), (409, False)]
 
     proxy.drop_answer("DELETE", TASK)
     assert client.delete_task(task["task_id"]) is None
@@ -145,7 +145,7 @@ def test_every_answer_to_cancel_and_delete_lost(
     client: APIClient, proxy: LossyProxy, direct: APIClient
 ) -> None:
     task = direct.create_process_task("取消", 60)
-    proxy.drop_answer("DELETE", f"{TASK}/cancel", times=None)
+    proxy.drop_answer("POST", f"{TASK}/cancel", times=None)
     proxy.drop_answer("DELETE", TASK, times=None)
     assert client.cancel_task(task["task_id"])["status"] == "cancelled"
     client.delete_task(task["task_id"])

@@ -176,7 +176,7 @@ def test_excel_report_beside_the_json_one_fetched_once(app: AppTest, backend: Se
     app.selectbox(key="tasks_selected").set_value(task_id).run()
     button(app, "檢視結果").click().run()
     assert [b.label for b in app.download_button] == ["下載 JSON 報告", "下載 Excel 報告"]
-    fetched = re.findall(rf"GET /api/task/{task_id}/result\?format=xlsx[ &]", backend.log())
+    fetched = re.findall(rf"GET /api/tasks/{task_id}/result\?format=xlsx[ &]", backend.log())
     assert len(fetched) == 1, backend.log()[-2000:]
 
 

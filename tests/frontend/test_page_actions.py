@@ -23,7 +23,7 @@ from tests.servers import Server
 UPLOAD_PAGE = "app_pages/file_upload.py"
 LONG_PAGE = "app_pages/long_task.py"
 TASKS_PAGE = "app_pages/task_management.py"
-TASK = r"/api/task/[^/]+"
+TASK = r"/api/tasks/[^/]+"
 
 
 def csv(rows: int, seed: int = 0) -> bytes:
@@ -126,12 +126,12 @@ def test_lost_answer_to_cancel_is_success(
     at.number_input(key="long_delay").set_value(60)
     button(at, "開始處理").click().run()
     task_id = at.query_params["task"]
-    proxy.drop_answer("DELETE", f"{TASK}/cancel")
+    proxy.drop_answer("POST", f"{TASK}/cancel")
     button(at, "取消任務").click().run()
     no_error_shown(at)
     assert "已取消任務。" in [m.value for m in at.success]
     assert direct.get_task(task_id)["status"] == "cancelled"
-    assert [(e.status, e.dropped) for e in proxy.seen("DELETE", f"{TASK}/cancel")] == [
+    assert [(e.status, e.dropped) for e in proxy.seen("POST", f"{TASK}/cancel")] == [
         (200, True),
         (409, False),
     ]
