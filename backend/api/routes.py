@@ -144,7 +144,7 @@ def start_process(
     params = body.model_dump()
     task_id = new_task_id()
     task = create_task(
-        store, "process", params, owner=runner.pending_owner, task_id=task_id,
+        store, "process", params, runner_id=runner.pending_runner_id, task_id=task_id,
         idempotency_key=idempotency_key, request_hash=request_digest("process", params),
     )  # fmt: skip
     if task.task_id != task_id:
@@ -224,7 +224,7 @@ class Upload:
                     params["notes"] = list(checked.notes)
                 task = create_task(
                     self.store, "analyze", params,
-                    owner=self.runner.pending_owner, task_id=task_id, filename=filename,
+                    runner_id=self.runner.pending_runner_id, task_id=task_id, filename=filename,
                     size_bytes=sink.size, file_path=str(path),
                     idempotency_key=self.idempotency_key,
                     request_hash=request_digest("analyze", filename, sink.sha256()),

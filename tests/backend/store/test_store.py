@@ -21,8 +21,10 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> TaskStore:
     return SqliteStore(tmp_path / "tasks.db")
 
 
-def add(store: TaskStore, task_id: str = "t1", owner: str = "me", **fields) -> Task:
-    task = Task(task_id=task_id, kind="process", owner=owner, params={"data": "資料"}, **fields)
+def add(store: TaskStore, task_id: str = "t1", runner_id: str = "me", **fields) -> Task:
+    task = Task(
+        task_id=task_id, kind="process", runner_id=runner_id, params={"data": "資料"}, **fields
+    )
     store.add(task)
     return task
 
@@ -85,7 +87,7 @@ def test_every_time_a_store_records_is_read_from_its_own_clock(store: TaskStore)
         assert store.get("t1") == task  # the copy returned is the one stored
         return task
 
-    within(lambda: store.add(Task(task_id="t1", kind="process", owner="me")),
+    within(lambda: store.add(Task(task_id="t1", kind="process", runner_id="me")),
            "created_at", "updated_at", "heartbeat_at")  # fmt: skip
     within(lambda: store.mark_started("t1", "me"), "started_at", "heartbeat_at", "updated_at")
     within(lambda: store.set_progress("t1", 50, None), "updated_at")
@@ -162,10 +164,10 @@ def test_list_counts_and_delete(store: TaskStore) -> None:
     assert store.get("t0") is None and store.delete("t0") is None
 
 
-def test_stale_heartbeats_fail_only_dead_owners(store: TaskStore) -> None:
-    add(store, "alive", owner="a")
-    add(store, "dead-pending", owner="b")
-    add(store, "dead-running", owner="b")
+def test_stale_heartbeats_fail_only_dead_runners(store: TaskStore) -> None:
+    add(store, "alive", runner_id="a")
+    add(store, "dead-pending", runner_id="b")
+    add(store, "dead-running", runner_id="b")
     beat_long_ago(store, "dead-pending", 100)
     beat_long_ago(store, "dead-running", 100)
     store.mark_started("dead-running", "b")  # mark_started refreshes the beat...
@@ -176,7 +178,7 @@ def test_stale_heartbeats_fail_only_dead_owners(store: TaskStore) -> None:
     later = store.now() + 100
     store.heartbeat("a")
     failed = store.fail_stale(later - 10, "任務已中斷", {"code": "interrupted", "message": "m"})
-    # ...but owner b never beats again, so both of its tasks (and a's, now old) are failed
+    # ...but runner b never beats again, so both of its tasks (and a's, now old) are failed
     assert {t.task_id for t in failed} == {"dead-running", "alive"}
     assert store.get("dead-running").error["code"] == "interrupted"
 
@@ -193,7 +195,7 @@ def test_expired_lists_final_tasks_past_their_ttl(store: TaskStore) -> None:
 def test_list_filters_by_status_and_kind_and_paginates(store: TaskStore) -> None:
     for i in range(6):
         kind = "analyze" if i % 2 else "process"
-        store.add(Task(task_id=f"t{i}", kind=kind, owner="me", created_at=1000 + i))
+        store.add(Task(task_id=f"t{i}", kind=kind, runner_id="me", created_at=1000 + i))
     store.mark_started("t5", "me")
     store.finish("t3", COMPLETED, message="done")
     items, total = store.list(kind="analyze")
@@ -208,9 +210,9 @@ def test_list_filters_by_status_and_kind_and_paginates(store: TaskStore) -> None
 
 
 def test_a_queued_task_is_held_by_no_process(store: TaskStore) -> None:
-    """An empty owner: waiting in a shared queue, so no process's death interrupts it."""
-    add(store, "queued", owner="")
-    add(store, "local", owner="dead")
+    """An empty runner_id: waiting in a shared queue, so no process's death interrupts it."""
+    add(store, "queued", runner_id="")
+    add(store, "local", runner_id="dead")
     beat_long_ago(store, "queued", 3600)
     beat_long_ago(store, "local", 3600)
     failed = store.fail_stale(
@@ -218,7 +220,7 @@ def test_a_queued_task_is_held_by_no_process(store: TaskStore) -> None:
     )
     assert [t.task_id for t in failed] == ["local"]
     started = store.mark_started("queued", "worker:w1")
-    assert started.owner == "worker:w1" and started.status == PROCESSING
+    assert started.runner_id == "worker:w1" and started.status == PROCESSING
     assert store.fail_stale(store.now() - 10, "x", {"code": "interrupted", "message": "m"}) == []
     # once a worker holds it, the worker's death interrupts it
     assert [
@@ -239,7 +241,7 @@ def test_progress_carries_the_eta_and_a_final_state_clears_it(store: TaskStore) 
     assert store.get("done").eta_s is None
     assert store.set_progress("done", 90, None, eta_s=1.0) is None
 
-    add(store, "stale", owner="gone")
+    add(store, "stale", runner_id="gone")
     store.mark_started("stale", "gone")
     store.set_progress("stale", 50, None, eta_s=3.0)
     [failed] = store.fail_stale(store.now() + 10, "任務已中斷", {"code": "c", "message": "m"})
@@ -253,7 +255,9 @@ def test_list_searches_file_names_ignoring_case(store: TaskStore) -> None:
     ]  # fmt: skip
     for i, name in enumerate(names):
         kind = "analyze" if name else "process"
-        store.add(Task(task_id=f"t{i}", kind=kind, owner="me", created_at=1000 + i, filename=name))
+        store.add(
+            Task(task_id=f"t{i}", kind=kind, runner_id="me", created_at=1000 + i, filename=name)
+        )
     store.mark_started("t7", "me")
 
     def ids(**filters) -> tuple[list[str], int]:
