@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,30 @@ def test_live_runners_counts_recent_heartbeats_by_role(redis_url: str) -> None:
     assert store.live_runners(now - 5, prefix="worker:test-") == ["worker:test-a", "worker:test-b"]
     assert store.live_runners(now - 5, prefix="api:test-") == ["api:test-c"]
     assert store.live_runners(now + 5) == []
+
+
+def test_a_task_written_by_the_previous_version_is_read_and_taken(redis_url: str) -> None:
+    """Before runner_id the hash field was `owner`: such a task reads with its owner as its
+    runner_id, a new runner takes it (dropping the old field), and a held one is swept."""
+    store = RedisStore(redis_url)
+    queued, held = f"old-q-{uuid.uuid4().hex}", f"old-h-{uuid.uuid4().hex}"
+    for task_id, runner_id in ((queued, ""), (held, "api:old")):
+        store.add(Task(task_id=task_id, kind="process", runner_id=runner_id))
+        key = f"{store.prefix}task:{task_id}"
+        store.client.hdel(key, "runner_id")
+        store.client.hset(key, "owner", runner_id)  # as the previous version wrote it
+    assert store.get(queued).runner_id == "" and store.get(held).runner_id == "api:old"
+    started = store.mark_started(queued, "worker:new")
+    assert started is not None and started.runner_id == "worker:new"
+    assert not store.client.hexists(f"{store.prefix}task:{queued}", "owner")
+    assert store.client.sismember(f"{store.prefix}held:worker:new", queued)
+    done = store.finish(queued, COMPLETED, message="處理完成")
+    assert done is not None and done.runner_id == "worker:new"
+    assert not store.client.sismember(f"{store.prefix}held:worker:new", queued)  # released
+    error = {"code": "interrupted", "message": "m"}
+    failed = {t.task_id: t for t in store.fail_stale(store.now() + 1, "任務已中斷", error)}
+    assert failed[held].runner_id == "api:old" and failed[held].status == "failed"
+    assert not store.client.sismember(f"{store.prefix}held:api:old", held)
 
 
 def test_now_is_the_redis_servers_clock(redis_url: str) -> None:

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
 
+from backend.execution.celery_queue import QueueStore
 from backend.store import MemoryStore, SqliteStore, Task, TaskStore, make_store
-from backend.store.base import CANCELLED, COMPLETED, FAILED, PENDING, PROCESSING
+from backend.store.base import (
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    PENDING,
+    PROCESSING,
+    ChangeFeed,
+    LockProvider,
+    RunnerRegistry,
+)
 from backend.store.redis import RedisStore
 
 
@@ -279,7 +290,9 @@ def test_list_searches_file_names_ignoring_case(store: TaskStore) -> None:
     assert ids(q=None)[1] == len(names)
 
 
-def test_sqlite_adds_the_eta_column_to_an_older_database(tmp_path: Path) -> None:
+def test_sqlite_brings_an_older_database_up_to_date(tmp_path: Path) -> None:
+    """A file of the first release: its `owner` column becomes `runner_id` (the values kept)
+    and the columns added since (eta_s, the idempotency key) are added."""
     import sqlite3
 
     path = tmp_path / "old.db"
@@ -297,8 +310,80 @@ def test_sqlite_adds_the_eta_column_to_an_older_database(tmp_path: Path) -> None
         )
     conn.close()
     stores = [SqliteStore(path), SqliteStore(path)]  # a second process opening it is fine
-    assert stores[0].get("old").eta_s is None
+    with sqlite3.connect(path) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(tasks)")]
+    conn.close()
+    assert "owner" not in columns and columns[2] == "runner_id", columns
+    assert {"eta_s", "idempotency_key", "request_hash"} <= set(columns)
+    old = stores[0].get("old")
+    assert (old.runner_id, old.eta_s, old.filename) == ("me", None, "舊報表.csv")
     assert stores[1].set_progress("old", 50, None, eta_s=12.0).eta_s == 12.0
     assert stores[0].list(q="舊")[1] == 1
-    add(stores[0], "new")
-    assert stores[1].get("new").status == PENDING
+    # The renamed column is the one heartbeats and the sweep read.
+    stores[0].heartbeat("me")
+    assert stores[0].get("old").heartbeat_at > 1
+    [failed] = stores[1].fail_stale(stores[1].now() + 1, "任務已中斷", {"code": "interrupted"})
+    assert (failed.task_id, failed.runner_id, failed.status) == ("old", "me", FAILED)
+    add(stores[0], "new", runner_id="api:new")
+    assert stores[1].get("new").runner_id == "api:new"
+    assert SqliteStore(path).get("new").status == PENDING  # opening it again changes nothing
+
+
+def test_the_capabilities_each_store_has(tmp_path: Path, redis_url: str) -> None:
+    """What `isinstance` answers for the optional capabilities, the way callers ask."""
+    redis_store = RedisStore(redis_url)
+    assert isinstance(redis_store, ChangeFeed) and isinstance(redis_store, RunnerRegistry)
+    assert isinstance(redis_store, LockProvider) and isinstance(redis_store, QueueStore)
+    memory = MemoryStore()
+    assert isinstance(memory, LockProvider)
+    assert not isinstance(memory, ChangeFeed) and not isinstance(memory, RunnerRegistry)
+    assert not isinstance(memory, QueueStore)
+    sqlite = SqliteStore(tmp_path / "tasks.db")
+    for capability in (ChangeFeed, RunnerRegistry, LockProvider, QueueStore):
+        assert not isinstance(sqlite, capability), capability
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+def test_a_lock_goes_to_one_caller_until_it_expires(
+    kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if kind == "redis":
+        store: LockProvider = RedisStore(request.getfixturevalue("redis_url"))
+        name = f"test-{uuid.uuid4().hex}"  # (a contract-suite worker may share this Redis)
+        assert store.try_lock(name, 30)
+        assert not store.try_lock(name, 30)
+        assert store.try_lock(name + "-other", 30)  # locks are independent
+        ttl_ms = store.client.pttl(f"{store.prefix}lock:{name}")  # it expires by itself
+        assert 0 < ttl_ms <= 30_000, ttl_ms
+        return
+    clock = [1000.0]
+    monkeypatch.setattr("backend.store.memory.time.monotonic", lambda: clock[0])
+    store = MemoryStore()
+    assert store.try_lock("check", 30)
+    clock[0] += 29.9
+    assert not store.try_lock("check", 30)
+    assert store.try_lock("other", 30)
+    clock[0] += 0.2  # 30.1 s after it was taken: expired, never released
+    assert store.try_lock("check", 30)
+    assert not store.try_lock("check", 30)
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+def test_racing_callers_get_a_lock_once(kind: str, request: pytest.FixtureRequest) -> None:
+    store: LockProvider = (
+        MemoryStore() if kind == "memory" else RedisStore(request.getfixturevalue("redis_url"))
+    )
+    name = f"race-{uuid.uuid4().hex}"  # (a contract-suite worker may share this Redis)
+    won: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def take() -> None:
+        barrier.wait()
+        won.append(store.try_lock(name, 30))
+
+    threads = [threading.Thread(target=take) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(won) == [False] * 7 + [True]
