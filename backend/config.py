@@ -30,7 +30,7 @@ class Settings(BaseSettings):
         ".csv", ".tsv", ".txt", ".xlsx", ".xls", ".xlsb", ".ods", ".json",
     ]  # fmt: skip
     task_store: str = "memory"
-    # "local": jobs run in this API process's worker processes; "celery": in Celery workers.
+    # "local": jobs run in this API process's job processes; "celery": in Celery workers.
     task_runner: Literal["local", "celery"] = "local"
     # Celery's broker; empty means the Redis of TASK_STORE.
     celery_broker_url: str = ""

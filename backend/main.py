@@ -22,6 +22,7 @@ from backend.config import Settings, get_settings
 from backend.execution.housekeeping import Housekeeper
 from backend.execution.runner import make_runner
 from backend.store import make_store
+from backend.store.base import ChangeFeed
 
 logger = logging.getLogger("backend")
 
@@ -67,25 +68,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.upload_dir.mkdir(parents=True, exist_ok=True)
-        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        runner_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         store = make_store(settings.task_store)
-        runner = make_runner(settings, store, owner)
-        housekeeper = Housekeeper.for_settings(store, owner, settings, runner.upkeep)
-        app.state.owner, app.state.store, app.state.runner = owner, store, runner
+        runner = make_runner(settings, store, runner_id)
+        housekeeper = Housekeeper.for_settings(store, runner_id, settings, runner.upkeep)
+        app.state.runner_id, app.state.store, app.state.runner = runner_id, store, runner
         if not settings.api_key:
             logger.warning(
                 "API_KEY is empty: authentication is OFF. Set it before exposing the API."
             )
         # Redis: one pub/sub subscription per process feeds every WebSocket here.
-        hub = ChangeHub(store) if hasattr(store, "listen") else None
+        hub = ChangeHub(store) if isinstance(store, ChangeFeed) else None
         app.state.change_hub = hub
         if hub is not None:
             hub.start()
         runner.start()
         housekeeper.start()
         logger.info(
-            "Task service %s ready (store=%s, runner=%s, owner=%s)",
-            __version__, store.name, runner.name, owner,
+            "Task service %s ready (store=%s, runner=%s, runner_id=%s)",
+            __version__, store.name, runner.name, runner_id,
         )  # fmt: skip
         try:
             yield

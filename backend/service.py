@@ -33,7 +33,7 @@ def create_task(
     kind: str,
     params: dict[str, Any],
     *,
-    owner: str,
+    runner_id: str,
     task_id: str | None = None,
     idempotency_key: str | None = None,
     request_hash: str | None = None,
@@ -47,7 +47,7 @@ def create_task(
     `idempotency_key_reused` if that task came from a different request (`request_hash`).
     """
     task = Task(
-        task_id=task_id or new_task_id(), kind=kind, owner=owner, params=params,
+        task_id=task_id or new_task_id(), kind=kind, runner_id=runner_id, params=params,
         idempotency_key=idempotency_key, request_hash=request_hash, **meta,
     )  # fmt: skip
     stored = store.add(task)

@@ -1,6 +1,6 @@
 """What a file's first bytes say it is: magic numbers and the text-or-binary verdict.
 
-Shared by the upload check (API process) and the analysis (worker process), so both give
+Shared by the upload check (API process) and the analysis (job process), so both give
 the same verdict on the same bytes. Standard library only: pure functions of the first
 bytes, and ``sniff_container``, which reads a zip's or an OLE2 file's directory to tell which
 workbook (or other document) it holds.

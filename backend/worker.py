@@ -27,8 +27,10 @@ from backend.config import get_settings
 from backend.execution.celery_queue import (
     TASK_NAME,
     WORKER_PREFIX,
+    connect_broker,
     lost_message_age_s,
     make_celery_app,
+    queue_store,
     resend_lost,
 )
 from backend.execution.housekeeping import Housekeeper
@@ -60,22 +62,24 @@ def _start(sender: Any = None, **_: Any) -> None:
     pool = getattr(getattr(sender, "pool_cls", None), "__module__", "")
     if pool and not pool.endswith("thread"):
         logger.error("Use the threads pool (the default here): prefork cannot start job processes")
-    from backend.store.redis import connect
-
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
-    store = make_store(settings.task_store)
-    owner = f"{WORKER_PREFIX}{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    store = queue_store(make_store(settings.task_store))
+    runner_id = f"{WORKER_PREFIX}{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     _supervisor = Supervisor(
-        store, owner=owner, timeout_s=settings.task_timeout_s, job_threads=settings.job_threads
+        store,
+        runner_id=runner_id,
+        timeout_s=settings.task_timeout_s,
+        job_threads=settings.job_threads,
     )
     _supervisor.warm_up()
-    broker = connect(settings.broker_url)
-    _housekeeper = Housekeeper.for_settings(
-        store, owner, settings,
-        lambda: resend_lost(app, store, broker, older_than_s=lost_message_age_s(settings)),
-    )  # fmt: skip
+    broker = connect_broker(settings)
+
+    def upkeep() -> None:
+        resend_lost(app, store, broker, older_than_s=lost_message_age_s(settings))
+
+    _housekeeper = Housekeeper.for_settings(store, runner_id, settings, upkeep)
     _housekeeper.start()
-    logger.info("Worker %s ready (store=%s)", owner, store.name)
+    logger.info("Worker %s ready (store=%s)", runner_id, store.name)
 
 
 @worker_shutting_down.connect

@@ -64,7 +64,7 @@ from common import DATA, ROOT, Server, start_backend
 
 from backend.config import Settings
 from backend.execution.celery_queue import QUEUE, make_celery_app
-from backend.store.redis import connect
+from backend.redis_client import connect
 from tests.celery_worker import Worker, start_worker
 from tests.redis_server import redis_server_path, start_redis
 
@@ -258,10 +258,10 @@ def throughput_phase(cluster: Cluster, workers: int, csv_path: Path, files: int)
         first_start = min(start for start, _ in runs)
         elapsed = max(end for _, end in runs) - first_start
         run_seconds = [end - start for start, end in runs]
-        per_owner: dict[str, int] = {}
+        per_runner: dict[str, int] = {}
         for task_id in ids:  # the worker that ran it (not shown by the API)
-            owner = redis.hget(f"wb:task:{task_id}", "owner") or "?"
-            per_owner[owner] = per_owner.get(owner, 0) + 1
+            runner_id = redis.hget(f"wb:task:{task_id}", "runner_id") or "?"
+            per_runner[runner_id] = per_runner.get(runner_id, 0) + 1
         return {
             "workers": workers,
             "files": files,
@@ -278,7 +278,7 @@ def throughput_phase(cluster: Cluster, workers: int, csv_path: Path, files: int)
             "ours_cores_by_role": {role: cpu / wall for role, cpu in roles_cpu.items()},
             "others_cores": (busy - job_cpu - ours_cpu) / wall,  # the rest of the machine
             "max_parallel": max_overlap(runs),
-            "tasks_per_worker": sorted(per_owner.values(), reverse=True),
+            "tasks_per_worker": sorted(per_runner.values(), reverse=True),
         }
     finally:
         for worker in started_workers:

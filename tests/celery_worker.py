@@ -181,7 +181,7 @@ def enqueue(
 
     store = RedisStore(redis_url)
     try:
-        task = create_task(store, kind, params or {}, owner="")
+        task = create_task(store, kind, params or {}, runner_id="")
     finally:
         store.close()
     app = make_celery_app(Settings(_env_file=None, task_store=redis_url, task_runner="celery"))

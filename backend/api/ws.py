@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.api.deps import key_matches
 from backend.api.schemas import task_public
-from backend.store.base import TaskStore
+from backend.store.base import ChangeFeed
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ CLOSE_NOT_FOUND = 4404
 class ChangeHub:
     """One Redis pub/sub subscription per process, fanned out to this process's sockets."""
 
-    def __init__(self, store: TaskStore) -> None:
+    def __init__(self, store: ChangeFeed) -> None:
         self.store = store
         self.connected = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -66,7 +66,7 @@ class ChangeHub:
                 del self._watchers[task_id]
 
     def _listen(self) -> None:
-        self.store.listen(self._changed, self._status, self._stop)  # type: ignore[attr-defined]
+        self.store.listen(self._changed, self._status, self._stop)
 
     def _status(self, connected: bool) -> None:
         self.connected = connected

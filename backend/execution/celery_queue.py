@@ -16,27 +16,58 @@ Configuration for long CPU-bound jobs (Celery's "Optimizing" guide):
 - the threads pool: jobs run in our own child processes anyway, which Celery's prefork pool
   forbids (its pool processes are daemons), and threads work on Windows too;
 - JSON only, no results, and broker reconnection forever (a Redis restart is survivable).
+
+The store must be a `QueueStore`: besides the tasks, it counts the workers online
+(`RunnerRegistry`) and grants the lock of the lost-message check (`LockProvider`); the Redis
+store is one. `queue_store` says so at start instead of failing on the first use.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
+import redis
 from celery import Celery
 
 from backend.config import Settings
 from backend.errors import ERRORS
+from backend.redis_client import connect
 from backend.service import finish_task
-from backend.store.base import FAILED, PENDING, TaskStore
+from backend.store.base import FAILED, PENDING, LockProvider, RunnerRegistry, TaskStore
 
 logger = logging.getLogger(__name__)
 
 TASK_NAME = "workbench.run_task"
 QUEUE = "workbench"
-# Owners of worker processes start with this, so "workers online" can be counted.
+# Runner ids of worker processes start with this, so "workers online" can be counted.
 WORKER_PREFIX = "worker:"
+# The lock one process per period takes to check for lost messages (`resend_lost`).
+LOST_MESSAGE_LOCK = "lost_message_check"
+
+
+@runtime_checkable
+class QueueStore(TaskStore, RunnerRegistry, LockProvider, Protocol):
+    """What TASK_RUNNER=celery needs of the store: the tasks, the runners online (workers
+    online) and a lock every process shares (one lost-message check per period)."""
+
+
+def queue_store(store: TaskStore) -> QueueStore:
+    """`store` as a `QueueStore`; raises TypeError at start if it lacks a capability
+    (the settings allow TASK_RUNNER=celery only with TASK_STORE=redis://...)."""
+    if not isinstance(store, QueueStore):
+        raise TypeError(
+            f"TASK_RUNNER=celery needs a store that counts runners and grants locks "
+            f"(RunnerRegistry, LockProvider), such as TASK_STORE=redis://...; "
+            f"the {store.name!r} store does not"
+        )
+    return store
+
+
+def connect_broker(settings: Settings) -> redis.Redis:
+    """A client of the broker (CELERY_BROKER_URL), to see which messages it holds."""
+    return connect(settings.broker_url)
 
 
 def lost_message_age_s(settings: Settings) -> float:
@@ -98,7 +129,7 @@ _PRIORITY_SEP = "\x06\x16"
 _UNACKED = "unacked"
 
 
-def _ids_in_broker(broker: Any) -> set[str]:
+def _ids_in_broker(broker: redis.Redis) -> set[str]:
     """Task ids of every message the broker still holds: queued, or taken and unacked."""
     ids: set[str] = set()
     queues = [QUEUE, *(f"{QUEUE}{_PRIORITY_SEP}{step}" for step in (3, 6, 9))]
@@ -111,29 +142,36 @@ def _ids_in_broker(broker: Any) -> set[str]:
 
 
 def resend_lost(
-    app: Celery, store: TaskStore, broker: Any, *, older_than_s: float, now: float | None = None
+    app: Celery,
+    store: QueueStore,
+    broker: redis.Redis,
+    *,
+    older_than_s: float,
+    now: float | None = None,
 ) -> list[str]:
     """Send again the message of every waiting task the broker no longer holds.
 
     A message can be lost: a broker restarted without persistence (or losing the last
     second of its append-only file), or a worker killed between taking a message and
     recording it as unacknowledged. Its task would wait `pending` forever. Tasks waiting in
-    the queue (`pending`, no owner) for longer than `older_than_s` seconds whose id is in
+    the queue (`pending`, no `runner_id`) for longer than `older_than_s` seconds whose id is in
     neither the queue nor the unacknowledged messages are sent again. A duplicate does
     nothing (the `pending -> processing` transition happens once). One process per period
-    does the check (SET NX with expiry). Returns the ids sent again.
+    does the check (the store's `try_lock`). Returns the ids sent again.
 
     `now` is a time of the store's clock (`store.now()` by default), the clock that stamped
     the tasks' created_at: this machine's may be minutes off.
     """
     now = store.now() if now is None else now
-    lock = store.prefix + "lost_message_check"  # type: ignore[attr-defined]
-    if not store.client.set(lock, "1", nx=True, px=int(older_than_s * 500)):  # type: ignore[attr-defined]
+    if not store.try_lock(LOST_MESSAGE_LOCK, older_than_s / 2):
         return []
-    waiting, offset = [], 0
+    waiting: list[str] = []
+    offset = 0
     while True:
         tasks, _ = store.list(status=PENDING, limit=500, offset=offset)
-        waiting += [t.task_id for t in tasks if not t.owner and t.created_at < now - older_than_s]
+        waiting += [
+            t.task_id for t in tasks if not t.runner_id and t.created_at < now - older_than_s
+        ]
         if len(tasks) < 500:
             break
         offset += 500
@@ -151,18 +189,18 @@ def resend_lost(
 
 
 class CeleryRunner:
-    """The API side of TASK_RUNNER=celery: sends task ids to the queue; runs nothing itself."""
+    """The API side of TASK_RUNNER=celery: sends task ids to the queue; runs nothing itself.
+
+    `store` must be a `QueueStore` (see `queue_store`)."""
 
     name = "celery"
-    pending_owner = ""  # a queued task is held by no process until a worker takes it
+    pending_runner_id = ""  # a queued task is held by no process until a worker takes it
 
-    def __init__(self, settings: Settings, store: TaskStore) -> None:
-        from backend.store.redis import connect
-
+    def __init__(self, settings: Settings, store: QueueStore) -> None:
         self.settings = settings
         self.store = store
         self.app = make_celery_app(settings)
-        self._broker = connect(settings.broker_url)
+        self._broker = connect_broker(settings)
         self.lost_after_s = lost_message_age_s(settings)
 
     def start(self) -> None:
@@ -186,7 +224,7 @@ class CeleryRunner:
         since = self.store.now() - self.settings.stale_after_s
         return {
             "runner": self.name,
-            "workers_online": len(self.store.live_owners(since, prefix=WORKER_PREFIX)),
+            "workers_online": len(self.store.live_runners(since, prefix=WORKER_PREFIX)),
             "queue_length": self.store.counts()[PENDING],
         }
 

@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 class Housekeeper:
     """Upkeep of one process, every `heartbeat_s` seconds (see the module docstring).
 
+    `runner_id`: this process's heartbeat identity (the tasks it holds carry it);
     `stale_after_s`: a holder silent that long has died and its tasks are interrupted;
     `ttl_s`: final tasks older than that are deleted with their files.
     """
@@ -37,7 +38,7 @@ class Housekeeper:
         self,
         store: TaskStore,
         *,
-        owner: str,
+        runner_id: str,
         upload_dir: Path,
         heartbeat_s: float,
         stale_after_s: float,
@@ -45,7 +46,7 @@ class Housekeeper:
         upkeep: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
-        self.owner = owner
+        self.runner_id = runner_id
         self.upload_dir = upload_dir
         self.heartbeat_s = heartbeat_s
         self.stale_after_s = stale_after_s
@@ -59,12 +60,12 @@ class Housekeeper:
 
     @classmethod
     def for_settings(
-        cls, store: TaskStore, owner: str, settings: Settings, upkeep: Callable[[], None]
+        cls, store: TaskStore, runner_id: str, settings: Settings, upkeep: Callable[[], None]
     ) -> Housekeeper:
         """The housekeeper of one API process or worker, with the timings of `settings`."""
         return cls(
             store,
-            owner=owner,
+            runner_id=runner_id,
             upload_dir=settings.upload_dir,
             heartbeat_s=settings.heartbeat_s,
             stale_after_s=settings.stale_after_s,
@@ -92,7 +93,7 @@ class Housekeeper:
         store raises."""
         started = time.monotonic()
         try:
-            self.store.heartbeat(self.owner)
+            self.store.heartbeat(self.runner_id)
         except Exception:
             self._store_was_down()
             raise
@@ -116,14 +117,16 @@ class Housekeeper:
         self._sweep_after = time.monotonic() + self.stale_after_s
 
     def fail_interrupted(self, now: float) -> None:
-        """Active tasks whose owner stopped beating died with their process.
+        """Active tasks whose runner stopped beating died with their process.
 
         `now` is a time of the store's clock (`store.now()`): heartbeats are stamped by the
         store, so this machine's clock plays no part in the judgement."""
         error = {"code": "interrupted", "message": ERRORS["interrupted"].detail}
         interrupted = self.store.fail_stale(now - self.stale_after_s, "任務已中斷", error)
         for task in interrupted:
-            logger.warning("Task %s was interrupted (owner %s stopped)", task.task_id, task.owner)
+            logger.warning(
+                "Task %s was interrupted (runner %s stopped)", task.task_id, task.runner_id
+            )
         settle(interrupted)
 
     def remove_expired(self, now: float) -> None:

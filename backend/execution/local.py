@@ -13,7 +13,8 @@ from backend.store.base import TaskStore
 
 class ProcessRunner:
     """TASK_RUNNER=local: `max_concurrent` supervisor threads in this process take task ids
-    from an in-memory queue; tasks accepted but unfinished at `stop()` end `interrupted`."""
+    from an in-memory queue; tasks accepted but unfinished at `stop()` end `interrupted`.
+    `runner_id` is this process's heartbeat identity, held by the tasks it accepts."""
 
     name = "local"
 
@@ -21,16 +22,16 @@ class ProcessRunner:
         self,
         store: TaskStore,
         *,
-        owner: str,
+        runner_id: str,
         max_concurrent: int,
         timeout_s: float,
         job_threads: int = DEFAULT_THREADS,
     ) -> None:
         self.store = store
-        self.owner = self.pending_owner = owner
+        self.runner_id = self.pending_runner_id = runner_id
         self.max_concurrent = max_concurrent
         self.supervisor = Supervisor(
-            store, owner=owner, timeout_s=timeout_s, job_threads=job_threads
+            store, runner_id=runner_id, timeout_s=timeout_s, job_threads=job_threads
         )
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._threads: list[threading.Thread] = []

@@ -11,11 +11,12 @@ from backend.store.base import TaskStore
 
 
 class Runner(Protocol):
-    """Hands tasks to supervision. `pending_owner` is the owner a new task gets: the process
-    whose death interrupts it while it waits (empty for a shared queue, see TaskStore)."""
+    """Hands tasks to supervision. `pending_runner_id` is the `runner_id` a new task gets:
+    the process whose death interrupts it while it waits (empty for a shared queue, see
+    `TaskStore.fail_stale`)."""
 
     name: str
-    pending_owner: str
+    pending_runner_id: str
 
     def start(self) -> None: ...
 
@@ -30,17 +31,20 @@ class Runner(Protocol):
     def stop(self) -> None: ...
 
 
-def make_runner(settings: Settings, store: TaskStore, owner: str) -> Runner:
-    """The runner TASK_RUNNER names: local job processes, or Celery workers."""
+def make_runner(settings: Settings, store: TaskStore, runner_id: str) -> Runner:
+    """The runner TASK_RUNNER names: local job processes, or Celery workers; `runner_id` is
+    this process's heartbeat identity. Raises TypeError if the store cannot serve Celery
+    (see `backend.execution.celery_queue.queue_store`)."""
     if settings.task_runner == "celery":
-        from backend.execution.celery_queue import CeleryRunner  # Celery only when it is used
+        # Celery only when it is used
+        from backend.execution.celery_queue import CeleryRunner, queue_store
 
-        return CeleryRunner(settings, store)
+        return CeleryRunner(settings, queue_store(store))
     from backend.execution.local import ProcessRunner
 
     return ProcessRunner(
         store,
-        owner=owner,
+        runner_id=runner_id,
         max_concurrent=settings.max_concurrent_tasks,
         timeout_s=settings.task_timeout_s,
         job_threads=settings.job_threads,

@@ -44,12 +44,12 @@ from backend.store.base import CANCELLED, COMPLETED, FAILED, PROCESSING, TaskSto
 logger = logging.getLogger(__name__)
 
 POLL_S = 0.2
-# Progress messages are throttled in the worker: enough for a smooth bar, not a flood.
+# Progress messages are throttled in the job process: enough for a smooth bar, not a flood.
 MIN_REPORT_INTERVAL_S = 0.1
 
 
-class _WorkerContext:
-    """The JobContext a job sees inside its worker process."""
+class _JobProcessContext:
+    """The JobContext a job sees inside its job process."""
 
     def __init__(self, conn: Connection, cancel_event: Any, threads: int) -> None:
         self.threads = threads
@@ -98,7 +98,7 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _worker_main(
+def _job_process_main(
     job_spec: str, params: dict[str, Any], conn: Connection, cancel_event: Any, max_threads: int
 ) -> None:
     _die_with_parent()
@@ -109,7 +109,7 @@ def _worker_main(
     share = JobShare()
     threads = share.claim(max_threads)
     try:
-        context = _WorkerContext(conn, cancel_event, threads)
+        context = _JobProcessContext(conn, cancel_event, threads)
         result = load_job(job_spec)(context, **params)
         outcome: tuple[Any, ...] = ("done", result)
     except JobCancelled:
@@ -127,11 +127,13 @@ def _worker_main(
         conn.close()
 
 
-def _mp_context() -> multiprocessing.context.BaseContext:
+def _mp_context() -> (
+    multiprocessing.context.ForkServerContext | multiprocessing.context.SpawnContext
+):
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        # Workers fork from a server that already imported this module, the jobs and their
-        # libraries (no web framework: backend.errors is FastAPI-free), so a job starts in
+        # Job processes fork from a server that already imported this module, the jobs and
+        # their libraries (no web framework: backend.errors is FastAPI-free), so a job starts in
         # ~20 ms; under spawn (Windows) a job process imports in ~0.1 s.
         ctx.set_forkserver_preload(
             ["backend.execution.supervisor", *{spec.partition(":")[0] for spec in JOBS.values()}]
@@ -159,7 +161,7 @@ def interrupted() -> Outcome:
 class Supervisor:
     """Runs one job at a time per calling thread; shared by the local and the Celery runner.
 
-    `store` is the shared task store, `owner` this process's heartbeat identity,
+    `store` is the shared task store, `runner_id` this process's heartbeat identity,
     `timeout_s` the longest a job may run (seconds). `run` may be called from several
     threads at once. After `stop()`, running jobs end `interrupted` and new ones do not start.
     """
@@ -169,10 +171,15 @@ class Supervisor:
     CANCEL_GRACE_S = 0.5
 
     def __init__(
-        self, store: TaskStore, *, owner: str, timeout_s: float, job_threads: int = DEFAULT_THREADS
+        self,
+        store: TaskStore,
+        *,
+        runner_id: str,
+        timeout_s: float,
+        job_threads: int = DEFAULT_THREADS,
     ) -> None:
         self.store = store
-        self.owner = owner
+        self.runner_id = runner_id
         self.timeout_s = timeout_s
         self.job_threads = job_threads
         self.stopping = threading.Event()
@@ -239,7 +246,7 @@ class Supervisor:
     def _run(self, task_id: str) -> None:
         if self.stopping.is_set():
             return
-        task = self.store.mark_started(task_id, self.owner)
+        task = self.store.mark_started(task_id, self.runner_id)
         if task is None:
             return  # cancelled, removed, or already taken (a redelivered message)
         if task.file_path and not os.path.exists(task.file_path):
@@ -249,7 +256,7 @@ class Supervisor:
         parent_conn, child_conn = self._mp.Pipe(duplex=False)
         cancel_event = self._mp.Event()
         process = self._mp.Process(
-            target=_worker_main,
+            target=_job_process_main,
             args=(JOBS[task.kind], task.params, child_conn, cancel_event, self.job_threads),
             name=f"job-{task.kind}-{task_id[:8]}",
             daemon=True,
@@ -284,13 +291,16 @@ class Supervisor:
                 return interrupted()
             if time.monotonic() > deadline:
                 logger.warning("Task %s exceeded the %.0f s timeout", task_id, self.timeout_s)
-                message = f"任務執行超過 {self.timeout_s:g} 秒上限，已被停止。"
-                return Outcome(FAILED, "任務逾時", _error("task_timeout", message))
+                text = f"任務執行超過 {self.timeout_s:g} 秒上限，已被停止。"
+                return Outcome(FAILED, "任務逾時", _error("task_timeout", text))
             try:
-                message = conn.recv() if conn.poll(POLL_S) else None
+                # What `_JobProcessContext.report` and `_job_process_main` send: a tuple.
+                message: tuple[Any, ...] | None = conn.recv() if conn.poll(POLL_S) else None
             except (EOFError, OSError):
                 process.join(timeout=1)
-                logger.error("Worker of task %s exited with code %s", task_id, process.exitcode)
+                logger.error(
+                    "Job process of task %s exited with code %s", task_id, process.exitcode
+                )
                 return Outcome(FAILED, "任務失敗", _error("job_failed"))
             if message is None:
                 if not self._still_processing(task_id):

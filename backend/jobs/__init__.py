@@ -1,6 +1,6 @@
 """Job registry: a job kind is one plain function and one line here.
 
-Functions are named as "module:function" and imported inside the worker process, so the
+Functions are named as "module:function" and imported inside the job process, so the
 API process never loads the heavy analysis libraries.
 """
 
@@ -17,6 +17,6 @@ JOBS: dict[str, str] = {
 
 
 def load_job(spec: str) -> Callable[..., dict[str, Any]]:
-    """Import a job from its "module:function" spec (inside the worker process)."""
+    """Import a job from its "module:function" spec (inside the job process)."""
     module_name, _, function_name = spec.partition(":")
     return getattr(importlib.import_module(module_name), function_name)

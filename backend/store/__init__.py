@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from backend.store.base import Task, TaskStore
+from backend.store.base import ChangeFeed, LockProvider, RunnerRegistry, Task, TaskStore
 from backend.store.memory import MemoryStore
 from backend.store.sqlite import SqliteStore, path_from_url
 
-__all__ = ["MemoryStore", "SqliteStore", "Task", "TaskStore", "make_store"]
+__all__ = [
+    "ChangeFeed",
+    "LockProvider",
+    "MemoryStore",
+    "RunnerRegistry",
+    "SqliteStore",
+    "Task",
+    "TaskStore",
+    "make_store",
+]
 
 
 def make_store(url: str) -> TaskStore:

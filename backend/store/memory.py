@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import threading
 import time
 from dataclasses import replace
@@ -20,11 +21,14 @@ from backend.store.base import (
 
 
 class MemoryStore:
+    """The `TaskStore` in this process's memory; also a `LockProvider` (for this process)."""
+
     name = "memory"
 
     def __init__(self) -> None:
         self._tasks: dict[str, Task] = {}
         self._keys: dict[str, str] = {}  # Idempotency-Key -> task id
+        self._locks: dict[str, float] = {}  # lock name -> when it expires (time.monotonic())
         self._lock = threading.Lock()
 
     def _change(self, task: Task, **fields: Any) -> Task:
@@ -81,7 +85,7 @@ class MemoryStore:
                 counts[task.status] += 1
         return counts
 
-    def mark_started(self, task_id: str, owner: str) -> Task | None:
+    def mark_started(self, task_id: str, runner_id: str) -> Task | None:
         with self._lock:
             task = self._tasks.get(task_id)
             if task is None or task.status != PENDING:
@@ -90,7 +94,7 @@ class MemoryStore:
             return self._change(
                 task,
                 status=PROCESSING,
-                owner=owner,
+                runner_id=runner_id,
                 started_at=now,
                 heartbeat_at=now,
                 message="開始處理",
@@ -147,18 +151,18 @@ class MemoryStore:
         """This machine's clock: the store lives on one machine (see `TaskStore.now`)."""
         return time.time()
 
-    def heartbeat(self, owner: str) -> None:
+    def heartbeat(self, runner_id: str) -> None:
         now = time.time()
         with self._lock:
             for task in self._tasks.values():
-                if task.owner == owner and task.status in ACTIVE:
+                if task.runner_id == runner_id and task.status in ACTIVE:
                     task.heartbeat_at = now
 
-    def fail_stale(self, before: float, message: str, error: dict[str, str]) -> list[Task]:
+    def fail_stale(self, before: float, message: str, error: dict[str, str]) -> builtins.list[Task]:
         failed = []
         with self._lock:
             for task in self._tasks.values():
-                if task.status in ACTIVE and task.owner and task.heartbeat_at < before:
+                if task.status in ACTIVE and task.runner_id and task.heartbeat_at < before:
                     failed.append(
                         self._change(
                             task,
@@ -171,13 +175,22 @@ class MemoryStore:
                     )
         return failed
 
-    def expired(self, before: float) -> list[Task]:
+    def expired(self, before: float) -> builtins.list[Task]:
         with self._lock:
             return [
                 replace(t)
                 for t in self._tasks.values()
                 if t.status in FINAL and t.finished_at is not None and t.finished_at < before
             ]
+
+    def try_lock(self, name: str, ttl_s: float) -> bool:
+        """See `LockProvider.try_lock`; the lock is this process's, as the store is."""
+        now = time.monotonic()
+        with self._lock:
+            if self._locks.get(name, float("-inf")) > now:
+                return False
+            self._locks[name] = now + ttl_s
+            return True
 
     def close(self) -> None:
         pass

@@ -7,10 +7,17 @@ Layout (every key starts with the prefix, `wb:` by default):
 - Sorted sets scored by `created_at`, the indexes that keep listing newest first, filtered
   and paginated without scanning keys: `all`, `status:<s>`, `kind:<k>`, `sk:<s>:<k>`.
 - `active`: active tasks held by a process, scored by their heartbeat (the interruption
-  sweep reads only stale ones); `owned:<owner>`: the ids one process holds (its heartbeat
-  touches only those); `final`: final tasks scored by `finished_at` (TTL expiry);
-  `owners`: every process's last heartbeat (workers online).
-- Channel `changes`: every state change publishes the task id (WebSocket fan-out).
+  sweep reads only stale ones); `held:<runner_id>`: the ids one process holds (its
+  heartbeat touches only those); `final`: final tasks scored by `finished_at` (TTL expiry);
+  `runners`: every process's last heartbeat (workers online, `RunnerRegistry`).
+- Channel `changes`: every state change publishes the task id (WebSocket fan-out,
+  `ChangeFeed`).
+- `lock:<name>`: a lock of `try_lock` (`LockProvider`), expiring by itself.
+
+Before `runner_id` the field was called `owner` (and the sets `owned:<owner>`, `owners`): a
+task hash written by that version is read with its `owner` as its `runner_id`, and loses
+the old field when a runner takes it. Its process, of the old version, is gone after the
+upgrade, so its tasks are interrupted by the sweep (it reads `active`, unchanged).
 
 A file-name search has no index (Redis has no substring index): `list(q=...)` reads the
 chosen sorted set and each task's file name, see `RedisStore.list`.
@@ -21,7 +28,7 @@ state (the script returns the task only to the winner). Client calls are retried
 short Redis outage (urllib3-style exponential back-off from redis-py's `Retry`).
 
 One clock: every time this store records (a task's created_at, started_at, updated_at,
-finished_at and heartbeat_at, the scores of `active`, `final` and `owners`) is the Redis
+finished_at and heartbeat_at, the scores of `active`, `final` and `runners`) is the Redis
 server's own clock, read by `TIME` inside the script that writes it, never a caller's
 `time.time()`. Every judgement of an age (the interruption sweep, workers online, TTL expiry,
 lost messages) compares those against `RedisStore.now()`, the same clock. So the machines
@@ -36,18 +43,18 @@ and the only mode since 7; on 3.2 and 4 the scripts ask for it (`redis.replicate
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import dataclasses
 import json
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 
+from backend.redis_client import connect
 from backend.store.base import FINAL, STATUSES, Task, fold
 
 logger = logging.getLogger(__name__)
@@ -88,8 +95,9 @@ local function reindex(old, new)
   redis.call('ZADD', p .. 'sk:' .. new .. ':' .. kind, created, id)
 end
 local function release()
-  local owner = redis.call('HGET', key, 'owner')
-  if owner then redis.call('SREM', p .. 'owned:' .. owner, id) end
+  -- 'owner': the field's name before 'runner_id' (a task of the previous version)
+  local runner = redis.call('HGET', key, 'runner_id') or redis.call('HGET', key, 'owner')
+  if runner then redis.call('SREM', p .. 'held:' .. runner, id) end
   redis.call('ZREM', p .. 'active', id)
 end
 local function changed()
@@ -101,17 +109,18 @@ end
 """
 )
 
-# ARGV: prefix, id, owner
+# ARGV: prefix, id, runner_id
 _MARK_STARTED = (
     _LUA_COMMON
     + """
 if redis.call('HGET', key, 'status') ~= 'pending' then return false end
 release()
 reindex('pending', 'processing')
-redis.call('HSET', key, 'status', 'processing', 'owner', ARGV[3], 'started_at', now,
+redis.call('HDEL', key, 'owner')
+redis.call('HSET', key, 'status', 'processing', 'runner_id', ARGV[3], 'started_at', now,
   'heartbeat_at', now, 'message', '開始處理')
 redis.call('ZADD', p .. 'active', now, id)
-redis.call('SADD', p .. 'owned:' .. ARGV[3], id)
+redis.call('SADD', p .. 'held:' .. ARGV[3], id)
 return changed()
 """
 )
@@ -180,25 +189,25 @@ return out
 """
 )
 
-# ARGV: prefix, owner
+# ARGV: prefix, runner_id
 _HEARTBEAT = (
     _LUA_CLOCK
     + """
 local p = ARGV[1]
-redis.call('ZADD', p .. 'owners', now, ARGV[2])
-for _, id in ipairs(redis.call('SMEMBERS', p .. 'owned:' .. ARGV[2])) do
+redis.call('ZADD', p .. 'runners', now, ARGV[2])
+for _, id in ipairs(redis.call('SMEMBERS', p .. 'held:' .. ARGV[2])) do
   if redis.call('ZSCORE', p .. 'active', id) then
     redis.call('ZADD', p .. 'active', now, id)
     redis.call('HSET', p .. 'task:' .. id, 'heartbeat_at', now)
   else
-    redis.call('SREM', p .. 'owned:' .. ARGV[2], id)
+    redis.call('SREM', p .. 'held:' .. ARGV[2], id)
   end
 end
 return true
 """
 )
 
-# ARGV: prefix, id, idempotency key ('' = none), status, kind, final ('1' or ''), owner
+# ARGV: prefix, id, idempotency key ('' = none), status, kind, final ('1' or ''), runner_id
 # ('' = none), then the hash's field/value pairs. Every time field the task carries is set
 # to the store's clock. Returns {id of the task holding the key, the clock}: this task, or
 # an earlier one (nothing added).
@@ -226,7 +235,7 @@ if ARGV[6] ~= '' then
   redis.call('ZADD', p .. 'final', now, id)
 elseif ARGV[7] ~= '' then
   redis.call('ZADD', p .. 'active', now, id)
-  redis.call('SADD', p .. 'owned:' .. ARGV[7], id)
+  redis.call('SADD', p .. 'held:' .. ARGV[7], id)
 end
 return {id, now}
 """
@@ -256,7 +265,7 @@ return task
 
 
 def _encode(task: Task) -> dict[str, str]:
-    fields = {}
+    fields: dict[str, str] = {}
     for key, value in vars(task).items():
         if value is None:
             continue
@@ -269,6 +278,17 @@ def _encode(task: Task) -> dict[str, str]:
     return fields
 
 
+def _texts(reply: object) -> builtins.list[str]:
+    """A list reply of members (ZRANGE without scores, SMEMBERS): text, as `connect` decodes
+    every reply, which redis-py's annotations (bytes or text) cannot tell."""
+    return cast("builtins.list[str]", reply)
+
+
+def _text(reply: object) -> str | None:
+    """A text reply or none (GET, HGET), decoded by the client; see `_texts`."""
+    return cast("str | None", reply)
+
+
 def _decode(reply: Any) -> Task | None:
     """A task from HGETALL's reply: a dict, or from a script, a flat [field, value, ...] list."""
     if not reply:
@@ -277,7 +297,11 @@ def _decode(reply: Any) -> Task | None:
         reply = dict(zip(reply[::2], reply[1::2], strict=True))
     values: dict[str, Any] = {}
     for key, value in reply.items():
-        if key in _JSON:
+        if key == "owner":  # the field's name before runner_id (see the module docstring)
+            values.setdefault("runner_id", value)
+        elif key == "runner_id":
+            values["runner_id"] = value
+        elif key in _JSON:
             values[key] = json.loads(value)
         elif key in _FLOATS:
             values[key] = float(value)
@@ -288,27 +312,9 @@ def _decode(reply: Any) -> Task | None:
     return Task(**values)
 
 
-def connect(url: str) -> redis.Redis:
-    """A client for `url` (redis://[:password@]host:port/db) that rides out a Redis restart.
-
-    Commands are retried on connection errors with exponential back-off for about 5 s,
-    long enough for a restart and short enough for an HTTP request to answer 503 before
-    the browser gives up; a longer outage raises `redis.ConnectionError`.
-    """
-    return redis.Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_connect_timeout=2,
-        socket_timeout=10,
-        socket_keepalive=True,
-        health_check_interval=15,
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=12),
-        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
-    )
-
-
 class RedisStore:
-    """The `TaskStore` on Redis; see the module docstring for the layout."""
+    """The `TaskStore` on Redis, also a `ChangeFeed`, a `RunnerRegistry` and a
+    `LockProvider`; see the module docstring for the layout."""
 
     name = "redis"
 
@@ -341,21 +347,23 @@ class RedisStore:
         be minutes off, and a heartbeat from it could look stale (or fresh) at once.
         """
         fields = _encode(task)
-        # An owner holds the task (a local runner's queue, or a worker): swept if it dies.
-        # No owner: it waits in the shared queue, held by nobody.
-        final, owner = ("1", "") if task.is_final else ("", task.owner)
+        # A runner holds the task (a local runner's queue, or a worker): swept if it dies.
+        # No runner: it waits in the shared queue, held by nobody.
+        final, runner_id = ("1", "") if task.is_final else ("", task.runner_id)
         args = [
             self.prefix, task.task_id, task.idempotency_key or "", task.status, task.kind,
-            final, owner, *(item for pair in fields.items() for item in pair),
+            final, runner_id, *(item for pair in fields.items() for item in pair),
         ]  # fmt: skip
         holder, now = self._add(args=args)
         if holder != task.task_id:
             return self.get(holder) or task
-        stamped = {name: float(now) for name in _TIMES if getattr(task, name) is not None}
+        stamped: dict[str, Any] = {
+            name: float(now) for name in _TIMES if getattr(task, name) is not None
+        }
         return dataclasses.replace(task, **stamped)
 
     def get_by_key(self, idempotency_key: str) -> Task | None:
-        holder = self.client.get(f"{self.prefix}idem:{idempotency_key}")
+        holder = _text(self.client.get(f"{self.prefix}idem:{idempotency_key}"))
         return self.get(holder) if holder else None
 
     def get(self, task_id: str) -> Task | None:
@@ -400,11 +408,13 @@ class RedisStore:
             total, ids = pipe.execute()
         return self._load(ids), total
 
-    def _search(self, index: str, needle: str, limit: int, offset: int) -> tuple[list[Task], int]:
+    def _search(
+        self, index: str, needle: str, limit: int, offset: int
+    ) -> tuple[builtins.list[Task], int]:
         # One ZREVRANGE is a consistent snapshot: reading the set in slices would skip or
         # repeat ids while tasks are added or deleted meanwhile.
-        ids = self.client.zrevrange(index, 0, -1)
-        page: list[str] = []
+        ids = _texts(self.client.zrevrange(index, 0, -1))
+        page: builtins.list[str] = []
         total = 0
         for start in range(0, len(ids), SEARCH_BATCH):
             batch = ids[start : start + SEARCH_BATCH]
@@ -425,8 +435,8 @@ class RedisStore:
                 pipe.zcard(f"{self.prefix}status:{status}")
             return dict(zip(STATUSES, pipe.execute(), strict=True))
 
-    def mark_started(self, task_id: str, owner: str) -> Task | None:
-        return _decode(self._mark_started(args=[self.prefix, task_id, owner]))
+    def mark_started(self, task_id: str, runner_id: str) -> Task | None:
+        return _decode(self._mark_started(args=[self.prefix, task_id, runner_id]))
 
     def set_progress(
         self, task_id: str, progress: float, message: str | None, eta_s: float | None = None
@@ -463,34 +473,34 @@ class RedisStore:
     def delete(self, task_id: str) -> Task | None:
         return _decode(self._delete(args=[self.prefix, task_id]))
 
-    def heartbeat(self, owner: str) -> None:
-        """Stamp `owner` (in `owners`) and every task it holds with the store's clock."""
-        self._heartbeat(args=[self.prefix, owner])
+    def heartbeat(self, runner_id: str) -> None:
+        """Stamp `runner_id` (in `runners`) and every task it holds with the store's clock."""
+        self._heartbeat(args=[self.prefix, runner_id])
 
-    def fail_stale(self, before: float, message: str, error: dict[str, str]) -> list[Task]:
+    def fail_stale(self, before: float, message: str, error: dict[str, str]) -> builtins.list[Task]:
         """See `TaskStore.fail_stale`; `before` is in the store's clock (`now()` minus the
         stale window), as every heartbeat is."""
         args = [self.prefix, "", repr(before), message, json.dumps(error, ensure_ascii=False)]
         return [task for task in map(_decode, self._fail_stale(args=args)) if task]
 
-    def expired(self, before: float) -> list[Task]:
+    def expired(self, before: float) -> builtins.list[Task]:
         """Final tasks whose finished_at (the store's clock) is older than `before`."""
-        ids = self.client.zrangebyscore(self.prefix + "final", "-inf", f"({before!r}")
+        ids = _texts(self.client.zrangebyscore(self.prefix + "final", "-inf", f"({before!r}"))
         return self._load(ids)
 
-    def live_owners(self, since: float, prefix: str = "") -> list[str]:
+    def live_runners(self, since: float, prefix: str = "") -> builtins.list[str]:
         """Processes whose last heartbeat is at or after `since`, oldest first.
 
         `since` is in the store's clock, e.g. `now() - stale_after_s`: heartbeats are stamped
         by Redis itself, so a process is counted whatever its own clock says. `prefix`
-        narrows to one role, e.g. "worker:"; owners silent for a day are pruned.
+        narrows to one role, e.g. "worker:"; runners silent for a day are pruned.
         """
-        key = self.prefix + "owners"
+        key = self.prefix + "runners"
         self.client.zremrangebyscore(key, "-inf", repr(since - 86400))
         return [
-            owner
-            for owner in self.client.zrangebyscore(key, repr(since), "+inf")
-            if owner.startswith(prefix)
+            runner_id
+            for runner_id in _texts(self.client.zrangebyscore(key, repr(since), "+inf"))
+            if runner_id.startswith(prefix)
         ]
 
     def listen(
@@ -522,6 +532,11 @@ class RedisStore:
             finally:
                 with contextlib.suppress(redis.RedisError, OSError):
                     pubsub.close()
+
+    def try_lock(self, name: str, ttl_s: float) -> bool:
+        """See `LockProvider.try_lock`: SET NX with an expiry, shared by every process."""
+        taken = self.client.set(f"{self.prefix}lock:{name}", "1", nx=True, px=int(ttl_s * 1000))
+        return bool(taken)
 
     def close(self) -> None:
         self.client.close()

@@ -1,12 +1,14 @@
 """SQLite store (stdlib sqlite3): survives restarts and is shared by several server processes.
 
 Each state change is one conditional UPDATE ... RETURNING, so concurrent processes cannot
-both move a task to a final state. A database file made by an older version gets the
-columns added since (`_MIGRATIONS`) when it is opened.
+both move a task to a final state. A database file made by an older version is brought up
+to date when it is opened: renamed columns get their new names (`_RENAMES`) and the columns
+added since are added (`_MIGRATIONS`).
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import threading
@@ -17,7 +19,7 @@ from typing import Any
 from backend.store.base import COMPLETED, FINAL, PENDING, PROCESSING, STATUSES, Task, fold
 
 _COLUMNS = (
-    "task_id", "kind", "owner", "params", "status", "progress", "message", "created_at",
+    "task_id", "kind", "runner_id", "params", "status", "progress", "message", "created_at",
     "started_at", "updated_at", "finished_at", "heartbeat_at", "filename", "size_bytes",
     "file_path", "result", "error", "version", "eta_s", "idempotency_key", "request_hash",
 )  # fmt: skip
@@ -27,7 +29,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
     task_id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
-    owner TEXT NOT NULL,
+    runner_id TEXT NOT NULL,
     params TEXT NOT NULL,
     status TEXT NOT NULL,
     progress REAL NOT NULL,
@@ -51,6 +53,9 @@ CREATE INDEX IF NOT EXISTS tasks_created ON tasks (created_at DESC);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status);
 """
 
+# Columns renamed after the first release: (old name, new name), renamed in older files on
+# open. `owner` named the process holding the heartbeat (a user, to a web developer).
+_RENAMES = (("owner", "runner_id"),)
 # Columns added after the first release: (name, declaration), added to older files on open.
 _MIGRATIONS = (("eta_s", "REAL"), ("idempotency_key", "TEXT"), ("request_hash", "TEXT"))
 # After the migrations (older files lack the column); NULL keys never collide.
@@ -71,6 +76,8 @@ def path_from_url(url: str) -> Path:
 
 
 class SqliteStore:
+    """The `TaskStore` in one SQLite file, shared by the processes of one machine."""
+
     name = "sqlite"
 
     def __init__(self, path: str | Path) -> None:
@@ -84,6 +91,15 @@ class SqliteStore:
     def _migrate(self) -> None:
         conn = self._conn()
         present = {row["name"] for row in conn.execute("PRAGMA table_info(tasks)")}
+        for old, new in _RENAMES:
+            if old not in present or new in present:
+                continue
+            try:
+                conn.execute(f"ALTER TABLE tasks RENAME COLUMN {old} TO {new}")
+            except sqlite3.OperationalError as exc:
+                # Another process opening the same file renamed it first.
+                if "no such column" not in str(exc) and "duplicate column" not in str(exc):
+                    raise
         for name, declaration in _MIGRATIONS:
             if name in present:
                 continue
@@ -107,13 +123,15 @@ class SqliteStore:
         return conn
 
     @staticmethod
-    def _row_to_task(row: sqlite3.Row | None) -> Task | None:
-        if row is None:
-            return None
+    def _to_task(row: sqlite3.Row) -> Task:
         values = {key: row[key] for key in _COLUMNS}
         for key in _JSON_COLUMNS:
             values[key] = json.loads(values[key]) if values[key] is not None else None
         return Task(**values)
+
+    @classmethod
+    def _row_to_task(cls, row: sqlite3.Row | None) -> Task | None:
+        return None if row is None else cls._to_task(row)
 
     def _update(self, task_id: str, where: str, fields: dict[str, Any]) -> Task | None:
         fields = {**fields, "updated_at": time.time()}
@@ -191,7 +209,7 @@ class SqliteStore:
             f"SELECT * FROM tasks {where} ORDER BY created_at DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         ).fetchall()
-        return [self._row_to_task(row) for row in rows], total
+        return [self._to_task(row) for row in rows], total
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(STATUSES, 0)
@@ -200,14 +218,14 @@ class SqliteStore:
             counts[status] = count
         return counts
 
-    def mark_started(self, task_id: str, owner: str) -> Task | None:
+    def mark_started(self, task_id: str, runner_id: str) -> Task | None:
         now = time.time()
         return self._update(
             task_id,
             f"status = '{PENDING}'",
             {
                 "status": PROCESSING,
-                "owner": owner,
+                "runner_id": runner_id,
                 "started_at": now,
                 "heartbeat_at": now,
                 "message": "開始處理",
@@ -269,32 +287,32 @@ class SqliteStore:
         """This machine's clock: the store lives on one machine (see `TaskStore.now`)."""
         return time.time()
 
-    def heartbeat(self, owner: str) -> None:
+    def heartbeat(self, runner_id: str) -> None:
         self._conn().execute(
-            f"UPDATE tasks SET heartbeat_at = ? WHERE owner = ? AND {_ACTIVE_SQL}",
-            (time.time(), owner),
+            f"UPDATE tasks SET heartbeat_at = ? WHERE runner_id = ? AND {_ACTIVE_SQL}",
+            (time.time(), runner_id),
         )
 
-    def fail_stale(self, before: float, message: str, error: dict[str, str]) -> list[Task]:
+    def fail_stale(self, before: float, message: str, error: dict[str, str]) -> builtins.list[Task]:
         now = time.time()
         rows = (
             self._conn()
             .execute(
                 "UPDATE tasks SET status = 'failed', message = ?, error = ?, finished_at = ?, "
-                f"eta_s = NULL, updated_at = ?, version = version + 1 WHERE {_ACTIVE_SQL} AND owner != '' "
+                f"eta_s = NULL, updated_at = ?, version = version + 1 WHERE {_ACTIVE_SQL} AND runner_id != '' "
                 "AND heartbeat_at < ? "
                 "RETURNING *",
                 (message, json.dumps(error, ensure_ascii=False), now, now, before),
             )
             .fetchall()
         )
-        return [self._row_to_task(row) for row in rows]
+        return [self._to_task(row) for row in rows]
 
-    def expired(self, before: float) -> list[Task]:
+    def expired(self, before: float) -> builtins.list[Task]:
         rows = self._conn().execute(
             f"SELECT * FROM tasks WHERE {_FINAL_SQL} AND finished_at < ?", (before,)
         )
-        return [self._row_to_task(row) for row in rows]
+        return [self._to_task(row) for row in rows]
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

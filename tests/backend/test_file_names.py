@@ -242,7 +242,7 @@ def test_a_task_stored_before_the_rule_still_downloads_clean_names(client: TestC
         "\u202e": ("檔案分析_結果.json", "檔案分析_結果.xlsx"),
     }
     for stored, (json_name, xlsx_name) in expected.items():
-        task = create_task(store, "analyze", {}, owner="elsewhere", filename=stored)
+        task = create_task(store, "analyze", {}, runner_id="elsewhere", filename=stored)
         assert store.finish(task.task_id, "completed", message="完成", result=result)
         url = f"/api/task/{task.task_id}/result"
         assert download_name(client.get(url)) == json_name

@@ -340,7 +340,9 @@ def test_everything_reconnects_after_a_redis_restart(cluster: Cluster) -> None:
         for task_id, task in tasks.items():
             indexes = [s for s in FINAL | ACTIVE if store.client.zscore(f"wb:status:{s}", task_id)]
             assert indexes == [task.status] == ["completed"], (task_id, indexes, task)
-        assert len({tasks[task_id].owner for task_id in spread}) == 2, [tasks[t] for t in spread]
+        assert len({tasks[task_id].runner_id for task_id in spread}) == 2, [
+            tasks[t] for t in spread
+        ]
         home = requests.get(f"{api.url}/", timeout=5).json()
         assert (home["workers_online"], home["queue_length"]) == (2, 0), home
     finally:

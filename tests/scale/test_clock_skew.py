@@ -69,9 +69,9 @@ def workers_online(url: str) -> int:
     return requests.get(f"{url}/", timeout=5).json()["workers_online"]
 
 
-def owner_pid(owner: str) -> int:
-    """The process id in a worker's owner name, worker:<host>:<pid>:<random>."""
-    return int(owner.split(":")[2])
+def runner_pid(runner_id: str) -> int:
+    """The process id in a worker's runner id, worker:<host>:<pid>:<random>."""
+    return int(runner_id.split(":")[2])
 
 
 @pytest.mark.timeout(120)
@@ -115,7 +115,7 @@ def test_workers_whose_clocks_are_off_keep_their_tasks_and_stay_counted(
         task, public = stored[task_id], get_task(api.url, task_id)
         assert (public["status"], public["error"]) == ("completed", None), (name, public)
         assert public["result"] == {"processed_data": "已處理: " + data}
-        assert owner_pid(task.owner) == workers[name].pid, (name, task.owner)
+        assert runner_pid(task.runner_id) == workers[name].pid, (name, task.runner_id)
         # Stamped by Redis, whose clock is this machine's: never the worker's skewed one.
         times = [task.created_at, task.started_at, task.heartbeat_at, task.finished_at]
         assert window_start <= times[0] <= times[1] <= times[2] <= times[3] <= window_end, (

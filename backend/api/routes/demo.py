@@ -28,7 +28,7 @@ def start_process(
     params = body.model_dump()
     task_id = new_task_id()
     task = create_task(
-        store, "process", params, owner=runner.pending_owner, task_id=task_id,
+        store, "process", params, runner_id=runner.pending_runner_id, task_id=task_id,
         idempotency_key=idempotency_key, request_hash=request_digest("process", params),
     )  # fmt: skip
     if task.task_id != task_id:

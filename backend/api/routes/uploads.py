@@ -102,7 +102,7 @@ class Upload:
                     params["notes"] = list(checked.notes)
                 task = create_task(
                     self.store, "analyze", params,
-                    owner=self.runner.pending_owner, task_id=task_id, filename=filename,
+                    runner_id=self.runner.pending_runner_id, task_id=task_id, filename=filename,
                     size_bytes=sink.size, file_path=str(path),
                     idempotency_key=self.idempotency_key,
                     request_hash=request_digest("analyze", filename, sink.sha256()),

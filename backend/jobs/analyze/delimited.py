@@ -57,8 +57,8 @@ from backend.jobs.analyze.dialect import (
     sniff,
 )
 from backend.jobs.analyze.encoding import (
+    DECODE_ERROR_HANDLER,
     EMPTY_FILE_MESSAGE,
-    ERRORS,
     ByteStream,
     CountingReader,
     DecodedText,
@@ -99,7 +99,9 @@ def read_sample(path: str, encoding: Encoding, size: int = SAMPLE_BYTES) -> tupl
     data = data[:size]
     if encoding.ascii_compatible:
         data = data.replace(b"\x00", b"")
-    text = codecs.getincrementaldecoder(encoding.codec)(errors=ERRORS).decode(data, final=complete)
+    text = codecs.getincrementaldecoder(encoding.codec)(errors=DECODE_ERROR_HANDLER).decode(
+        data, final=complete
+    )
     return text, complete
 
 
@@ -547,7 +549,13 @@ class DelimitedTable:
         raw = CountingReader(
             self.source.path, self.encoding.bom_length, drop_nul=self.encoding.ascii_compatible
         )
-        text = io.TextIOWrapper(raw, encoding=self.encoding.codec, errors=ERRORS, newline="")  # type: ignore[type-var]  # CountingReader is a raw binary stream; the stub asks for a BufferedIOBase
+        # CountingReader is a raw binary stream; the stub asks for a buffered one.
+        text = io.TextIOWrapper(
+            raw,  # type: ignore[type-var]
+            encoding=self.encoding.codec,
+            errors=DECODE_ERROR_HANDLER,
+            newline="",
+        )
         width = self.layout.width
         try:
             lines = iter(text)

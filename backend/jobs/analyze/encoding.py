@@ -50,7 +50,9 @@ GUESS_SAMPLE = 256 << 10  # bytes charset-normalizer looks at
 # Undecodable CP950 characters tolerated before the file is rather not CP950 at all.
 MAX_CP950_ERROR_SHARE = 0.01
 MIN_CP950_ERRORS = 5  # a small file may hold a few 造字 among few characters
-ERRORS = "analyze-replace"
+# The name of the codec error handler registered below (`_replace`), given as `errors=` to
+# every decode: not an error table.
+DECODE_ERROR_HANDLER = "analyze-replace"
 
 BOMS = [
     (codecs.BOM_UTF32_LE, "utf-32-le", "utf-32"),
@@ -138,7 +140,7 @@ def _replace(error: UnicodeError) -> tuple[str, int]:
     return "\ufffd", error.end
 
 
-codecs.register_error(ERRORS, _replace)
+codecs.register_error(DECODE_ERROR_HANDLER, _replace)
 
 
 def _hkscs_pair(error: UnicodeError) -> tuple[str, int] | None:
@@ -236,7 +238,7 @@ class Encoding:
 
     def decode(self, data: bytes) -> str:
         """Whole bytes to text; a bad byte becomes a private-use or replacement character."""
-        return data.decode(self.codec, errors=ERRORS)
+        return data.decode(self.codec, errors=DECODE_ERROR_HANDLER)
 
     def decode_array(self, values: pa.Array) -> pa.Array:
         """A binary array's cells decoded into a string array of the same length (nulls
@@ -257,7 +259,7 @@ class Encoding:
         return decoded
 
     def decoder(self) -> codecs.IncrementalDecoder:
-        return codecs.getincrementaldecoder(self.codec)(errors=ERRORS)
+        return codecs.getincrementaldecoder(self.codec)(errors=DECODE_ERROR_HANDLER)
 
     def label(self) -> str:
         return ENCODING_LABELS.get(self.codec) or ENCODING_LABELS.get(self.name, self.name)
@@ -357,7 +359,9 @@ def _big5(data: bytes, errors: int) -> Encoding:
     for code in pairs.tolist():
         pair = bytes((code >> 8, code & 0xFF))
         try:
-            readings.append((code, pair.decode("big5hkscs"), pair.decode("cp950", ERRORS)))
+            readings.append(
+                (code, pair.decode("big5hkscs"), pair.decode("cp950", DECODE_ERROR_HANDLER))
+            )
         except UnicodeDecodeError:
             return Encoding("cp950", "cp950", 0)  # not HKSCS: 造字 or bad bytes
     first, last = TAIWAN_EUDC_FIRST
@@ -377,7 +381,7 @@ def _cp950_faults(data: bytes) -> tuple[int, int, int]:
     """``data`` decoded as CP950: characters the error handler replaced (造字 and bad
     bytes), of which bad bytes (U+FFFD), and the non-ASCII characters."""
     before = replaced_so_far()
-    text = codecs.getincrementaldecoder("cp950")(errors=ERRORS).decode(data)
+    text = codecs.getincrementaldecoder("cp950")(errors=DECODE_ERROR_HANDLER).decode(data)
     errors = replaced_so_far() - before
     wide = len(text) - len(text.encode("ascii", errors="ignore"))
     return errors, text.count("\ufffd"), wide

@@ -1,4 +1,4 @@
-"""Uploads all the way through the runner and a worker process: results, failures, cleanup."""
+"""Uploads all the way through the runner and a job process: results, failures, cleanup."""
 
 from __future__ import annotations
 

@@ -271,7 +271,7 @@ def test_timeout_fails_the_task(make_client) -> None:
 
 def _run_test_job(client: TestClient, kind: str) -> str:
     app = client.app
-    task = create_task(app.state.store, kind, {}, owner=app.state.runner.pending_owner)
+    task = create_task(app.state.store, kind, {}, runner_id=app.state.runner.pending_runner_id)
     app.state.runner.submit(task.task_id)
     return task.task_id
 

@@ -17,7 +17,10 @@ DURATION_S = 5.0
 def _start_steady(client: TestClient, duration: float) -> str:
     app = client.app
     task = create_task(
-        app.state.store, "steady", {"duration": duration}, owner=app.state.runner.pending_owner
+        app.state.store,
+        "steady",
+        {"duration": duration},
+        runner_id=app.state.runner.pending_runner_id,
     )
     app.state.runner.submit(task.task_id)
     return task.task_id

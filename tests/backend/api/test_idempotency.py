@@ -147,7 +147,7 @@ def test_the_store_lets_one_of_many_racing_adds_win(tmp_path: Path, make_client)
 
     def add(i: int) -> None:
         start.wait()
-        stored = store.add(Task(task_id=f"t{i}", kind="process", owner="", idempotency_key="k"))
+        stored = store.add(Task(task_id=f"t{i}", kind="process", runner_id="", idempotency_key="k"))
         winners.append(stored.task_id)
 
     threads = [threading.Thread(target=add, args=(i,)) for i in range(10)]

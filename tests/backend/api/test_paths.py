@@ -66,7 +66,10 @@ def _pending(client: TestClient) -> str:
     """A task that stays pending: stored, never submitted to the runner."""
     app = client.app
     task = create_task(
-        app.state.store, "process", {"data": "x", "delay": 0}, owner=app.state.runner.pending_owner
+        app.state.store,
+        "process",
+        {"data": "x", "delay": 0},
+        runner_id=app.state.runner.pending_runner_id,
     )
     return task.task_id
 

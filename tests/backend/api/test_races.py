@@ -28,7 +28,7 @@ from backend.service import cancel_task, create_task
 from backend.store import MemoryStore, SqliteStore
 from backend.store.base import FINAL, PROCESSING, Task, TaskStore
 
-OWNER = "test-host:1:runner"
+RUNNER_ID = "test-host:1:runner"
 
 
 @dataclass
@@ -106,7 +106,7 @@ def make_runner(store: HookedStore) -> Iterator[Callable[..., ProcessRunner]]:
     runners: list[ProcessRunner] = []
 
     def factory(timeout_s: float = 30) -> ProcessRunner:
-        runner = ProcessRunner(store, owner=OWNER, max_concurrent=1, timeout_s=timeout_s)
+        runner = ProcessRunner(store, runner_id=RUNNER_ID, max_concurrent=1, timeout_s=timeout_s)
         runner.start()
         runners.append(runner)
         return runner
@@ -123,7 +123,7 @@ def add_task(
     path = upload_dir / f"{kind}-{len(list(upload_dir.iterdir()))}.csv"
     path.write_text("a,b\n1,2\n", encoding="utf-8")
     params = {"path": str(path)} if with_path else {}
-    return create_task(store, kind, params, owner=OWNER, file_path=str(path), **fields)
+    return create_task(store, kind, params, runner_id=RUNNER_ID, file_path=str(path), **fields)
 
 
 def wait_final(store: TaskStore, task_id: str, timeout: float = 20) -> Task:
@@ -288,7 +288,7 @@ def test_timeout_before_cancel_fails_the_task_and_removes_the_file(
 
 
 def _orphan(store: HookedStore, upload_dir: Path) -> Task:
-    """A processing task whose owner died an hour ago: its heartbeat stopped."""
+    """A processing task whose runner died an hour ago: its heartbeat stopped."""
     long_ago = time.time() - 3600
     return add_task(
         store,
@@ -302,7 +302,12 @@ def _orphan(store: HookedStore, upload_dir: Path) -> Task:
 
 def _housekeeper(store: HookedStore, upload_dir: Path) -> Housekeeper:
     return Housekeeper(
-        store, owner="sweeper", upload_dir=upload_dir, heartbeat_s=1, stale_after_s=3, ttl_s=3600
+        store,
+        runner_id="sweeper",
+        upload_dir=upload_dir,
+        heartbeat_s=1,
+        stale_after_s=3,
+        ttl_s=3600,
     )
 
 

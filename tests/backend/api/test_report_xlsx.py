@@ -275,7 +275,7 @@ def test_unfinished_analysis_has_no_report_yet(client: TestClient) -> None:
     from backend.service import create_task
 
     app = client.app
-    task = create_task(app.state.store, "analyze", {}, owner="elsewhere", filename="a.csv")
+    task = create_task(app.state.store, "analyze", {}, runner_id="elsewhere", filename="a.csv")
     response = client.get(f"/api/task/{task.task_id}/result", params={"format": "xlsx"})
     assert_problem(response, 409, "task_not_finished")
 

@@ -42,7 +42,7 @@ def test_analysis_results_fit_the_model_exactly(tmp_path: Path, name: str, conte
     path = tmp_path / name
     path.write_bytes(content if content is not None else _xlsx(tmp_path / "x.xlsx"))
     raw = json.loads(json.dumps(analyze_file(RecordingContext(), str(path), name)))
-    task = Task(task_id="t", kind="analyze", owner="o", status="completed", result=raw)
+    task = Task(task_id="t", kind="analyze", runner_id="o", status="completed", result=raw)
     public = TaskPublic.from_task(task)
     assert isinstance(public.result, AnalysisResult)
     assert public.model_dump(mode="json")["result"] == raw
@@ -50,7 +50,7 @@ def test_analysis_results_fit_the_model_exactly(tmp_path: Path, name: str, conte
 
 def test_process_results_fit_their_model() -> None:
     raw = process_data(RecordingContext(), "資料", delay=0)
-    task = Task(task_id="t", kind="process", owner="o", status="completed", result=raw)
+    task = Task(task_id="t", kind="process", runner_id="o", status="completed", result=raw)
     public = TaskPublic.from_task(task)
     assert isinstance(public.result, ProcessResult)
     assert public.model_dump(mode="json")["result"] == raw

@@ -14,8 +14,10 @@ import redis
 from fastapi.testclient import TestClient
 
 from backend.config import Settings
-from backend.execution.celery_queue import QUEUE, lost_message_age_s
+from backend.execution.celery_queue import QUEUE, lost_message_age_s, queue_store
+from backend.execution.runner import make_runner
 from backend.main import create_app
+from backend.store import MemoryStore, SqliteStore
 from tests.celery_worker import start_worker
 from tests.redis_server import start_redis
 
@@ -117,3 +119,16 @@ def test_a_worker_that_cannot_see_the_upload_says_the_folder_is_not_shared(
         if worker is not None:
             worker.stop()
         server.stop()
+
+
+def test_the_celery_runner_refuses_a_store_without_runners_and_locks(tmp_path: Path) -> None:
+    """The settings allow TASK_RUNNER=celery only with a Redis store; a runner made with
+    another store anyway says what is missing at start, not on its first upkeep."""
+    with pytest.raises(ValueError, match="TASK_RUNNER=celery needs TASK_STORE=redis"):
+        Settings(task_store="memory", task_runner="celery")
+    settings = Settings(task_store="memory").model_copy(update={"task_runner": "celery"})
+    for store in (MemoryStore(), SqliteStore(tmp_path / "tasks.db")):
+        with pytest.raises(TypeError, match="RunnerRegistry, LockProvider"):
+            make_runner(settings, store, "api:test")
+        with pytest.raises(TypeError, match=f"the '{store.name}' store does not"):
+            queue_store(store)

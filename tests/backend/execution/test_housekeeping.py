@@ -15,7 +15,7 @@ from backend.store.base import COMPLETED
 
 def _housekeeper(store: MemoryStore, upload_dir: Path, ttl_s: float) -> Housekeeper:
     return Housekeeper(
-        store, owner="me", upload_dir=upload_dir, heartbeat_s=1, stale_after_s=3, ttl_s=ttl_s
+        store, runner_id="me", upload_dir=upload_dir, heartbeat_s=1, stale_after_s=3, ttl_s=ttl_s
     )
 
 
@@ -25,7 +25,9 @@ def test_expired_tasks_and_their_files_are_removed(tmp_path: Path) -> None:
     for task_id in ("old", "fresh", "running"):
         files[task_id] = tmp_path / f"{task_id}.csv"
         files[task_id].write_text("a,b\n")
-        store.add(Task(task_id=task_id, kind="analyze", owner="me", file_path=str(files[task_id])))
+        store.add(
+            Task(task_id=task_id, kind="analyze", runner_id="me", file_path=str(files[task_id]))
+        )
     store.mark_started("old", "me")
     store.finish("old", COMPLETED, message="done")
     store.mark_started("running", "me")
@@ -37,7 +39,7 @@ def test_expired_tasks_and_their_files_are_removed(tmp_path: Path) -> None:
 
 def test_stray_files_are_removed_after_a_grace_period(tmp_path: Path) -> None:
     store = MemoryStore()
-    store.add(Task(task_id="known", kind="analyze", owner="me"))
+    store.add(Task(task_id="known", kind="analyze", runner_id="me"))
     names = ["known.csv", "orphan.csv", "crashed.csv.part", "recent-orphan.csv"]
     for name in names:
         (tmp_path / name).write_text("x")
@@ -56,11 +58,11 @@ class _SlowStore(MemoryStore):
         self.beat_delay = 0.0
         self.beat_fails = False
 
-    def heartbeat(self, owner: str) -> None:
+    def heartbeat(self, runner_id: str) -> None:
         if self.beat_fails:
             raise ConnectionError("store down")
         time.sleep(self.beat_delay)
-        super().heartbeat(owner)
+        super().heartbeat(runner_id)
 
 
 def test_no_sweep_right_after_the_store_was_unreachable(tmp_path: Path) -> None:
@@ -68,11 +70,13 @@ def test_no_sweep_right_after_the_store_was_unreachable(tmp_path: Path) -> None:
     for interrupted when it comes back, only once a whole stale window has passed."""
     store = _SlowStore()
     before_outage = time.time() - 10
-    store.add(Task(task_id="busy", kind="process", owner="worker:b", heartbeat_at=before_outage))
+    store.add(
+        Task(task_id="busy", kind="process", runner_id="worker:b", heartbeat_at=before_outage)
+    )
     store.mark_started("busy", "worker:b")
     with store._lock:
         store._tasks["busy"].heartbeat_at = before_outage
-    keeper = Housekeeper(store, owner="api", upload_dir=tmp_path, heartbeat_s=0.1,
+    keeper = Housekeeper(store, runner_id="api", upload_dir=tmp_path, heartbeat_s=0.1,
                          stale_after_s=0.3, ttl_s=3600)  # fmt: skip
     store.beat_fails = True
     with pytest.raises(ConnectionError):
@@ -112,7 +116,7 @@ def test_a_partial_upload_of_a_dead_process_is_removed_at_once(tmp_path: Path) -
     }
     for name in names.values():
         (tmp_path / name).write_bytes(b"a,b\n")
-    keeper = Housekeeper(MemoryStore(), owner="me", upload_dir=tmp_path, heartbeat_s=1,
+    keeper = Housekeeper(MemoryStore(), runner_id="me", upload_dir=tmp_path, heartbeat_s=1,
                          stale_after_s=3, ttl_s=3600)  # fmt: skip
     keeper.run_once()
     left = {path.name for path in tmp_path.iterdir()}

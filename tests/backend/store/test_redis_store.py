@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -18,16 +19,40 @@ from backend.store.redis import RedisStore
 from tests.redis_server import RedisServer, start_redis
 
 
-def test_live_owners_counts_recent_heartbeats_by_role(redis_url: str) -> None:
+def test_live_runners_counts_recent_heartbeats_by_role(redis_url: str) -> None:
     store = RedisStore(redis_url)
     # (a Celery worker of the contract suite may beat into this Redis too: own names only)
     store.heartbeat("worker:test-a")
     store.heartbeat("worker:test-b")
     store.heartbeat("api:test-c")
     now = store.now()
-    assert store.live_owners(now - 5, prefix="worker:test-") == ["worker:test-a", "worker:test-b"]
-    assert store.live_owners(now - 5, prefix="api:test-") == ["api:test-c"]
-    assert store.live_owners(now + 5) == []
+    assert store.live_runners(now - 5, prefix="worker:test-") == ["worker:test-a", "worker:test-b"]
+    assert store.live_runners(now - 5, prefix="api:test-") == ["api:test-c"]
+    assert store.live_runners(now + 5) == []
+
+
+def test_a_task_written_by_the_previous_version_is_read_and_taken(redis_url: str) -> None:
+    """Before runner_id the hash field was `owner`: such a task reads with its owner as its
+    runner_id, a new runner takes it (dropping the old field), and a held one is swept."""
+    store = RedisStore(redis_url)
+    queued, held = f"old-q-{uuid.uuid4().hex}", f"old-h-{uuid.uuid4().hex}"
+    for task_id, runner_id in ((queued, ""), (held, "api:old")):
+        store.add(Task(task_id=task_id, kind="process", runner_id=runner_id))
+        key = f"{store.prefix}task:{task_id}"
+        store.client.hdel(key, "runner_id")
+        store.client.hset(key, "owner", runner_id)  # as the previous version wrote it
+    assert store.get(queued).runner_id == "" and store.get(held).runner_id == "api:old"
+    started = store.mark_started(queued, "worker:new")
+    assert started is not None and started.runner_id == "worker:new"
+    assert not store.client.hexists(f"{store.prefix}task:{queued}", "owner")
+    assert store.client.sismember(f"{store.prefix}held:worker:new", queued)
+    done = store.finish(queued, COMPLETED, message="處理完成")
+    assert done is not None and done.runner_id == "worker:new"
+    assert not store.client.sismember(f"{store.prefix}held:worker:new", queued)  # released
+    error = {"code": "interrupted", "message": "m"}
+    failed = {t.task_id: t for t in store.fail_stale(store.now() + 1, "任務已中斷", error)}
+    assert failed[held].runner_id == "api:old" and failed[held].status == "failed"
+    assert not store.client.sismember(f"{store.prefix}held:api:old", held)
 
 
 def test_now_is_the_redis_servers_clock(redis_url: str) -> None:
@@ -48,19 +73,19 @@ def test_a_process_whose_clock_is_off_keeps_its_task_and_is_counted_online(
     store = RedisStore(redis_url)
     start = real_time()
     monkeypatch.setattr(time, "time", clocks["skewed"])
-    created = store.add(Task(task_id="t1", kind="process", owner=""))  # its times: skewed
+    created = store.add(Task(task_id="t1", kind="process", runner_id=""))  # its times: skewed
     store.mark_started("t1", "worker:skewed")
     store.heartbeat("worker:skewed")
     store.set_progress("t1", 50, "一半")
-    store.add(Task(task_id="local", kind="process", owner="api:skewed"))  # a local queue's
+    store.add(Task(task_id="local", kind="process", runner_id="api:skewed"))  # a local queue's
     for name, clock in clocks.items():
         monkeypatch.setattr(time, "time", clock)
-        keeper = Housekeeper(store, owner=f"api:{name}", upload_dir=tmp_path, heartbeat_s=5,
+        keeper = Housekeeper(store, runner_id=f"api:{name}", upload_dir=tmp_path, heartbeat_s=5,
                              stale_after_s=15, ttl_s=3600)  # fmt: skip
         keeper.run_once()
         assert store.get("t1").status == "processing", name
         assert store.get("local").status == "pending", name
-        assert store.live_owners(store.now() - 15, prefix="worker:") == ["worker:skewed"], name
+        assert store.live_runners(store.now() - 15, prefix="worker:") == ["worker:skewed"], name
     monkeypatch.setattr(time, "time", clocks["skewed"])
     done = store.finish("t1", COMPLETED, message="處理完成")
     end = real_time()
@@ -79,12 +104,12 @@ def test_a_process_whose_clock_is_ahead_is_still_noticed_when_it_dies(
     store = RedisStore(redis_url)
     real_time = time.time
     monkeypatch.setattr(time, "time", lambda: real_time() + 120)
-    store.add(Task(task_id="t1", kind="process", owner=""))
+    store.add(Task(task_id="t1", kind="process", runner_id=""))
     store.mark_started("t1", "worker:ahead")
     store.heartbeat("worker:ahead")
     monkeypatch.setattr(time, "time", real_time)
     # The stale window counted from now: every beat so far is older than its end.
-    assert store.live_owners(store.now() + 1, prefix="worker:") == []
+    assert store.live_runners(store.now() + 1, prefix="worker:") == []
     error = {"code": "interrupted", "message": "m"}
     [failed] = store.fail_stale(store.now() + 1, "任務已中斷", error)
     assert (failed.task_id, failed.status) == ("t1", "failed")
@@ -101,7 +126,7 @@ def test_every_change_is_published_once_subscribed(redis_url: str) -> None:
         deadline = time.monotonic() + 5
         while not states and time.monotonic() < deadline:
             time.sleep(0.01)
-        store.add(Task(task_id="t1", kind="process", owner=""))
+        store.add(Task(task_id="t1", kind="process", runner_id=""))
         store.mark_started("t1", "worker:a")
         store.set_progress("t1", 50, "一半")
         store.finish("t1", COMPLETED, message="done")
@@ -120,7 +145,7 @@ def test_the_store_rides_out_a_redis_restart(tmp_path: Path) -> None:
     server: RedisServer = start_redis(tmp_path)
     try:
         store = RedisStore(server.url)
-        store.add(Task(task_id="t1", kind="process", owner=""))
+        store.add(Task(task_id="t1", kind="process", runner_id=""))
         store.mark_started("t1", "worker:a")
         restart = threading.Thread(target=server.restart, kwargs={"downtime": 0.5})
         restart.start()

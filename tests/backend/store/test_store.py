@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
 
+from backend.execution.celery_queue import QueueStore
 from backend.store import MemoryStore, SqliteStore, Task, TaskStore, make_store
-from backend.store.base import CANCELLED, COMPLETED, FAILED, PENDING, PROCESSING
+from backend.store.base import (
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    PENDING,
+    PROCESSING,
+    ChangeFeed,
+    LockProvider,
+    RunnerRegistry,
+)
 from backend.store.redis import RedisStore
 
 
@@ -21,8 +32,10 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> TaskStore:
     return SqliteStore(tmp_path / "tasks.db")
 
 
-def add(store: TaskStore, task_id: str = "t1", owner: str = "me", **fields) -> Task:
-    task = Task(task_id=task_id, kind="process", owner=owner, params={"data": "資料"}, **fields)
+def add(store: TaskStore, task_id: str = "t1", runner_id: str = "me", **fields) -> Task:
+    task = Task(
+        task_id=task_id, kind="process", runner_id=runner_id, params={"data": "資料"}, **fields
+    )
     store.add(task)
     return task
 
@@ -85,7 +98,7 @@ def test_every_time_a_store_records_is_read_from_its_own_clock(store: TaskStore)
         assert store.get("t1") == task  # the copy returned is the one stored
         return task
 
-    within(lambda: store.add(Task(task_id="t1", kind="process", owner="me")),
+    within(lambda: store.add(Task(task_id="t1", kind="process", runner_id="me")),
            "created_at", "updated_at", "heartbeat_at")  # fmt: skip
     within(lambda: store.mark_started("t1", "me"), "started_at", "heartbeat_at", "updated_at")
     within(lambda: store.set_progress("t1", 50, None), "updated_at")
@@ -162,10 +175,10 @@ def test_list_counts_and_delete(store: TaskStore) -> None:
     assert store.get("t0") is None and store.delete("t0") is None
 
 
-def test_stale_heartbeats_fail_only_dead_owners(store: TaskStore) -> None:
-    add(store, "alive", owner="a")
-    add(store, "dead-pending", owner="b")
-    add(store, "dead-running", owner="b")
+def test_stale_heartbeats_fail_only_dead_runners(store: TaskStore) -> None:
+    add(store, "alive", runner_id="a")
+    add(store, "dead-pending", runner_id="b")
+    add(store, "dead-running", runner_id="b")
     beat_long_ago(store, "dead-pending", 100)
     beat_long_ago(store, "dead-running", 100)
     store.mark_started("dead-running", "b")  # mark_started refreshes the beat...
@@ -176,7 +189,7 @@ def test_stale_heartbeats_fail_only_dead_owners(store: TaskStore) -> None:
     later = store.now() + 100
     store.heartbeat("a")
     failed = store.fail_stale(later - 10, "任務已中斷", {"code": "interrupted", "message": "m"})
-    # ...but owner b never beats again, so both of its tasks (and a's, now old) are failed
+    # ...but runner b never beats again, so both of its tasks (and a's, now old) are failed
     assert {t.task_id for t in failed} == {"dead-running", "alive"}
     assert store.get("dead-running").error["code"] == "interrupted"
 
@@ -193,7 +206,7 @@ def test_expired_lists_final_tasks_past_their_ttl(store: TaskStore) -> None:
 def test_list_filters_by_status_and_kind_and_paginates(store: TaskStore) -> None:
     for i in range(6):
         kind = "analyze" if i % 2 else "process"
-        store.add(Task(task_id=f"t{i}", kind=kind, owner="me", created_at=1000 + i))
+        store.add(Task(task_id=f"t{i}", kind=kind, runner_id="me", created_at=1000 + i))
     store.mark_started("t5", "me")
     store.finish("t3", COMPLETED, message="done")
     items, total = store.list(kind="analyze")
@@ -208,9 +221,9 @@ def test_list_filters_by_status_and_kind_and_paginates(store: TaskStore) -> None
 
 
 def test_a_queued_task_is_held_by_no_process(store: TaskStore) -> None:
-    """An empty owner: waiting in a shared queue, so no process's death interrupts it."""
-    add(store, "queued", owner="")
-    add(store, "local", owner="dead")
+    """An empty runner_id: waiting in a shared queue, so no process's death interrupts it."""
+    add(store, "queued", runner_id="")
+    add(store, "local", runner_id="dead")
     beat_long_ago(store, "queued", 3600)
     beat_long_ago(store, "local", 3600)
     failed = store.fail_stale(
@@ -218,7 +231,7 @@ def test_a_queued_task_is_held_by_no_process(store: TaskStore) -> None:
     )
     assert [t.task_id for t in failed] == ["local"]
     started = store.mark_started("queued", "worker:w1")
-    assert started.owner == "worker:w1" and started.status == PROCESSING
+    assert started.runner_id == "worker:w1" and started.status == PROCESSING
     assert store.fail_stale(store.now() - 10, "x", {"code": "interrupted", "message": "m"}) == []
     # once a worker holds it, the worker's death interrupts it
     assert [
@@ -239,7 +252,7 @@ def test_progress_carries_the_eta_and_a_final_state_clears_it(store: TaskStore) 
     assert store.get("done").eta_s is None
     assert store.set_progress("done", 90, None, eta_s=1.0) is None
 
-    add(store, "stale", owner="gone")
+    add(store, "stale", runner_id="gone")
     store.mark_started("stale", "gone")
     store.set_progress("stale", 50, None, eta_s=3.0)
     [failed] = store.fail_stale(store.now() + 10, "任務已中斷", {"code": "c", "message": "m"})
@@ -253,7 +266,9 @@ def test_list_searches_file_names_ignoring_case(store: TaskStore) -> None:
     ]  # fmt: skip
     for i, name in enumerate(names):
         kind = "analyze" if name else "process"
-        store.add(Task(task_id=f"t{i}", kind=kind, owner="me", created_at=1000 + i, filename=name))
+        store.add(
+            Task(task_id=f"t{i}", kind=kind, runner_id="me", created_at=1000 + i, filename=name)
+        )
     store.mark_started("t7", "me")
 
     def ids(**filters) -> tuple[list[str], int]:
@@ -275,7 +290,9 @@ def test_list_searches_file_names_ignoring_case(store: TaskStore) -> None:
     assert ids(q=None)[1] == len(names)
 
 
-def test_sqlite_adds_the_eta_column_to_an_older_database(tmp_path: Path) -> None:
+def test_sqlite_brings_an_older_database_up_to_date(tmp_path: Path) -> None:
+    """A file of the first release: its `owner` column becomes `runner_id` (the values kept)
+    and the columns added since (eta_s, the idempotency key) are added."""
     import sqlite3
 
     path = tmp_path / "old.db"
@@ -293,8 +310,80 @@ def test_sqlite_adds_the_eta_column_to_an_older_database(tmp_path: Path) -> None
         )
     conn.close()
     stores = [SqliteStore(path), SqliteStore(path)]  # a second process opening it is fine
-    assert stores[0].get("old").eta_s is None
+    with sqlite3.connect(path) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(tasks)")]
+    conn.close()
+    assert "owner" not in columns and columns[2] == "runner_id", columns
+    assert {"eta_s", "idempotency_key", "request_hash"} <= set(columns)
+    old = stores[0].get("old")
+    assert (old.runner_id, old.eta_s, old.filename) == ("me", None, "舊報表.csv")
     assert stores[1].set_progress("old", 50, None, eta_s=12.0).eta_s == 12.0
     assert stores[0].list(q="舊")[1] == 1
-    add(stores[0], "new")
-    assert stores[1].get("new").status == PENDING
+    # The renamed column is the one heartbeats and the sweep read.
+    stores[0].heartbeat("me")
+    assert stores[0].get("old").heartbeat_at > 1
+    [failed] = stores[1].fail_stale(stores[1].now() + 1, "任務已中斷", {"code": "interrupted"})
+    assert (failed.task_id, failed.runner_id, failed.status) == ("old", "me", FAILED)
+    add(stores[0], "new", runner_id="api:new")
+    assert stores[1].get("new").runner_id == "api:new"
+    assert SqliteStore(path).get("new").status == PENDING  # opening it again changes nothing
+
+
+def test_the_capabilities_each_store_has(tmp_path: Path, redis_url: str) -> None:
+    """What `isinstance` answers for the optional capabilities, the way callers ask."""
+    redis_store = RedisStore(redis_url)
+    assert isinstance(redis_store, ChangeFeed) and isinstance(redis_store, RunnerRegistry)
+    assert isinstance(redis_store, LockProvider) and isinstance(redis_store, QueueStore)
+    memory = MemoryStore()
+    assert isinstance(memory, LockProvider)
+    assert not isinstance(memory, ChangeFeed) and not isinstance(memory, RunnerRegistry)
+    assert not isinstance(memory, QueueStore)
+    sqlite = SqliteStore(tmp_path / "tasks.db")
+    for capability in (ChangeFeed, RunnerRegistry, LockProvider, QueueStore):
+        assert not isinstance(sqlite, capability), capability
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+def test_a_lock_goes_to_one_caller_until_it_expires(
+    kind: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if kind == "redis":
+        store: LockProvider = RedisStore(request.getfixturevalue("redis_url"))
+        name = f"test-{uuid.uuid4().hex}"  # (a contract-suite worker may share this Redis)
+        assert store.try_lock(name, 30)
+        assert not store.try_lock(name, 30)
+        assert store.try_lock(name + "-other", 30)  # locks are independent
+        ttl_ms = store.client.pttl(f"{store.prefix}lock:{name}")  # it expires by itself
+        assert 0 < ttl_ms <= 30_000, ttl_ms
+        return
+    clock = [1000.0]
+    monkeypatch.setattr("backend.store.memory.time.monotonic", lambda: clock[0])
+    store = MemoryStore()
+    assert store.try_lock("check", 30)
+    clock[0] += 29.9
+    assert not store.try_lock("check", 30)
+    assert store.try_lock("other", 30)
+    clock[0] += 0.2  # 30.1 s after it was taken: expired, never released
+    assert store.try_lock("check", 30)
+    assert not store.try_lock("check", 30)
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+def test_racing_callers_get_a_lock_once(kind: str, request: pytest.FixtureRequest) -> None:
+    store: LockProvider = (
+        MemoryStore() if kind == "memory" else RedisStore(request.getfixturevalue("redis_url"))
+    )
+    name = f"race-{uuid.uuid4().hex}"  # (a contract-suite worker may share this Redis)
+    won: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def take() -> None:
+        barrier.wait()
+        won.append(store.try_lock(name, 30))
+
+    threads = [threading.Thread(target=take) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(won) == [False] * 7 + [True]
