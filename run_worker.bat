@@ -1,7 +1,7 @@
 @echo off
 chcp 65001 >nul
 rem 啟動 Celery worker（TASK_RUNNER=celery 時執行任務的行程）。第一次執行會建立虛擬環境並安裝套件。
-rem .env 要設定和後端相同的 TASK_STORE=redis://...（與 UPLOAD_DIR），詳見 README 的「多台機器」。
+rem .env 要設定和後端相同的 TASK_STORE=redis://...（與 UPLOAD_DIR），詳見 docs\operations.md 的「多台機器」。
 cd /d "%~dp0"
 if not exist .venv\Scripts\python.exe (
   echo 建立虛擬環境 .venv ...
@@ -32,7 +32,7 @@ rem worker 與後端必須共用同一個 Redis：TASK_STORE 不是 redis:// 就
 .venv\Scripts\python.exe -c "import sys; from backend.config import get_settings; sys.exit(0 if get_settings().task_store.startswith(('redis://', 'rediss://')) else 2)" 2>nul
 if errorlevel 2 (
   echo 錯誤：worker 需要 Redis。請在 .env 設定和後端相同的 TASK_STORE=redis://:密碼@Redis主機:6379/0，
-  echo 後端另外設定 TASK_RUNNER=celery。詳見 README 的「多台機器」。
+  echo 後端另外設定 TASK_RUNNER=celery。詳見 docs\operations.md 的「多台機器」。
   pause
   exit /b 1
 )
