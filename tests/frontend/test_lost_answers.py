@@ -165,6 +165,7 @@ def test_without_a_lost_answer_409_and_404_are_still_errors(
         client.delete_task(task["task_id"])
 
 
+@pytest.mark.slow
 def test_throttled_upload_takes_its_time(own_backend: Server, direct: APIClient) -> None:
     """The proxy's throttle, which the page tests use to interrupt uploads, holds."""
     with LossyProxy(own_backend.url, bytes_per_s=100_000) as slow:

@@ -37,6 +37,7 @@ def one_slot_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
 # --- completion notices -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_finish_on_another_page_is_announced_once(app: AppTest) -> None:
     app.switch_page("app_pages/long_task.py").run()
     app.number_input(key="long_delay").set_value(2)
@@ -112,6 +113,7 @@ def test_a_finish_during_a_reload_is_announced_from_the_url(
     assert not again.toast
 
 
+@pytest.mark.slow
 def test_uploads_left_during_their_analysis_are_announced_and_opened(
     make_app: Callable[..., AppTest], one_slot_backend: Server
 ) -> None:

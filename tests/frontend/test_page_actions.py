@@ -92,6 +92,7 @@ def test_lost_answer_to_a_staged_job(
     assert at.code[0].value == "已處理: 範例資料"
 
 
+@pytest.mark.slow
 def test_job_nobody_could_confirm_is_asked_about_until_found(
     at: AppTest, proxy: LossyProxy, direct: APIClient
 ) -> None:
@@ -195,6 +196,7 @@ def test_upload_clicked_twice_makes_one_task_per_file(at: AppTest, direct: APICl
 # --- uploads through reruns -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_five_files_survive_a_removed_file_and_a_page_switch(
     make_app: Callable[..., AppTest], own_backend: Server, direct: APIClient
 ) -> None:
@@ -223,6 +225,7 @@ def test_five_files_survive_a_removed_file_and_a_page_switch(
     assert "uploads" not in at.query_params
 
 
+@pytest.mark.slow
 def test_files_that_could_not_be_sent_are_listed_with_a_resend_button(
     at: AppTest, proxy: LossyProxy, direct: APIClient
 ) -> None:

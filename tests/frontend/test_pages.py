@@ -62,6 +62,7 @@ def test_check_connection_button(app: AppTest) -> None:
     assert "已重新檢查後端連線。" in [m.value for m in app.info]
 
 
+@pytest.mark.slow
 def test_backend_down_stops_every_page_but_settings(make_app: Callable[..., AppTest]) -> None:
     at = make_app(f"http://127.0.0.1:{free_port()}").run()
     assert not at.exception
@@ -76,6 +77,7 @@ def test_backend_down_stops_every_page_but_settings(make_app: Callable[..., AppT
     assert at.title[0].value == "設定"
 
 
+@pytest.mark.slow
 def test_backend_going_down_while_watching_a_task(
     make_app: Callable[..., AppTest], tmp_path: Path
 ) -> None:
@@ -285,6 +287,7 @@ def test_long_task_maximum_wait(app: AppTest, client: APIClient) -> None:
     assert client.get_task(task_id)["status"] == "cancelled"
 
 
+@pytest.mark.slow
 def test_long_task_timeout_is_explained(make_app: Callable[..., AppTest], tmp_path: Path) -> None:
     server = start_backend(tmp_path / "b", task_timeout_s=1)
     try:

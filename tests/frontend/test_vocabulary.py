@@ -194,6 +194,7 @@ def test_the_files_cover_every_label_the_analysis_can_need(
     assert {value for name, value in reported if name == "encodings"} == COMMON_ENCODINGS
 
 
+@pytest.mark.slow
 def test_every_analysis_result_meets_only_labelled_values(
     analyses: dict[str, dict[str, Any]], vocabulary: Vocabulary, no_misses_yet: None
 ) -> None:
@@ -211,6 +212,7 @@ def test_every_analysis_result_meets_only_labelled_values(
     assert missing_labels() == set()
 
 
+@pytest.mark.slow
 def test_task_lists_of_every_status_meet_only_labelled_values(
     make_app: Callable[..., AppTest], tmp_path: Path, no_misses_yet: None
 ) -> None:

@@ -52,6 +52,7 @@ def test_unknown_extension(tmp_path: Path, filename: str) -> None:
     assert refused(stored(tmp_path, b"a,b\n1,2\n"), filename).code == "invalid_file_format"
 
 
+@pytest.mark.slow
 def test_progress_follows_the_bytes_and_is_frequent(tmp_path: Path) -> None:
     path = tmp_path / "upload.bin"
     write_big_csv(path, 40)

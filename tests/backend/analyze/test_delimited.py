@@ -77,6 +77,7 @@ def test_300k_rows_match_pandas(tmp_path: Path) -> None:
     assert column(table, "金額")["type"] == "float"
 
 
+@pytest.mark.slow
 def test_cancellation_stops_the_csv_reader_thread(tmp_path: Path) -> None:
     path = tmp_path / "upload.bin"
     write_big_csv(path, 30)

@@ -339,6 +339,7 @@ def test_every_text_is_written_as_text_wherever_it_appears() -> None:
     assert sum(cell.value == evil for cell in cells) >= 5
 
 
+@pytest.mark.slow
 def test_a_table_wider_than_excel_is_cut_in_its_preview_and_said() -> None:
     width = 16_384 + 2
     columns = [
