@@ -436,28 +436,28 @@ def test_non_json_success_is_invalid_response() -> None:
 
 
 def test_timeout() -> None:
-    def respond(_request: BaseHTTPRequestHandler) -> Reply:
+    calls: list[str] = []
+
+    def respond(request: BaseHTTPRequestHandler) -> Reply:
+        calls.append(request.path)
         time.sleep(1.5)
         return _json_reply(200, {})
 
     with stub_server(respond) as url:
-        started = time.monotonic()
         with pytest.raises(BackendTimeoutError) as caught:
             APIClient(url, timeout=(1, 0.3), backoff_factor=0.01).get_task("t")
-        elapsed = time.monotonic() - started
+        asked = len(calls)
     assert caught.value.code == "timeout_error"
-    assert elapsed < 1.5  # one retry of a read timeout, not four
+    assert asked == 2  # one retry of a read timeout, not four
     assert _is_zh(caught.value.message)
 
 
 def test_connection_refused() -> None:
     client = APIClient(f"http://127.0.0.1:{free_port()}", backoff_factor=0.01)
-    started = time.monotonic()
     with pytest.raises(BackendUnavailableError) as caught:
         client.health()
     assert caught.value.code == "connection_error"
     assert "./run.sh" in caught.value.action  # how to start the backend
-    assert time.monotonic() - started < 3
     assert not client.check_backend_connection().ok
     with pytest.raises(BackendUnavailableError):
         client.upload_file("a.csv", CSV)

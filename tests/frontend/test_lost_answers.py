@@ -173,5 +173,6 @@ def test_throttled_upload_takes_its_time(own_backend: Server, direct: APIClient)
         started = time.monotonic()
         client.upload_file("慢慢來.csv", CSV * 10_000, idempotency_key=new_idempotency_key())
         elapsed = time.monotonic() - started
-    assert 2.0 < elapsed < 6.0, elapsed  # about 300 KB at 100 KB/s
+    # About 300 KB at 100 KB/s: at least 2 s (a busy machine can only add to it).
+    assert elapsed > 2.0, elapsed
     assert _total(direct) == 1

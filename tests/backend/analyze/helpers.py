@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import zipfile
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pandas as pd
 import pytest
 
 from backend.jobs.analyze import analyze_file
-from backend.jobs.context import JobCancelled, JobError, RecordingContext
+from backend.jobs.context import JobError, RecordingContext
 
 SMALL_ROWS = "姓名,城市,金額\n許功蓋,臺北市,100\n裏見,高雄市,250.5\n許功蓋,臺北市,\n"
 
@@ -69,21 +68,6 @@ def replace_member(source: Path, target: Path, member: str, data: bytes) -> None
             if info.filename != member:
                 new.writestr(info, old.read(info))
         new.writestr(member, data)
-
-
-class CancelAt(RecordingContext):
-    """A context the user cancels ``seconds`` after it is created, whatever the job reports."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__()
-        self._deadline = time.monotonic() + seconds
-
-    def is_cancelled(self) -> bool:
-        return time.monotonic() >= self._deadline
-
-    def check_cancelled(self) -> None:
-        if self.is_cancelled():
-            raise JobCancelled()
 
 
 def write_big_workbook(path: Path, rows: int) -> None:

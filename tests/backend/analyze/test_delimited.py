@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from backend.jobs.analyze import analyze_file
-from backend.jobs.context import JobCancelled
+from backend.jobs.context import JobCancelled, RecordingContext
 from tests.backend.analyze.helpers import (
-    CancelAt,
     analyze,
     assert_matches_pandas,
     column,
@@ -77,15 +75,34 @@ def test_300k_rows_match_pandas(tmp_path: Path) -> None:
     assert column(table, "金額")["type"] == "float"
 
 
+def _reading() -> bool:
+    return any(thread.name == "csv-reader" for thread in threading.enumerate())
+
+
+class _CancelWhileReading(RecordingContext):
+    """The user cancels at the first report made while the csv-reader thread runs."""
+
+    saw_reader = False
+
+    def report(self, progress: float, message: str | None = None) -> None:
+        if not self._cancelled and _reading():
+            self.saw_reader = self._cancelled = True
+        super().report(progress, message)
+
+
 @pytest.mark.slow
 def test_cancellation_stops_the_csv_reader_thread(tmp_path: Path) -> None:
     path = tmp_path / "upload.bin"
     write_big_csv(path, 30)
-    started = time.monotonic()
+    # A quote in the first data row: the streaming reader (not the splitter) reads the file.
+    data = path.read_bytes()
+    header_end = data.index(b"\n") + 1
+    path.write_bytes(data[:header_end] + b'"' + data[header_end:].replace(b",", b'",', 1))
+    ctx = _CancelWhileReading()
     with pytest.raises(JobCancelled):
-        analyze_file(CancelAt(0.15), str(path), "big.csv")
-    assert time.monotonic() - started < 1.0
-    assert not any(thread.name == "csv-reader" for thread in threading.enumerate())
+        analyze_file(ctx, str(path), "big.csv")
+    assert ctx.saw_reader, "the csv-reader thread never ran: nothing was cancelled under it"
+    assert not _reading()
 
 
 @pytest.mark.parametrize(

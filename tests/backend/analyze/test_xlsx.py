@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
+import threading
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from backend.jobs.analyze import analyze_file
+from backend.jobs.analyze import xlsx as xlsx_module
 from backend.jobs.context import JobCancelled, RecordingContext
 from tests.backend.analyze.helpers import (
-    CancelAt,
     column,
     refused,
     replace_member,
@@ -101,10 +102,55 @@ def test_xlsx_progress_is_weighed_by_sheet_size(tmp_path: Path) -> None:
     assert len(rows_reports) >= 10 and rows_reports[-1] > 90  # the big sheet is most of the work
 
 
-def test_cancellation_while_calamine_loads_a_sheet(tmp_path: Path) -> None:
+class _HeldWorkbook:
+    """A calamine workbook whose sheet loading waits for ``release``: a load that lasts as
+    long as the test wants, whatever the machine's speed."""
+
+    def __init__(self, workbook: Any, release: threading.Event) -> None:
+        self._workbook = workbook
+        self._release = release
+        self.loading = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._workbook, name)
+
+    def get_sheet_by_name(self, name: str) -> Any:
+        self.loading.set()
+        self._release.wait(timeout=60)
+        return self._workbook.get_sheet_by_name(name)
+
+
+class _CancelWhenLoading(RecordingContext):
+    """The user cancels when the job says it loads a sheet; the report itself returns, so
+    the cancel is noticed inside the load (``xlsx._in_thread``)."""
+
+    def report(self, progress: float, message: str | None = None) -> None:
+        self.reports.append((progress, message))
+        if "正在載入工作表" in (message or ""):
+            self._cancelled = True
+        elif self._cancelled:
+            raise AssertionError(f"reported after the cancel: {message}")
+
+
+def test_cancellation_while_calamine_loads_a_sheet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "upload.bin"
-    write_big_workbook(path, 600_000)
-    started = time.monotonic()
-    with pytest.raises(JobCancelled):
-        analyze_file(CancelAt(0.1), str(path), "big.xlsx")
-    assert time.monotonic() - started < 1.0  # loading alone takes longer than that
+    write_big_workbook(path, 1_000)
+    release = threading.Event()
+    held: list[_HeldWorkbook] = []
+    real_open = xlsx_module._open_workbook
+
+    def open_held(*args: Any) -> _HeldWorkbook:
+        held.append(_HeldWorkbook(real_open(*args), release))
+        return held[-1]
+
+    monkeypatch.setattr(xlsx_module, "_open_workbook", open_held)
+    try:
+        with pytest.raises(JobCancelled):
+            analyze_file(_CancelWhenLoading(), str(path), "big.xlsx")
+        # The job gave up while the load was still running (it is held until released).
+        assert held and held[0].loading.is_set() and not release.is_set()
+        assert any(thread.name == "xlsx-loader" for thread in threading.enumerate())
+    finally:
+        release.set()
