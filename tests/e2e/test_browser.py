@@ -115,7 +115,7 @@ def big_stack(tmp_path_factory: pytest.TempPathFactory):
     frontend = start_frontend(
         workdir / "frontend", backend.url, streamlit_server_max_upload_size=200
     )
-    yield backend, frontend
+    yield backend, frontend, pace_dir
     frontend.stop()
     backend.stop()
 
