@@ -182,6 +182,7 @@ def test_label_records_what_the_backend_did_not_label(no_misses_yet: None) -> No
 # --- Real values against the real vocabulary -----------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_files_cover_every_label_the_analysis_can_need(
     analyses: dict[str, dict[str, Any]], vocabulary: Vocabulary
 ) -> None:
@@ -272,6 +273,7 @@ def test_task_lists_of_every_status_meet_only_labelled_values(
 # --- No vocabulary: the pages still work, with the raw values ---------------------------------
 
 
+@pytest.mark.slow
 def test_pages_render_without_the_vocabulary(
     make_app: Callable[..., AppTest],
     backend: Server,

@@ -64,6 +64,7 @@ def test_progress_follows_the_bytes_and_is_frequent(tmp_path: Path) -> None:
     assert len(progress) >= 40
 
 
+@pytest.mark.slow
 def test_cancellation_stops_the_job(tmp_path: Path) -> None:
     path = tmp_path / "upload.bin"
     write_big_csv(path, 20)

@@ -413,6 +413,7 @@ def store_kind(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.mark.slow
 def test_api_result_and_report_of_times_and_offsets(client: TestClient) -> None:
     aware = ["2024-05-01T08:30:00+08:00", "2024-05-01T20:00:00-05:00", "2024-05-02T00:00:00Z"]
     clocks = ["08:30", "下午 5:45", "23:15:30"]

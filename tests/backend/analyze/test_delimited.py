@@ -59,6 +59,7 @@ def test_an_unclosed_quote_in_a_big_file_fails_without_buffering_it(tmp_path: Pa
     assert error.code == "invalid_file_format" and "引號" in error.message
 
 
+@pytest.mark.slow
 def test_300k_rows_match_pandas(tmp_path: Path) -> None:
     path = tmp_path / "upload.bin"
     write_sample_csv(path, 300_000, seed=7)
@@ -105,6 +106,7 @@ def test_cancellation_stops_the_csv_reader_thread(tmp_path: Path) -> None:
     assert not _reading()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("late", "expected_type"),
     [("1.5", "float"), ("NA", "integer"), ("0x1F", "text"), (" 7 ", "integer"), ("七", "text")],

@@ -54,6 +54,7 @@ def test_chinese_after_the_first_megabytes_still_decides_the_encoding(tmp_path: 
     assert column(table, "name")["top"] == [["abc", 120_000], ["許功裏", 1]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("text", "codec"),
     [

@@ -144,6 +144,7 @@ def test_very_wide_files_get_their_delimiter_and_every_column(
 # --- trailing empty columns --------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
 @pytest.mark.parametrize("rows", [3, 30_000])  # the whole file in the sample, or not
 def test_a_trailing_column_without_name_or_value_is_dropped_and_said(
@@ -157,6 +158,7 @@ def test_a_trailing_column_without_name_or_value_is_dropped_and_said(
     assert any("沒有欄名" in w and "略過" in w for w in result["warnings"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("header_ends_in_delimiter", [True, False])
 @pytest.mark.parametrize("quoted", [False, True])
 @pytest.mark.parametrize("at", [5, 25_000])  # inside the sample, or far past it

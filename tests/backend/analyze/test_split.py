@@ -19,6 +19,7 @@ from tests.backend.analyze.helpers import (
 from tests.backend.filegen import write_big_csv
 
 
+@pytest.mark.slow
 def test_quotes_far_into_a_big_file_are_read_like_at_the_start(tmp_path: Path) -> None:
     """The quote-free start is parsed in parallel pieces, the rest from the first quote on
     by the streaming reader: rows on both sides, quoted newlines and ragged rows count."""
@@ -69,6 +70,7 @@ def _variant_file(tmp_path: Path, variant: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["plain", "quoted_tail", "ragged", "big5"])
 def test_one_thread_gives_the_result_of_two(tmp_path: Path, variant: str) -> None:
     """A job that shares the machine works on one thread (backend.execution.job_share): no pool, no
@@ -91,6 +93,7 @@ def test_one_thread_gives_the_result_of_two(tmp_path: Path, variant: str) -> Non
     assert abs(reports[0] - reports[1]) <= 5  # progress as frequent either way
 
 
+@pytest.mark.slow
 def test_cancellation_stops_a_one_thread_job(tmp_path: Path) -> None:
     path = tmp_path / "upload.bin"
     write_big_csv(path, 20)

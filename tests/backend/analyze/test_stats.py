@@ -15,6 +15,7 @@ from tests.backend.analyze.helpers import (
 )
 
 
+@pytest.mark.slow
 def test_distinct_values_past_the_cap_are_approximate_with_a_warning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

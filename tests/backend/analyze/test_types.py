@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from tests.backend.analyze.helpers import (
     analyze,
@@ -35,6 +36,7 @@ def test_hexadecimal_stays_text(tmp_path: Path) -> None:
     assert column(table, "code")["type"] == "text"
 
 
+@pytest.mark.slow
 def test_a_column_numeric_at_first_and_text_later_is_text_with_exact_counts(
     tmp_path: Path,
 ) -> None:
@@ -48,6 +50,7 @@ def test_a_column_numeric_at_first_and_text_later_is_text_with_exact_counts(
     assert code["top"] == [[value, int(counts[value])] for value in ["0", "1", "2", "3", "4"]]
 
 
+@pytest.mark.slow
 def test_hexadecimal_anywhere_does_not_change_numeric_figures(tmp_path: Path) -> None:
     rows = "".join(f"{i},{'10x20 cm' if i == 250_000 else '一般'}\n" for i in range(300_000))
     data = ("n,size\n" + rows).encode()

@@ -58,6 +58,7 @@ def test_xlsx_entity_bomb_is_refused(tmp_path: Path, member: str) -> None:
     assert error.code == "invalid_file_format" and "DTD" in error.message
 
 
+@pytest.mark.slow
 def test_xlsx_zip_bomb_is_refused_before_inflating(tmp_path: Path) -> None:
     good = tmp_path / "good.xlsx"
     write_workbook(good)
@@ -91,6 +92,7 @@ def test_truncated_xlsx(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_xlsx_progress_is_weighed_by_sheet_size(tmp_path: Path) -> None:
     path = tmp_path / "upload.bin"
     write_big_workbook(path, 60_000)

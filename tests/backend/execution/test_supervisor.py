@@ -108,6 +108,7 @@ def test_progress_is_relayed_to_the_store(
     assert finished(store, task, thread).status == "cancelled"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["steady", "ignore_cancel"])
 def test_a_cancel_stops_the_job_process_even_one_deaf_to_it(
     store: TaskStore,
@@ -128,6 +129,7 @@ def test_a_cancel_stops_the_job_process_even_one_deaf_to_it(
     assert no_job_process_left()
 
 
+@pytest.mark.slow
 def test_a_job_past_the_timeout_fails_with_task_timeout(
     store: TaskStore, tmp_path: Path, run: Callable[..., tuple[Supervisor, threading.Thread]]
 ) -> None:
@@ -170,6 +172,7 @@ def test_a_failing_job_ends_failed_with_its_code(
     assert no_job_process_left()
 
 
+@pytest.mark.slow
 def test_stop_interrupts_the_running_job(
     store: TaskStore, tmp_path: Path, run: Callable[..., tuple[Supervisor, threading.Thread]]
 ) -> None:
