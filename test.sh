@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # 建立虛擬環境、安裝相依套件並執行全部測試（後端、前端、瀏覽器端對端）。
 # 額外參數會傳給 pytest，例如：./test.sh tests/backend -k upload
+# ./test.sh --fast：快速測試，只用記憶體與 SQLite 儲存區；不含瀏覽器、長時間壓力測試、Redis、
+# Celery 與少數耗時的測試（pyproject.toml 的 markers），其餘參數同樣傳給 pytest。
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -14,9 +16,22 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON_BIN" -m venv .venv
 fi
 
-echo "安裝相依套件 ..."
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+fast=0
+if [ "${1:-}" = "--fast" ]; then
+  fast=1
+  shift
+fi
+
+# pip runs only when the requirements or pyproject.toml changed since the last install here
+# (their hash is kept in .venv).
+stamp=.venv/.requirements-hash
+wanted=$(cat requirements*.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  echo "安裝相依套件 ..."
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+  echo "$wanted" >"$stamp"
+fi
 # The project itself, installed in place so that `backend` and `frontend` import from anywhere;
 # again only when the installed copy is not this folder (-qq: setuptools warns about every
 # editable install).
@@ -25,5 +40,9 @@ if ! .venv/bin/python -I -c "$installed_here" 2>/dev/null; then
   .venv/bin/python -m pip install -qq --disable-pip-version-check --no-deps -e .
 fi
 
+if [ "$fast" = 1 ]; then
+  echo "執行快速測試（不含 e2e、soak、redis、celery、slow）..."
+  exec .venv/bin/python -m pytest -m "not e2e and not soak and not redis and not celery and not slow" "$@"
+fi
 echo "執行測試 ..."
 exec .venv/bin/python -m pytest "$@"

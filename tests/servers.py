@@ -69,10 +69,16 @@ def _wait_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: fl
 
 
 def start_backend(
-    workdir: Path, port: int | None = None, *, workers: int | None = None, **settings: object
+    workdir: Path,
+    port: int | None = None,
+    *,
+    workers: int | None = None,
+    app: str = "backend.main:app",
+    **settings: object,
 ) -> Server:
     """uvicorn backend.main:app with settings given as environment variables; ``workers``
-    runs uvicorn's process manager with that many worker processes."""
+    runs uvicorn's process manager with that many worker processes; ``app`` may name a
+    test-only variant of the app (tests/e2e/paced_app.py)."""
     port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     env = {
@@ -82,7 +88,7 @@ def start_backend(
         **{key.upper(): str(value) for key, value in settings.items()},
     }
     log_path = workdir / f"backend-{port}.log"
-    command = [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1",
+    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1",
                "--port", str(port)]  # fmt: skip
     if workers is not None:
         command += ["--workers", str(workers)]

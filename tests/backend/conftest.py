@@ -23,6 +23,7 @@ TEST_JOBS = {
     "fail_expectedly": "tests.backend.jobs_for_tests:fail_expectedly",
     "read_after_cancel": "tests.backend.jobs_for_tests:read_after_cancel",
     "steady": "tests.backend.jobs_for_tests:steady",
+    "where_am_i": "tests.backend.jobs_for_tests:where_am_i",
 }
 
 

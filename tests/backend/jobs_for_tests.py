@@ -60,3 +60,9 @@ def steady(ctx: JobContext, duration: float = 5.0) -> dict:
         time.sleep(0.05)
     ctx.report(100, "處理完成")
     return {"duration": duration}
+
+
+def where_am_i(ctx: JobContext) -> dict:
+    """Says which process ran it: the supervisor must run jobs in a child process."""
+    ctx.report(50, "回報程序")
+    return {"pid": os.getpid()}

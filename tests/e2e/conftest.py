@@ -74,6 +74,11 @@ def page(browser, stack):
     context = browser.new_context(locale="zh-TW", timezone_id="Asia/Taipei", viewport=VIEWPORT)
     page = context.new_page()
     page.set_default_timeout(20_000)
+    # expect() waits as long as actions do (its own default is 5 s): on a loaded machine a
+    # Streamlit page switch or rerun can take longer, and these are deadlines, not speeds.
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=20_000)
     yield page
     context.close()
 

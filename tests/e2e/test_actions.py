@@ -274,6 +274,8 @@ def test_files_not_sent_are_listed_with_a_resend_button(
     # .first: while Streamlit reruns, the last run's box may still be on screen beside it
     expect(unsent.first).to_contain_text("有 2 個檔案還沒有送到後端", timeout=30_000)
     wait_idle(page)
+    # On a busy machine the last run's box can outlast wait_idle: wait for it to go.
+    expect(unsent).to_have_count(1, timeout=30_000)
     expect(unsent).to_contain_text("「中區.csv」")
     expect(unsent).to_contain_text("「南區.csv」")
     expect(main.get_by_role("button", name="送出未送出的檔案")).to_be_visible()

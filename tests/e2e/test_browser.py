@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from frontend.utils.api_client import APIClient
 from tests.e2e.conftest import screenshot
+from tests.e2e.paced import HOLD_AT, release
 from tests.servers import Server, start_backend, start_frontend
 
 SIDEBAR = '[data-testid="stSidebar"]'
@@ -35,18 +36,38 @@ def wait_idle(page: Page) -> None:
     expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=20_000)
 
 
-def progress_values(page: Page, seconds: float) -> list[float]:
-    """Sample every progress bar's value (aria-valuenow) for a while."""
+def wait_for_progress(page: Page, accept, what: str, timeout: float = 60) -> float:
+    """The first value a progress bar shows (aria-valuenow) that ``accept`` takes, waited
+    for with a deadline: a slow machine makes the wait longer, never the test fail."""
+    deadline = time.monotonic() + timeout
     seen: list[float] = []
-    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         for value in page.locator('[role="progressbar"]').evaluate_all(
             "bars => bars.map(b => b.getAttribute('aria-valuenow'))"
         ):
             if value is not None:
                 seen.append(float(value))
+                if accept(float(value)):
+                    return float(value)
         page.wait_for_timeout(100)
-    return seen
+    raise AssertionError(f"no progress bar showed {what} in {timeout:g} s: {seen[-40:]}")
+
+
+def analysing_values(page: Page) -> set[float]:
+    """The analysis values (strictly between 0 and 100) the page's progress bars showed."""
+    seen = page.evaluate("window.__progress")
+    return {value for value, text in seen if "處理中" in text and 0 < value < 100}
+
+
+def wait_for_analysing(page: Page, other_than: set[float], timeout: float = 60) -> float:
+    """An analysis value not in ``other_than``, as recorded by RECORD_PROGRESS."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if new := analysing_values(page) - other_than:
+            return min(new)
+        page.wait_for_timeout(100)
+    seen = page.evaluate("window.__progress")
+    raise AssertionError(f"the analysis progress did not move past {other_than}: {seen[:40]}")
 
 
 RECORD_PROGRESS = """() => {
@@ -81,15 +102,20 @@ def csv_file(tmp_path: Path, rows: int) -> Path:
 
 @pytest.fixture(scope="module")
 def big_stack(tmp_path_factory: pytest.TempPathFactory):
-    """Limits high enough for a file whose upload and analysis take long enough to watch."""
+    """Limits high enough for a big file, and an analysis paced by the test
+    (tests/e2e/paced.py): it holds its progress at 30 % and 60 % until the test has seen
+    the page show it, so the bar is seen moving however fast the machine is."""
     workdir = tmp_path_factory.mktemp("e2e-big")
-    # One thread per job: the analysis of the 160 MB file below lasts about 2 s instead of
-    # 1 s, long enough for the page's 0.5 s polls to see its progress move.
-    backend = start_backend(workdir / "backend", max_upload_mb=200, job_threads=1)
+    pace_dir = workdir / "pace"
+    pace_dir.mkdir()
+    backend = start_backend(
+        workdir / "backend", app="tests.e2e.paced_app:app", max_upload_mb=200,
+        e2e_pace_dir=pace_dir,
+    )  # fmt: skip
     frontend = start_frontend(
         workdir / "frontend", backend.url, streamlit_server_max_upload_size=200
     )
-    yield backend, frontend
+    yield backend, frontend, pace_dir
     frontend.stop()
     backend.stop()
 
@@ -109,21 +135,25 @@ def test_every_page_renders_in_chinese(page: Page, stack) -> None:
 
 
 def test_upload_a_csv_and_see_the_result(page: Page, big_stack, tmp_path: Path) -> None:
-    backend, frontend = big_stack
-    rows = 6_000_000  # about 160 MB: the analysis (about 2 s on one thread) lasts several polls
+    backend, frontend, pace_dir = big_stack
+    rows = 6_000_000  # about 160 MB, uploaded through the browser
     open_app(page, frontend, "file_upload")
     page.locator('input[type="file"]').set_input_files(str(csv_file(tmp_path, rows)))
     expect(page.get_by_text("報價單.csv").first).to_be_visible()
     page.evaluate(RECORD_PROGRESS)  # every value any progress bar shows from now on
     page.get_by_role("button", name="開始上傳並分析").click()
+    # The analysis holds at 30 % and at 60 % until released: the page must show both.
+    first = wait_for_analysing(page, set())
+    release(pace_dir, HOLD_AT[0])
+    second = wait_for_analysing(page, {first})
+    release(pace_dir, HOLD_AT[1])
+    assert first < second, (first, second)
     expect(page.get_by_role("button", name="下載 JSON 報告")).to_be_visible(timeout=120_000)
     seen = page.evaluate("window.__progress")
     # The upload bar: locally the bytes reach the backend in a fraction of a second, so the
     # browser may only paint it once; the client's byte counting is covered by the
-    # APIClient tests. The analysis bar must be seen moving.
+    # APIClient tests.
     assert any("上傳" in text for _, text in seen), f"no upload progress bar: {seen[:40]}"
-    analysing = {value for value, text in seen if "處理中" in text and 0 < value < 100}
-    assert len(analysing) >= 2, f"the analysis progress did not move: {seen[:40]}"
     main = page.locator(MAIN)
     expect(main.get_by_text("資料列數")).to_be_visible()
     expect(
@@ -177,8 +207,7 @@ def test_long_task_is_followed_across_pages_and_cancelled(page: Page, stack) -> 
     page.get_by_role("spinbutton", name="處理時間（秒）").fill("60")
     page.get_by_role("button", name="開始處理").click()
     expect(page.get_by_text("任務進度")).to_be_visible()
-    first = progress_values(page, 4)
-    assert first and max(first) > 0, f"progress did not move: {first}"
+    wait_for_progress(page, lambda value: value > 0, "progress above 0")
     screenshot(page, "07-長時間任務進行中")
 
     go_to(page, "任務管理")
@@ -309,10 +338,20 @@ def test_poll_interval_setting_is_used(page: Page, stack) -> None:
     task_id = requests.get(
         f"{backend.url}/api/tasks", params={"status": "processing"}, timeout=5
     ).json()["items"][0]["task_id"]
-    before = backend.log().count(f"GET /api/tasks/{task_id} ")
-    page.wait_for_timeout(12_000)
-    polls = backend.log().count(f"GET /api/tasks/{task_id} ") - before
-    assert 2 <= polls <= 5, f"{polls} polls in 12 s with a 4 s interval"
+
+    # Three more polls take at least two intervals: a busy machine can only make the page
+    # poll later, never sooner, so this holds however loaded the machine is (the 0.5 s
+    # polling would take 1 s).
+    def polls() -> int:
+        return backend.log().count(f"GET /api/tasks/{task_id} ")
+
+    before, started = polls(), time.monotonic()
+    deadline = started + 60
+    while polls() < before + 3:
+        assert time.monotonic() < deadline, f"{polls() - before} polls in 60 s"
+        page.wait_for_timeout(100)
+    elapsed = time.monotonic() - started
+    assert elapsed >= 2 * 4 - 0.5, f"3 polls in {elapsed:.1f} s with a 4 s interval"
     screenshot(page, "12-更新間隔")
     requests.post(f"{backend.url}/api/tasks/{task_id}/cancel", timeout=5)
 

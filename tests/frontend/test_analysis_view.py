@@ -118,6 +118,7 @@ def _specs(block: Any) -> list[dict[str, Any]]:
 # --- Whole results, rendered -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_big5_csv_with_roc_dates_and_nt_dollars(
     results: dict[str, dict], vocabulary: Vocabulary
 ) -> None:
@@ -301,6 +302,7 @@ def test_prose_text_shows_text_statistics(results: dict[str, dict], vocabulary: 
     assert "資料表數" not in metrics
 
 
+@pytest.mark.slow
 def test_a_result_stored_before_histograms_and_table_warnings(vocabulary: Vocabulary) -> None:
     """Older results: an "empty" type, no histogram/unit/formats, warnings only top-level."""
     result = {

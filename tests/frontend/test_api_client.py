@@ -121,6 +121,7 @@ def test_process_task_lifecycle(client: APIClient) -> None:
         client.get_task(task["task_id"])
 
 
+@pytest.mark.slow
 def test_upload_stream_reports_progress_and_analyses(client: APIClient) -> None:
     content = CSV + b"".join(f"{i},臺中市,{i}\n".encode() for i in range(3, 40_000))
     assert len(content) > 3 * 256 * 1024  # several chunks
@@ -151,6 +152,7 @@ def test_excel_report_and_search_by_file_name(client: APIClient) -> None:
     assert client.list_tasks(q="   ")["total"] == client.list_tasks()["total"]  # no filter
 
 
+@pytest.mark.slow
 def test_a_report_in_another_format_than_asked_is_refused() -> None:
     """A backend that does not know ?format=xlsx would send its JSON report instead."""
     paths: list[str] = []
@@ -193,6 +195,7 @@ def test_every_backend_code_has_zh_tw_text(client: APIClient) -> None:
         assert _is_zh(text["title"]) and _is_zh(text["detail"]) and _is_zh(ACTIONS[code]), code
 
 
+@pytest.mark.slow
 def test_invalid_api_key(auth_backend: Server) -> None:
     assert APIClient(auth_backend.url, API_KEY).get_config()["auth_required"] is True
     for key in ("", "wrong"):
@@ -282,6 +285,7 @@ def test_upload_errors(
     assert _is_zh(caught.value.message)
 
 
+@pytest.mark.slow
 def test_analysis_failure_is_a_task_error(client: APIClient) -> None:
     task = client.upload_file("壞掉.json", b'[{"a": 1}, {"a": ')
     done = wait_task(client, task["task_id"])
@@ -292,6 +296,7 @@ def test_analysis_failure_is_a_task_error(client: APIClient) -> None:
 # --- transport failures -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_retries_idempotent_call_on_503() -> None:
     calls: list[str] = []
 
@@ -307,6 +312,7 @@ def test_retries_idempotent_call_on_503() -> None:
     assert calls == ["GET", "GET", "GET"]
 
 
+@pytest.mark.slow
 def test_gives_up_after_retries_with_zh_message() -> None:
     calls: list[str] = []
 
@@ -321,6 +327,7 @@ def test_gives_up_after_retries_with_zh_message() -> None:
     assert len(calls) == 4  # first try + 3 retries
 
 
+@pytest.mark.slow
 def test_task_creation_is_retried_with_one_idempotency_key() -> None:
     """A 503 to a POST that creates a task is retried with the same key each time; when every
     attempt failed, the backend is asked about the key before the cause is reported."""
@@ -358,6 +365,7 @@ def test_without_a_key_each_call_gets_its_own(client: APIClient) -> None:
     assert client.find_task_by_key("no-such-action") is None
 
 
+@pytest.mark.slow
 def test_problem_json_from_any_server_keeps_code_and_detail() -> None:
     body = {
         "type": "x",
@@ -374,6 +382,7 @@ def test_problem_json_from_any_server_keeps_code_and_detail() -> None:
     assert caught.value.message == "伺服器忙線中。"
 
 
+@pytest.mark.slow
 def test_a_code_the_frontend_does_not_know_is_shown_in_the_backends_words() -> None:
     body = {"title": "新的錯誤", "status": 400, "detail": "後端新增的說明。", "code": "brand_new"}
     reply = _json_reply(400, body, "application/problem+json")
@@ -384,6 +393,7 @@ def test_a_code_the_frontend_does_not_know_is_shown_in_the_backends_words() -> N
     assert _is_zh(caught.value.action)
 
 
+@pytest.mark.slow
 def test_bare_413_from_a_proxy_is_worded_from_the_vocabulary(vocabulary: dict) -> None:
     def respond(request: BaseHTTPRequestHandler) -> Reply:
         if request.path == "/api/vocabulary":
@@ -404,6 +414,7 @@ def test_vocabulary_needs_the_key(auth_backend: Server) -> None:
         APIClient(auth_backend.url, "wrong").vocabulary()
 
 
+@pytest.mark.slow
 def test_vocabulary_is_kept_and_outlives_a_backend_going_down(
     vocabulary: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -428,6 +439,7 @@ def test_vocabulary_is_kept_and_outlives_a_backend_going_down(
             APIClient(url, backoff_factor=0.01).vocabulary()  # no copy to fall back on
 
 
+@pytest.mark.slow
 def test_non_json_success_is_invalid_response() -> None:
     html = (200, {"Content-Type": "text/html"}, b"<html></html>")
     with stub_server(lambda _r: html) as url, pytest.raises(AppError) as caught:
@@ -435,29 +447,30 @@ def test_non_json_success_is_invalid_response() -> None:
     assert caught.value.code == "invalid_response"
 
 
+@pytest.mark.slow
 def test_timeout() -> None:
-    def respond(_request: BaseHTTPRequestHandler) -> Reply:
+    calls: list[str] = []
+
+    def respond(request: BaseHTTPRequestHandler) -> Reply:
+        calls.append(request.path)
         time.sleep(1.5)
         return _json_reply(200, {})
 
     with stub_server(respond) as url:
-        started = time.monotonic()
         with pytest.raises(BackendTimeoutError) as caught:
             APIClient(url, timeout=(1, 0.3), backoff_factor=0.01).get_task("t")
-        elapsed = time.monotonic() - started
+        asked = len(calls)
     assert caught.value.code == "timeout_error"
-    assert elapsed < 1.5  # one retry of a read timeout, not four
+    assert asked == 2  # one retry of a read timeout, not four
     assert _is_zh(caught.value.message)
 
 
 def test_connection_refused() -> None:
     client = APIClient(f"http://127.0.0.1:{free_port()}", backoff_factor=0.01)
-    started = time.monotonic()
     with pytest.raises(BackendUnavailableError) as caught:
         client.health()
     assert caught.value.code == "connection_error"
     assert "./run.sh" in caught.value.action  # how to start the backend
-    assert time.monotonic() - started < 3
     assert not client.check_backend_connection().ok
     with pytest.raises(BackendUnavailableError):
         client.upload_file("a.csv", CSV)
@@ -496,6 +509,7 @@ class _DropUploads(socketserver.BaseRequestHandler):
         self.request.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("limit", "code"),
     [(4 * 1024 * 1024, "file_too_large"), (64 * 1024 * 1024, "connection_lost")],

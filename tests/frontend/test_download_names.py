@@ -32,6 +32,7 @@ def utf8_name(name: str) -> str:
     return "attachment; filename*=UTF-8''" + quote(name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("disposition", "expected"),
     [

@@ -42,6 +42,7 @@ def _statuses(proxy: LossyProxy, method: str, path: str) -> list[tuple[int | Non
 # --- creating a task --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_lost_answer_to_a_staged_job_is_retried_with_its_key(
     client: APIClient, proxy: LossyProxy, direct: APIClient
 ) -> None:
@@ -74,6 +75,7 @@ def test_every_answer_lost_then_the_key_finds_the_task(
     assert direct.find_task_by_key(key)["task_id"] == task["task_id"]
 
 
+@pytest.mark.slow
 def test_read_timeout_is_settled_by_asking(
     own_backend: Server, proxy: LossyProxy, direct: APIClient
 ) -> None:
@@ -112,6 +114,7 @@ def test_nothing_sent_when_the_backend_is_down() -> None:
     assert not isinstance(caught.value, UnconfirmedError)  # nothing can have been created
 
 
+@pytest.mark.slow
 def test_a_different_request_under_a_used_key_is_refused(
     client: APIClient, direct: APIClient
 ) -> None:
@@ -152,6 +155,7 @@ def test_every_answer_to_cancel_and_delete_lost(
     assert _total(direct) == 0
 
 
+@pytest.mark.slow
 def test_without_a_lost_answer_409_and_404_are_still_errors(
     client: APIClient, direct: APIClient
 ) -> None:
@@ -165,6 +169,7 @@ def test_without_a_lost_answer_409_and_404_are_still_errors(
         client.delete_task(task["task_id"])
 
 
+@pytest.mark.slow
 def test_throttled_upload_takes_its_time(own_backend: Server, direct: APIClient) -> None:
     """The proxy's throttle, which the page tests use to interrupt uploads, holds."""
     with LossyProxy(own_backend.url, bytes_per_s=100_000) as slow:
@@ -172,5 +177,6 @@ def test_throttled_upload_takes_its_time(own_backend: Server, direct: APIClient)
         started = time.monotonic()
         client.upload_file("慢慢來.csv", CSV * 10_000, idempotency_key=new_idempotency_key())
         elapsed = time.monotonic() - started
-    assert 2.0 < elapsed < 6.0, elapsed  # about 300 KB at 100 KB/s
+    # About 300 KB at 100 KB/s: at least 2 s (a busy machine can only add to it).
+    assert elapsed > 2.0, elapsed
     assert _total(direct) == 1

@@ -37,6 +37,7 @@ def one_slot_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
 # --- completion notices -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_finish_on_another_page_is_announced_once(app: AppTest) -> None:
     app.switch_page("app_pages/long_task.py").run()
     app.number_input(key="long_delay").set_value(2)
@@ -65,6 +66,7 @@ def test_a_finish_on_another_page_is_announced_once(app: AppTest) -> None:
     assert not app.sidebar.page_link
 
 
+@pytest.mark.slow
 def test_a_finish_seen_on_its_own_page_is_not_toasted(app: AppTest) -> None:
     app.switch_page("app_pages/long_task.py").run()
     app.number_input(key="long_delay").set_value(1)
@@ -91,6 +93,7 @@ def test_a_task_cancelled_by_the_user_is_not_announced(app: AppTest, client: API
     assert client.get_task(task_id)["status"] == "cancelled"
 
 
+@pytest.mark.slow
 def test_a_finish_during_a_reload_is_announced_from_the_url(
     make_app: Callable[..., AppTest], backend: Server, client: APIClient
 ) -> None:
@@ -112,6 +115,7 @@ def test_a_finish_during_a_reload_is_announced_from_the_url(
     assert not again.toast
 
 
+@pytest.mark.slow
 def test_uploads_left_during_their_analysis_are_announced_and_opened(
     make_app: Callable[..., AppTest], one_slot_backend: Server
 ) -> None:
@@ -157,6 +161,7 @@ def test_uploads_left_during_their_analysis_are_announced_and_opened(
 # --- report downloads ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_excel_report_beside_the_json_one_fetched_once(app: AppTest, backend: Server) -> None:
     app.switch_page("app_pages/file_upload.py").run()
     app.file_uploader[0].set_value([("報價單.csv", QUOTES_CSV.encode(), "text/csv")]).run()
@@ -191,6 +196,7 @@ def test_no_excel_report_for_a_long_task(app: AppTest) -> None:
 # --- remaining time and search ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_remaining_time_beside_the_progress_and_in_the_table(
     app: AppTest, client: APIClient
 ) -> None:
@@ -209,6 +215,7 @@ def test_remaining_time_beside_the_progress_and_in_the_table(
         client.cancel_task(task_id)
 
 
+@pytest.mark.slow
 def test_search_by_file_name(app: AppTest, client: APIClient) -> None:
     tag = uuid.uuid4().hex[:6]  # other tests upload files into the same backend
     names = (f"一月報表{tag}.csv", f"二月報表{tag}.CSV", f"客戶清單{tag}.csv")

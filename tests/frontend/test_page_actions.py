@@ -57,6 +57,7 @@ def no_error_shown(at: AppTest) -> None:
 # --- lost answers ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("times", [1, None], ids=["first-answer-lost", "every-answer-lost"])
 def test_lost_answer_to_an_upload(
     at: AppTest, proxy: LossyProxy, direct: APIClient, times: int | None
@@ -74,6 +75,7 @@ def test_lost_answer_to_an_upload(
     assert proxy.seen("POST", "/api/upload/stream")[0].dropped
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("times", [1, None], ids=["first-answer-lost", "every-answer-lost"])
 def test_lost_answer_to_a_staged_job(
     at: AppTest, proxy: LossyProxy, direct: APIClient, times: int | None
@@ -92,6 +94,7 @@ def test_lost_answer_to_a_staged_job(
     assert at.code[0].value == "已處理: 範例資料"
 
 
+@pytest.mark.slow
 def test_job_nobody_could_confirm_is_asked_about_until_found(
     at: AppTest, proxy: LossyProxy, direct: APIClient
 ) -> None:
@@ -137,6 +140,7 @@ def test_lost_answer_to_cancel_is_success(
     ]
 
 
+@pytest.mark.slow
 def test_lost_answer_to_delete_is_success(
     at: AppTest, proxy: LossyProxy, direct: APIClient
 ) -> None:
@@ -160,6 +164,7 @@ def test_lost_answer_to_delete_is_success(
 # --- repeated clicks ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_start_clicked_twice_makes_one_task(at: AppTest, direct: APIClient) -> None:
     at.switch_page(LONG_PAGE).run()
     at.number_input(key="long_delay").set_value(30)
@@ -176,6 +181,7 @@ def test_start_clicked_twice_makes_one_task(at: AppTest, direct: APIClient) -> N
     assert len(backend_tasks(direct)) == 2
 
 
+@pytest.mark.slow
 def test_upload_clicked_twice_makes_one_task_per_file(at: AppTest, direct: APIClient) -> None:
     at.switch_page(UPLOAD_PAGE).run()
     files = [("一.csv", csv(10, 1), "text/csv"), ("二.csv", csv(10, 2), "text/csv")]
@@ -195,6 +201,7 @@ def test_upload_clicked_twice_makes_one_task_per_file(at: AppTest, direct: APICl
 # --- uploads through reruns -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_five_files_survive_a_removed_file_and_a_page_switch(
     make_app: Callable[..., AppTest], own_backend: Server, direct: APIClient
 ) -> None:
@@ -223,6 +230,7 @@ def test_five_files_survive_a_removed_file_and_a_page_switch(
     assert "uploads" not in at.query_params
 
 
+@pytest.mark.slow
 def test_files_that_could_not_be_sent_are_listed_with_a_resend_button(
     at: AppTest, proxy: LossyProxy, direct: APIClient
 ) -> None:
@@ -246,6 +254,7 @@ def test_files_that_could_not_be_sent_are_listed_with_a_resend_button(
     assert not [w for w in at.warning if "還沒有送到後端" in w.value]
 
 
+@pytest.mark.slow
 def test_a_reload_during_an_upload_finds_its_files_by_key(
     make_app: Callable[..., AppTest], proxy: LossyProxy, direct: APIClient
 ) -> None:
@@ -277,6 +286,7 @@ def test_a_reload_during_an_upload_finds_its_files_by_key(
 # --- page state across page switches and reloads --------------------------------------------------
 
 
+@pytest.mark.slow
 def test_task_management_keeps_filters_selection_and_result(
     at: AppTest, make_app: Callable[..., AppTest], proxy: LossyProxy, direct: APIClient
 ) -> None:

@@ -62,6 +62,7 @@ def test_check_connection_button(app: AppTest) -> None:
     assert "已重新檢查後端連線。" in [m.value for m in app.info]
 
 
+@pytest.mark.slow
 def test_backend_down_stops_every_page_but_settings(make_app: Callable[..., AppTest]) -> None:
     at = make_app(f"http://127.0.0.1:{free_port()}").run()
     assert not at.exception
@@ -76,6 +77,7 @@ def test_backend_down_stops_every_page_but_settings(make_app: Callable[..., AppT
     assert at.title[0].value == "設定"
 
 
+@pytest.mark.slow
 def test_backend_going_down_while_watching_a_task(
     make_app: Callable[..., AppTest], tmp_path: Path
 ) -> None:
@@ -93,6 +95,7 @@ def test_backend_going_down_while_watching_a_task(
     assert at.title[0].value == "無法連線到後端服務"
 
 
+@pytest.mark.slow
 def test_wrong_api_key(make_app: Callable[..., AppTest], auth_backend: Server) -> None:
     at = make_app(auth_backend.url, "wrong").run()
     assert not at.exception
@@ -107,6 +110,7 @@ def test_wrong_api_key(make_app: Callable[..., AppTest], auth_backend: Server) -
 # --- settings -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_settings_save_test_and_reset(
     app: AppTest, backend: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -170,6 +174,7 @@ def test_settings_wrong_key_is_reported(
 # --- long task --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_long_task_runs_to_completion(app: AppTest) -> None:
     app.switch_page("app_pages/long_task.py").run()
     app.text_area(key="long_data").set_value("季報")
@@ -191,6 +196,7 @@ def test_long_task_runs_to_completion(app: AppTest) -> None:
     assert "目前沒有追蹤中的任務" in page_text(app)
 
 
+@pytest.mark.slow
 def test_long_task_cancel(app: AppTest, client: APIClient) -> None:
     app.switch_page("app_pages/long_task.py").run()
     app.number_input(key="long_delay").set_value(60)
@@ -269,6 +275,7 @@ def test_long_task_unknown_id_in_url(make_app: Callable[..., AppTest], backend: 
     assert "目前沒有追蹤中的任務" in page_text(at)
 
 
+@pytest.mark.slow
 def test_long_task_maximum_wait(app: AppTest, client: APIClient) -> None:
     app.switch_page("app_pages/long_task.py").run()
     app.number_input(key="long_delay").set_value(60)
@@ -285,6 +292,7 @@ def test_long_task_maximum_wait(app: AppTest, client: APIClient) -> None:
     assert client.get_task(task_id)["status"] == "cancelled"
 
 
+@pytest.mark.slow
 def test_long_task_timeout_is_explained(make_app: Callable[..., AppTest], tmp_path: Path) -> None:
     server = start_backend(tmp_path / "b", task_timeout_s=1)
     try:
@@ -302,6 +310,7 @@ def test_long_task_timeout_is_explained(make_app: Callable[..., AppTest], tmp_pa
 # --- file upload --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_upload_validates_then_uploads_and_shows_the_analysis(
     app: AppTest, client: APIClient
 ) -> None:
@@ -379,6 +388,7 @@ def test_upload_page_resumes_tasks_from_url(
     assert "tasks" not in at.query_params
 
 
+@pytest.mark.slow
 def test_failed_analysis_is_explained(app: AppTest) -> None:
     app.switch_page("app_pages/file_upload.py").run()
     app.file_uploader[0].set_value([("截斷.json", b'[{"a": 1}, {"a": ', "application/json")]).run()
@@ -390,6 +400,7 @@ def test_failed_analysis_is_explained(app: AppTest) -> None:
 # --- task management ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_task_management_filter_view_cancel_delete(app: AppTest, client: APIClient) -> None:
     done = client.create_process_task("管理", 0)
     wait_task(client, done["task_id"])
@@ -431,6 +442,7 @@ def test_task_management_empty_filter(app: AppTest) -> None:
     assert "沒有符合條件的任務。" in [m.value for m in app.info]
 
 
+@pytest.mark.slow
 def test_task_management_pages(app: AppTest, client: APIClient) -> None:
     created = []
     for _ in range(22):

@@ -182,6 +182,7 @@ def test_label_records_what_the_backend_did_not_label(no_misses_yet: None) -> No
 # --- Real values against the real vocabulary -----------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_files_cover_every_label_the_analysis_can_need(
     analyses: dict[str, dict[str, Any]], vocabulary: Vocabulary
 ) -> None:
@@ -194,6 +195,7 @@ def test_the_files_cover_every_label_the_analysis_can_need(
     assert {value for name, value in reported if name == "encodings"} == COMMON_ENCODINGS
 
 
+@pytest.mark.slow
 def test_every_analysis_result_meets_only_labelled_values(
     analyses: dict[str, dict[str, Any]], vocabulary: Vocabulary, no_misses_yet: None
 ) -> None:
@@ -211,6 +213,7 @@ def test_every_analysis_result_meets_only_labelled_values(
     assert missing_labels() == set()
 
 
+@pytest.mark.slow
 def test_task_lists_of_every_status_meet_only_labelled_values(
     make_app: Callable[..., AppTest], tmp_path: Path, no_misses_yet: None
 ) -> None:
@@ -270,6 +273,7 @@ def test_task_lists_of_every_status_meet_only_labelled_values(
 # --- No vocabulary: the pages still work, with the raw values ---------------------------------
 
 
+@pytest.mark.slow
 def test_pages_render_without_the_vocabulary(
     make_app: Callable[..., AppTest],
     backend: Server,

@@ -28,14 +28,12 @@ from websockets.sync.client import connect
 from backend.store.redis import RedisStore
 from tests.celery_worker import Worker, enqueue, start_worker
 from tests.processes import Proc, alive
-from tests.redis_server import RedisServer, redis_server_path, start_redis
+from tests.redis_server import RedisServer, start_redis
 from tests.servers import Server, start_backend
 
 HEARTBEAT_S = 0.5
 FINAL = {"completed", "failed", "cancelled"}
 ACTIVE = {"pending", "processing"}
-
-pytestmark = pytest.mark.skipif(redis_server_path() is None, reason="redis-server 未安裝")
 
 
 @dataclass

@@ -25,10 +25,8 @@ import requests
 
 from backend.store.redis import RedisStore
 from tests.celery_worker import Worker, enqueue
-from tests.redis_server import redis_server_path, start_redis
+from tests.redis_server import start_redis
 from tests.scale.test_celery import HEARTBEAT_S, Cluster, get_task, wait_final, wait_until
-
-pytestmark = pytest.mark.skipif(redis_server_path() is None, reason="redis-server 未安裝")
 
 # Seconds each worker's clock runs ahead of the machine's (the API's and Redis's).
 OFFSETS = {"behind": -120.0, "exact": 0.0, "ahead": 120.0}

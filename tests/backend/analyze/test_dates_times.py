@@ -128,6 +128,7 @@ def test_offsets_beside_naive_cells_take_those_as_utc_and_say_so(
     assert "沒有註明時區" in note and "當作 UTC" in note
 
 
+@pytest.mark.slow
 def test_naive_rows_then_offset_rows_in_later_batches(tmp_path: Path) -> None:
     """The first rows (the first batches) without offsets, later ones with: the same
     figures as Python gives, on one thread or two."""
@@ -226,6 +227,7 @@ def test_time_of_day_columns(tmp_path: Path, variant: str) -> None:
     AnalysisResult.model_validate(result)
 
 
+@pytest.mark.slow
 def test_time_column_over_many_batches_with_empty_cells(tmp_path: Path) -> None:
     cells = [
         "" if i % 13 == 0 else f"{(i * 7) % 24}:{(i * 11) % 60:02d}:{i % 60:02d}"
@@ -269,6 +271,7 @@ def test_what_is_no_clock_time_stays_text(tmp_path: Path, cells: list[str]) -> N
     assert sorted(value for value, _ in column["top"]) == sorted(set(cells))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["first", "middle", "last"])
 def test_times_with_one_stray_text_cell_stay_text(tmp_path: Path, where: str) -> None:
     """Also when the stray cell comes after many batches of times (a second pass)."""
@@ -410,6 +413,7 @@ def store_kind(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.mark.slow
 def test_api_result_and_report_of_times_and_offsets(client: TestClient) -> None:
     aware = ["2024-05-01T08:30:00+08:00", "2024-05-01T20:00:00-05:00", "2024-05-02T00:00:00Z"]
     clocks = ["08:30", "下午 5:45", "23:15:30"]

@@ -287,6 +287,7 @@ def test_identifiers_with_leading_zeros_stay_text(tmp_path: Path, cells: list[st
     assert sorted(value for value, _ in column["top"]) == sorted(cells)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cut", [False, True])
 def test_a_bare_dollar_beside_nt_dollars_is_nt_dollars_and_said(tmp_path: Path, cut: bool) -> None:
     """Excel shows NT$ amounts as "$": one batch or two (the "$" cells all in the file's
@@ -497,6 +498,7 @@ def test_big5_with_many_user_defined_characters_or_a_stray_bad_byte(tmp_path: Pa
     assert any("1 個 Big5 造字或無法辨識的字元" in w and "第 3 行" in w for w in result["warnings"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("text", "codec"),
     [

@@ -77,6 +77,7 @@ def test_a_cell_longer_than_the_sample_loses_no_row(
     assert not any("只有標題列" in w for w in result["warnings"])
 
 
+@pytest.mark.slow
 def test_a_long_unquoted_row_in_the_middle_of_a_big_file(tmp_path: Path) -> None:
     """Past the sample, in the quote-free part the file is split into pieces: a row longer
     than a piece (and than pyarrow's block) still parses."""
@@ -118,6 +119,7 @@ def test_short_files_get_their_delimiter(
 # --- very wide files ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
 @pytest.mark.parametrize("width", [900, 1500])
 def test_very_wide_files_get_their_delimiter_and_every_column(
@@ -142,6 +144,7 @@ def test_very_wide_files_get_their_delimiter_and_every_column(
 # --- trailing empty columns --------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
 @pytest.mark.parametrize("rows", [3, 30_000])  # the whole file in the sample, or not
 def test_a_trailing_column_without_name_or_value_is_dropped_and_said(
@@ -155,6 +158,7 @@ def test_a_trailing_column_without_name_or_value_is_dropped_and_said(
     assert any("沒有欄名" in w and "略過" in w for w in result["warnings"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("header_ends_in_delimiter", [True, False])
 @pytest.mark.parametrize("quoted", [False, True])
 @pytest.mark.parametrize("at", [5, 25_000])  # inside the sample, or far past it

@@ -398,6 +398,7 @@ def test_password_protected_workbooks_are_refused_clearly(
     assert error.code == "invalid_file_format" and "受密碼保護" in error.message
 
 
+@pytest.mark.slow
 def test_the_encrypted_fixtures_are_what_msoffcrypto_calls_encrypted(tmp_path: Path) -> None:
     # An independent reader: msoffcrypto-tool opens each as encrypted, accepts the password
     # (the .xls's RC4 verifier, the .xlsx's Agile one) and refuses another one.
@@ -456,6 +457,7 @@ def test_ods_entity_bomb_is_refused(tmp_path: Path) -> None:
     assert "DTD" in error.message
 
 
+@pytest.mark.slow
 def test_ods_zip_bomb_is_refused(tmp_path: Path) -> None:
     path = report_ods(tmp_path / "upload.bin")
     with (

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import openpyxl
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.backend.conftest import assert_problem, wait_for
@@ -84,6 +85,7 @@ def _assert_failed_and_cleaned(
     return task
 
 
+@pytest.mark.slow
 def test_xlsx_zip_bomb(client: TestClient, upload_dir: Path) -> None:
     zeros = b"\x00" * (1 << 20)
     out = io.BytesIO()

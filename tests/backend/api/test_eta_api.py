@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+import pytest
 from fastapi.testclient import TestClient
 
 from backend.service import create_task
@@ -30,6 +31,7 @@ def _unix(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
+@pytest.mark.slow
 def test_the_estimate_is_within_25_percent_after_a_fifth_of_the_job(client: TestClient) -> None:
     task_id = _start_steady(client, DURATION_S)
     assert client.get(f"/api/task/{task_id}").json()["eta_s"] is None  # pending
@@ -55,6 +57,7 @@ def test_the_estimate_is_within_25_percent_after_a_fifth_of_the_job(client: Test
         assert eta is not None and abs(eta - truth) <= 0.25 * truth, (eta, truth, observed)
 
 
+@pytest.mark.slow
 def test_the_websocket_carries_the_estimate(client: TestClient) -> None:
     task_id = _start_steady(client, 2.0)
     with client.websocket_connect(f"/ws/task/{task_id}") as websocket:

@@ -16,6 +16,8 @@ import websockets
 
 from tests.servers import Server, start_backend
 
+pytestmark = pytest.mark.slow  # real uvicorn servers started, killed and restarted
+
 FINAL = {"completed", "failed", "cancelled"}
 
 

@@ -259,6 +259,7 @@ def test_a_job_failing_because_the_cancel_removed_its_file_is_no_fault(
 # --- timeout vs cancel -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cancel_at_the_timeout_wins(
     store: HookedStore, upload_dir: Path, make_runner: Callable[..., ProcessRunner]
 ) -> None:
@@ -271,6 +272,7 @@ def test_cancel_at_the_timeout_wins(
     assert_settled(store, task, "cancelled", file_kept=False)
 
 
+@pytest.mark.slow
 def test_timeout_before_cancel_fails_the_task_and_removes_the_file(
     store: HookedStore, upload_dir: Path, make_runner: Callable[..., ProcessRunner]
 ) -> None:
@@ -334,6 +336,7 @@ def test_sweep_before_cancel_interrupts_and_removes_the_file(
 # --- shutdown vs cancel ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cancel_during_shutdown_wins(
     store: HookedStore, upload_dir: Path, make_runner: Callable[..., ProcessRunner]
 ) -> None:
@@ -346,6 +349,7 @@ def test_cancel_during_shutdown_wins(
     assert_settled(store, task, "cancelled", file_kept=False)
 
 
+@pytest.mark.slow
 def test_shutdown_before_cancel_interrupts_running_and_queued_tasks(
     store: HookedStore, upload_dir: Path, make_runner: Callable[..., ProcessRunner]
 ) -> None:

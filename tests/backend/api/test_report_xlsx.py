@@ -212,6 +212,7 @@ def test_big5_csv_report_matches_the_json(client: TestClient) -> None:
     assert row[7].value == str(10**17 + 1)  # beyond a double's exact integers: every digit kept
 
 
+@pytest.mark.slow
 def test_xlsx_report_names_long_sheets_uniquely(client: TestClient) -> None:
     task_id, task = analysed(client, "報價.xlsx", xlsx_file())
     workbook, content, _ = report(client, task_id)
@@ -235,6 +236,7 @@ def test_json_stays_the_default(client: TestClient) -> None:
         )
 
 
+@pytest.mark.slow
 def test_report_errors_are_problems(client: TestClient) -> None:
     xlsx = {"format": "xlsx"}
     assert_problem(client.get("/api/task/nope/result", params=xlsx), 404, "task_not_found")
@@ -250,6 +252,7 @@ def test_report_errors_are_problems(client: TestClient) -> None:
     assert body["errors"][0]["field"] == "query.format"
 
 
+@pytest.mark.slow
 def test_report_times_are_in_the_asked_time_zone(client: TestClient) -> None:
     task_id, task = analysed(client, "客戶名單.csv", big5_csv())
     finished = datetime.fromisoformat(task["finished_at"])
@@ -339,6 +342,7 @@ def test_every_text_is_written_as_text_wherever_it_appears() -> None:
     assert sum(cell.value == evil for cell in cells) >= 5
 
 
+@pytest.mark.slow
 def test_a_table_wider_than_excel_is_cut_in_its_preview_and_said() -> None:
     width = 16_384 + 2
     columns = [

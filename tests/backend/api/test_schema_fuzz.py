@@ -19,6 +19,8 @@ import pytest
 
 from tests.servers import start_backend
 
+pytestmark = pytest.mark.slow  # every operation of the schema fuzzed, about a minute
+
 API_KEY = "fuzz-key-0123456789"
 SEED = os.environ.get("FUZZ_SEED", "20261129")
 MAX_EXAMPLES = os.environ.get("FUZZ_EXAMPLES", "60")

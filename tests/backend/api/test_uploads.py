@@ -177,6 +177,7 @@ def test_utf16_text_with_bom_is_not_mistaken_for_binary(client: TestClient) -> N
 QUOTE_CSV = "%E5%A0%B1%E5%83%B9%E5%96%AE.csv"  # 報價單.csv, percent-encoded UTF-8
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("filename_params", "expected"),
     [

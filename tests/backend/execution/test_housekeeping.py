@@ -65,6 +65,7 @@ class _SlowStore(MemoryStore):
         super().heartbeat(runner_id)
 
 
+@pytest.mark.slow
 def test_no_sweep_right_after_the_store_was_unreachable(tmp_path: Path) -> None:
     """While the store was down nobody could beat: a live worker's task must not be taken
     for interrupted when it comes back, only once a whole stale window has passed."""
