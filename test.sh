@@ -3,6 +3,7 @@
 # 額外參數會傳給 pytest，例如：./test.sh tests/backend -k upload
 # ./test.sh --fast：快速測試，只用記憶體與 SQLite 儲存區；不含瀏覽器、長時間壓力測試、Redis、
 # Celery 與少數耗時的測試（pyproject.toml 的 markers），其餘參數同樣傳給 pytest。
+# ./test.sh --install-only：只建立環境、安裝套件，不執行測試（.ci/run 先用它，再做 scripts/lint）。
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -16,11 +17,11 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON_BIN" -m venv .venv
 fi
 
-fast=0
-if [ "${1:-}" = "--fast" ]; then
-  fast=1
-  shift
-fi
+fast=0 install_only=0
+case "${1:-}" in
+  --fast) fast=1; shift ;;
+  --install-only) install_only=1; shift ;;  # .ci/run: set up, lint, then the tests
+esac
 
 # pip runs only when the requirements or pyproject.toml changed since the last install here
 # (their hash is kept in .venv).
@@ -40,6 +41,9 @@ if ! .venv/bin/python -I -c "$installed_here" 2>/dev/null; then
   .venv/bin/python -m pip install -qq --disable-pip-version-check --no-deps -e .
 fi
 
+if [ "$install_only" = 1 ]; then
+  exit 0
+fi
 if [ "$fast" = 1 ]; then
   echo "執行快速測試（不含 e2e、soak、redis、celery、slow）..."
   exec .venv/bin/python -m pytest -m "not e2e and not soak and not redis and not celery and not slow" "$@"
