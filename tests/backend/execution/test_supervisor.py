@@ -22,7 +22,7 @@ from backend.service import cancel_task, create_task
 from backend.store import MemoryStore, SqliteStore
 from backend.store.base import Task, TaskStore
 
-OWNER = "test-host:1:supervisor"
+RUNNER_ID = "test-host:1:supervisor"
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -44,7 +44,7 @@ def until(condition: Callable[[], bool], what: str, timeout: float = 20) -> None
 def add(store: TaskStore, tmp_path: Path, kind: str, **params: object) -> Task:
     path = tmp_path / f"{kind}.csv"
     path.write_text("a,b\n1,2\n", encoding="utf-8")
-    return create_task(store, kind, dict(params), owner=OWNER, file_path=str(path))
+    return create_task(store, kind, dict(params), runner_id=RUNNER_ID, file_path=str(path))
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def run(store: TaskStore) -> Iterator[Callable[..., tuple[Supervisor, threading.
     started: list[tuple[Supervisor, threading.Thread]] = []
 
     def start(task: Task, timeout_s: float = 60) -> tuple[Supervisor, threading.Thread]:
-        supervisor = Supervisor(store, owner=OWNER, timeout_s=timeout_s)
+        supervisor = Supervisor(store, runner_id=RUNNER_ID, timeout_s=timeout_s)
         thread = threading.Thread(target=supervisor.run, args=(task.task_id,), daemon=True)
         thread.start()
         started.append((supervisor, thread))
@@ -87,7 +87,7 @@ def test_a_job_runs_to_completed_in_a_child_process(
     final = finished(store, task, thread)
     assert final.status == "completed" and final.error is None
     assert final.result is not None and final.result["pid"] != os.getpid()
-    assert final.owner == OWNER and final.progress == 100
+    assert final.runner_id == RUNNER_ID and final.progress == 100
     assert Path(task.file_path).exists()  # a completed task keeps its upload
     assert no_job_process_left()
 
@@ -187,7 +187,7 @@ def test_stop_interrupts_the_running_job(
 
 def test_a_stopped_supervisor_starts_nothing(store: TaskStore, tmp_path: Path) -> None:
     task = add(store, tmp_path, "finish_quickly")
-    supervisor = Supervisor(store, owner=OWNER, timeout_s=60)
+    supervisor = Supervisor(store, runner_id=RUNNER_ID, timeout_s=60)
     supervisor.stop()
     supervisor.run(task.task_id)
     assert store.get(task.task_id).status == "pending"
@@ -196,7 +196,7 @@ def test_a_stopped_supervisor_starts_nothing(store: TaskStore, tmp_path: Path) -
 def test_a_cancelled_task_is_not_started(store: TaskStore, tmp_path: Path) -> None:
     task = add(store, tmp_path, "finish_quickly")
     cancel_task(store, task.task_id)
-    Supervisor(store, owner=OWNER, timeout_s=60).run(task.task_id)
+    Supervisor(store, runner_id=RUNNER_ID, timeout_s=60).run(task.task_id)
     final = store.get(task.task_id)
     assert final.status == "cancelled" and final.result is None
     assert no_job_process_left()
@@ -205,6 +205,6 @@ def test_a_cancelled_task_is_not_started(store: TaskStore, tmp_path: Path) -> No
 def test_a_missing_upload_fails_with_upload_not_shared(store: TaskStore, tmp_path: Path) -> None:
     task = add(store, tmp_path, "finish_quickly")
     Path(task.file_path).unlink()
-    Supervisor(store, owner=OWNER, timeout_s=60).run(task.task_id)
+    Supervisor(store, runner_id=RUNNER_ID, timeout_s=60).run(task.task_id)
     final = store.get(task.task_id)
     assert final.status == "failed" and final.error["code"] == "upload_not_shared"
