@@ -35,8 +35,14 @@ if [ ! -x .venv/bin/python ]; then
   echo "建立虛擬環境 .venv ..."
   "$PYTHON_BIN" -m venv .venv
 fi
-echo "安裝相依套件（第一次需要幾分鐘）..."
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+# pip runs only when requirements.txt or pyproject.toml changed since the last install here.
+stamp=.venv/.run-requirements-hash
+wanted=$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  echo "安裝相依套件（第一次需要幾分鐘）..."
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+  echo "$wanted" >"$stamp"
+fi
 # The project itself, installed in place so that `backend` and `frontend` import from anywhere;
 # again only when the installed copy is not this folder (-qq: setuptools warns about every
 # editable install).

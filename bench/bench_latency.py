@@ -1,4 +1,4 @@
-"""Benchmark 2: GET /api/task/{id} latency under 50 pollers while two 200 MB analyses run.
+"""Benchmark 2: GET /api/tasks/{id} latency under 50 pollers while two 200 MB analyses run.
 
     python bench/bench_latency.py [--size-mb 200] [--pollers 50] [--analyses 6]
 
@@ -24,7 +24,7 @@ from common import DATA, post_file, start_backend
 
 async def poller(port: int, task_id: str, stop_at: float, rate_hz: float, samples: list) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    request = f"GET /api/task/{task_id} HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
+    request = f"GET /api/tasks/{task_id} HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
     await asyncio.sleep(random.random() / rate_hz)  # spread the pollers over the period
     next_at = time.perf_counter()
     try:
@@ -106,7 +106,7 @@ def main() -> None:
                     await asyncio.sleep(0.1)
 
             for holder in holders:  # release the slots: the queued analyses start now
-                requests.delete(f"{api}/api/task/{holder}/cancel", timeout=10)
+                requests.post(f"{api}/api/tasks/{holder}/cancel", timeout=10)
             watcher = asyncio.create_task(watch())
             stop_at = time.perf_counter() + 600
             pollers = [asyncio.create_task(poller(backend.port, target, stop_at, args.rate, samples))
@@ -135,7 +135,7 @@ def main() -> None:
     during = [latency for started, latency in busy if both_running(started)]
     window = sum(1 for entry in timeline if entry[1] == 2) * 0.1
     print(
-        f"\nGET /api/task/{{id}}: {args.pollers} pollers x {args.rate:g} req/s (same run, same machine)"
+        f"\nGET /api/tasks/{{id}}: {args.pollers} pollers x {args.rate:g} req/s (same run, same machine)"
     )
     print(summary("idle (nothing running)", [v for _, v in idle]))
     print(summary(f"two analyses running (~{window:.0f} s)", during))

@@ -25,7 +25,7 @@ busy CPU over the phase (/proc/stat) is split into the jobs, our other processes
 workers, this script) and everything else: job processes run at nice 5, so on a shared
 machine anything else running takes its share first, and the phases say so.
 
-Latency: ``GET /api/task/{id}`` of a finished task, open loop at ``--rate`` requests per
+Latency: ``GET /api/tasks/{id}`` of a finished task, open loop at ``--rate`` requests per
 second for ``--seconds`` (each request timed from when it was due, so a slow answer cannot
 hold back the next ones), while analyses keep running: the sqlite store with the local
 runner (MAX_CONCURRENT_TASKS=2) beside the Redis store with one Celery worker
@@ -284,7 +284,7 @@ def throughput_phase(cluster: Cluster, workers: int, csv_path: Path, files: int)
         for worker in started_workers:
             worker.stop()
         for task_id in redis.zrange("wb:final", 0, -1):  # frees the uploads
-            requests.delete(f"{cluster.api.url}/api/task/{task_id}", timeout=30)
+            requests.delete(f"{cluster.api.url}/api/tasks/{task_id}", timeout=30)
         redis.close()
 
 
@@ -424,12 +424,12 @@ def latency_phase(root: Path, store: str, csv_path: Path, args: argparse.Namespa
         target = requests.post(f"{api.url}/api/process", json={"data": "poll me", "delay": 0},
                                timeout=10).json()["task_id"]  # fmt: skip
         deadline = time.monotonic() + 30
-        target_url = f"{api.url}/api/task/{target}"
+        target_url = f"{api.url}/api/tasks/{target}"
         while requests.get(target_url, timeout=10).json()["status"] != "completed":
             if time.monotonic() > deadline:
                 raise RuntimeError("the polled task did not finish")
             time.sleep(0.1)
-        loop = OpenLoop(api.port, f"/api/task/{target}")
+        loop = OpenLoop(api.port, f"/api/tasks/{target}")
         with Feeder(api, csv_path) as feeder:
             feeder.wait_busy()
 
@@ -449,7 +449,7 @@ def latency_phase(root: Path, store: str, csv_path: Path, args: argparse.Namespa
                               timeout=10).json()["items"]  # fmt: skip
         for task in active:
             if task["status"] not in FINAL:
-                requests.delete(f"{api.url}/api/task/{task['task_id']}/cancel", timeout=10)
+                requests.post(f"{api.url}/api/tasks/{task['task_id']}/cancel", timeout=10)
         failed = [t for t in active if t["status"] == "failed"]
         if failed:
             raise RuntimeError(f"an analysis failed: {failed[0]['error']}")
@@ -516,7 +516,7 @@ def report(throughput: list[dict], latency: list[dict], args: argparse.Namespace
             print("other processes were busy: job processes run at nice 5, so the figures are "
                   "disturbed; run again on a quiet machine")  # fmt: skip
     if latency:
-        print(f"\nGET /api/task/{{id}}: open loop {args.rate:g} req/s for {args.seconds:g} s, "
+        print(f"\nGET /api/tasks/{{id}}: open loop {args.rate:g} req/s for {args.seconds:g} s, "
               f"two analyses running (timed from when each request was due)")  # fmt: skip
         print("round store    requests errors  p50 ms  p99 ms  max ms  two running  finished")
         for r in latency:

@@ -1,4 +1,4 @@
-"""Benchmark: GET /api/task/{id} latency with the sqlite store while uploads keep arriving.
+"""Benchmark: GET /api/tasks/{id} latency with the sqlite store while uploads keep arriving.
 
     python bench/bench_status_uploads.py [--pollers 50] [--uploaders 8] [--seconds 15]
 
@@ -64,7 +64,7 @@ def main() -> None:
     finally:
         backend.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"\nGET /api/task/{{id}}, sqlite store: {args.pollers} pollers x {args.rate:g} req/s")
+    print(f"\nGET /api/tasks/{{id}}, sqlite store: {args.pollers} pollers x {args.rate:g} req/s")
     print(summary("idle", [v for _, v in idle]))
     print(summary(f"{uploads / elapsed:.0f} uploads/s arriving", [v for _, v in busy]))
     ratio = percentile([v for _, v in busy], 99) / percentile([v for _, v in idle], 99)

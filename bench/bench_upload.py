@@ -72,10 +72,10 @@ def main() -> None:
                     for task in requests.get(f"{backend.url}/api/tasks", timeout=10).json()[
                         "items"
                     ]:
-                        requests.delete(
-                            f"{backend.url}/api/task/{task['task_id']}/cancel", timeout=10
+                        requests.post(
+                            f"{backend.url}/api/tasks/{task['task_id']}/cancel", timeout=10
                         )
-                        requests.delete(f"{backend.url}/api/task/{task['task_id']}", timeout=10)
+                        requests.delete(f"{backend.url}/api/tasks/{task['task_id']}", timeout=10)
     finally:
         backend.stop()
         reference.stop()
